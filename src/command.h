@@ -1,0 +1,40 @@
+/* command.h: the command grammar of DESIGN.md section 3 (pure; pcre2 inside).
+ *
+ * The command is the first non-empty line of the visible text, matched as a
+ * whole word at the start of that line, case-insensitive, trailing punctuation
+ * ignored. Negations and questions ("not approve", "don't approve",
+ * "disapprove", "cannot approve", "approve?") and anything unclear are
+ * ambiguous: no command, and the sender is asked for a clear one. */
+#ifndef CGEN_COMMAND_H
+#define CGEN_COMMAND_H
+
+enum cmd_word {
+	CMD_NONE = 0,   /* no command word on the first line */
+	CMD_APPROVE,
+	CMD_REJECT,
+	CMD_INFO,
+	CMD_RECOMMEND,  /* argument starts with "APPROVE" or "DENY" (upper-cased) */
+	CMD_NOTE,
+	CMD_DENY,
+	CMD_WITHDRAW,
+	CMD_STATUS,
+	CMD_AUDIT,
+	CMD_HELP,
+	CMD_FORM,
+};
+
+struct command {
+	enum cmd_word word;
+	char *argument;     /* rest of the first line plus following visible lines
+			       (trimmed); "" when none; NULL when word is CMD_NONE */
+	int ambiguous;      /* 1: looked like a command but is not clear; word = CMD_NONE */
+};
+
+/* Reads the command from visible text (already stripped of quotes and
+ * signatures). *out is overwritten. */
+void command_parse(const char *visible, struct command *out);
+void command_free(struct command *c);
+/* "APPROVE", "REJECT", ...; NULL for CMD_NONE. */
+const char *command_name(enum cmd_word w);
+
+#endif

@@ -1,0 +1,60 @@
+/* compose.h: templates and outgoing RFC 5322 messages (pure).
+ *
+ * A template is a file NAME.txt in the template folder: a first line
+ * "Subject: ...", an empty line, then the body. Placeholders are {{name}}
+ * (letters, digits, '_'); every placeholder must be given a value when
+ * rendering; "{{{{" writes a literal "{{". */
+#ifndef CGEN_COMPOSE_H
+#define CGEN_COMPOSE_H
+
+#include <stddef.h>
+#include <time.h>
+#include "util.h"
+
+struct templates;
+
+/* Loads every *.txt of dir. Returns 0, or -1 with problems appended to errors as
+ * "PATH:LINE: message" (missing Subject line, unterminated placeholder, ...).
+ * Templates named in required (NULL-terminated, may be NULL) must exist. */
+int templates_load(const char *dir, const char *const *required,
+		   struct templates **out, struct strv *errors);
+void templates_free(struct templates *t);
+int templates_has(const struct templates *t, const char *name);
+/* Renders template name with vars (flat list: name, value, name, value...).
+ * Values are inserted as they are (UTF-8 text). Returns 0 with *subject and *body
+ * allocated (LF line ends), or -1 with *err (unknown template, placeholder
+ * without a value). */
+int templates_render(const struct templates *t, const char *name, const struct strv *vars,
+		     char **subject, char **body, char **err);
+
+struct outmail {
+	const char *from;        /* header as configured: "CGEN Exemptions <cgen@cdt.ca.gov>" */
+	const char *reply_to;    /* bare address or NULL */
+	const struct strv *to;   /* bare addresses, >= 1 */
+	const char *subject;     /* UTF-8; CR/LF/NUL are removed */
+	const char *body;        /* UTF-8 text with LF line ends */
+	const char *message_id;  /* without brackets */
+	const char *in_reply_to; /* without brackets, or NULL */
+	const char *references;  /* space-separated ids without brackets, or NULL */
+	time_t date;
+	int auto_replied;        /* 1: "Auto-Submitted: auto-replied", 0: "auto-generated" */
+	const char *attach_name; /* optional one attachment (e.g. CSV), or NULL */
+	const char *attach_type;
+	const char *attach_data;
+	size_t attach_len;
+};
+
+/* Builds the whole message: CRLF, Date, From, To, Subject (RFC 2047 B or Q when
+ * not ASCII, folded at 78), Message-ID, In-Reply-To/References when given,
+ * Reply-To when given, MIME-Version, Content-Type text/plain; charset=UTF-8,
+ * Content-Transfer-Encoding: quoted-printable, Auto-Submitted,
+ * X-Auto-Response-Suppress: All. Header values from mail data cannot inject
+ * headers. Returns the allocated message and its length in *len. */
+char *compose_message(const struct outmail *m, size_t *len);
+
+/* RFC 2047 encoding of a header text (unchanged when printable ASCII). */
+char *compose_header_text(const char *s);
+/* Quoted-printable (RFC 2045) of UTF-8 text with LF ends, output with CRLF. */
+char *compose_qp(const char *text);
+
+#endif

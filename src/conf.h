@@ -1,0 +1,80 @@
+/* conf.h: the INI configuration of DESIGN.md section 7.
+ *
+ * Every key of the table is parsed and validated; unknown sections, unknown keys
+ * and bad values are reported as "FILE:LINE: message", all of them at once.
+ * Relative paths in the file are resolved against the folder holding it. */
+#ifndef CGEN_CONF_H
+#define CGEN_CONF_H
+
+#include <time.h>
+#include "util.h"
+
+enum conf_auth { CONF_AUTH_PASSWORD = 0, CONF_AUTH_XOAUTH2 };
+
+struct conf_mailbox {
+	char *url;               /* required: imaps://, imap:// or maildir:PATH */
+	char *maildir;           /* for maildir: URLs, the resolved PATH; else NULL */
+	char *password_file, *token_command, *ca_file;
+	enum conf_auth auth;
+	int starttls;            /* default 0 */
+	char *processed_folder;  /* default "Processed" */
+	char *quarantine_folder; /* default "Quarantine" */
+	int poll_interval;       /* seconds, default 60, > 0 */
+	long long max_message_size; /* bytes, default 26214400, > 0 */
+};
+
+struct conf_smtp {
+	char *url;               /* required: smtps://, smtp:// or file:PATH */
+	char *outdir;            /* for file: URLs, the resolved PATH; else NULL */
+	char *from;              /* required, as written: "CGEN Exemptions <cgen@cdt.ca.gov>" */
+	char *from_addr;         /* derived: bare lowercase address of from */
+	char *from_name;         /* derived: display name, or NULL */
+	char *password_file, *token_command, *ca_file;
+	enum conf_auth auth;
+	int starttls;
+};
+
+struct conf_workflow {
+	struct strv cdt;         /* required, >= 1 address, lowercase */
+	char *cto;               /* required, lowercase */
+	int remind_after;        /* business days, default 3, >= 1 */
+	int max_reminders;       /* default 2, >= 0 */
+	int digest_hour, digest_min; /* default 07:00 */
+	char *timezone;          /* default "America/Los_Angeles" (must exist in zoneinfo) */
+	char *holidays_file;     /* NULL when unset */
+	int approver_digest;     /* default 0 */
+	int reply_plain;         /* reply_to = plain: 1; subaddress (default): 0 */
+};
+
+struct conf {
+	char *path;              /* the file read */
+	struct conf_mailbox mailbox;
+	struct conf_smtp smtp;
+	char *store_path;        /* [store] path, required */
+	char *templates_dir;     /* [templates] dir, default the installed templates */
+	char *secret_file;       /* [security] secret_file, required */
+	int require_auth_results;/* default 0 */
+	char *authserv_id;       /* NULL, an id, or "@topmost"; required when require_auth_results */
+	int rate_limit;          /* replies to one address per hour, default 20, >= 1 */
+	char *pid_file;          /* NULL when unset */
+	char *log_level;         /* err|warn|info|debug, default "info" */
+};
+
+/* Reads and validates path into *cfg (which the caller zeroes first). Returns 0
+ * when valid; otherwise -1 with every problem appended to errors as
+ * "FILE:LINE: message" (or "FILE: message" when the file cannot be read or a
+ * required key is missing). *cfg must be freed with conf_free either way. */
+int conf_load(const char *path, struct conf *cfg, struct strv *errors);
+void conf_free(struct conf *cfg);
+
+/* Reads the secret file: one secret a non-empty line, the first signs, all
+ * verify. Refuses a file that group or others can read, or that holds no
+ * secret. Returns 0, or -1 with *err set (allocated, never contains a secret). */
+int conf_read_secrets(const char *path, struct strv *secrets, char **err);
+
+/* Parses "Display Name <addr@dom>" or "addr@dom": bare lowercase address into
+ * *addr and the display name (or NULL) into *name, both allocated. Returns 0, or
+ * -1 when no valid address is found. */
+int conf_parse_mailbox(const char *s, char **addr, char **name);
+
+#endif

@@ -1,0 +1,20 @@
+/* log.h: the one logging module. Syslog by default, stderr in the foreground.
+ * Never log a password, a secret, a reply key or a whole mail body. */
+#ifndef CGEN_LOG_H
+#define CGEN_LOG_H
+
+enum log_level { LOGL_ERR = 0, LOGL_WARN, LOGL_INFO, LOGL_DEBUG };
+
+/* ident: program name for syslog; foreground: stderr instead of syslog. May be
+ * called again (SIGHUP) to change the level. Before log_open, messages go to
+ * stderr at level info. */
+void log_open(const char *ident, int foreground, enum log_level level);
+/* Parses err|warn|info|debug; returns 0 on success, -1 otherwise. */
+int log_level_parse(const char *s, enum log_level *out);
+
+void log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,29 @@
+/* sender.h: where outgoing mail goes. One table of functions per backend
+ * (file:PATH now, SMTP later). */
+#ifndef CGEN_SENDER_H
+#define CGEN_SENDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "util.h"
+
+struct conf;
+
+enum sender_result { SENDER_OK = 0, SENDER_TEMPFAIL = 1, SENDER_PERMFAIL = 2 };
+
+struct sender_ops {
+	const char *name;
+	int (*open)(const struct conf *cfg, void **state, char **err);
+	/* Sends one message. Returns a sender_result; on failure *err is allocated. */
+	int (*send)(void *state, int64_t outbox_id, const char *env_from,
+		    const struct strv *rcpts, const char *data, size_t len, char **err);
+	void (*close)(void *state);
+};
+
+/* file:PATH: writes PATH/tmp/<id>.eml (X-Envelope-From, X-Envelope-To lines,
+ * then the exact message), fsync, rename to PATH/new/<id>.eml, fsync PATH/new. */
+extern const struct sender_ops sender_file;
+
+const struct sender_ops *sender_for(const struct conf *cfg);
+
+#endif

@@ -1,0 +1,37 @@
+/* source.h: where inbound mail comes from. One small table of functions per
+ * backend (Maildir now, IMAP later); the pipeline never knows which. */
+#ifndef CGEN_SOURCE_H
+#define CGEN_SOURCE_H
+
+#include <stddef.h>
+
+struct conf;
+
+struct source_msg {
+	char *ref;          /* backend reference, stable until done/quarantine
+			       (Maildir: unique file name; IMAP: "UIDVALIDITY:UID") */
+	char *data;         /* exact bytes */
+	size_t len;
+};
+
+struct source_ops {
+	const char *name;
+	/* Opens the mailbox named by cfg. 0, or -1 with *err allocated. */
+	int (*open)(const struct conf *cfg, void **state, char **err);
+	/* Next batch of at most max unprocessed mails (*msgs allocated array of *n).
+	 * A mail returned stays unprocessed until done or quarantine is called. */
+	int (*fetch)(void *state, size_t max, struct source_msg **msgs, size_t *n, char **err);
+	/* After the durable commit: mark processed (Maildir: seen flag in cur/). */
+	int (*done)(void *state, const char *ref, char **err);
+	/* Move aside a mail that cannot be handled (Maildir: PATH/.Quarantine/). */
+	int (*quarantine)(void *state, const char *ref, char **err);
+	void (*close)(void *state);
+};
+
+extern const struct source_ops source_maildir;
+
+/* The backend for cfg's mailbox URL, or NULL when not supported. */
+const struct source_ops *source_for(const struct conf *cfg);
+void source_msgs_free(struct source_msg *v, size_t n);
+
+#endif
