@@ -1,0 +1,541 @@
+/* agent.c: see agent.h. The only place where the pure modules meet the store,
+ * the mailbox and the sender. */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "agent.h"
+#include "case.h"
+#include "command.h"
+#include "compose.h"
+#include "engine.h"
+#include "form.h"
+#include "log.h"
+#include "message.h"
+#include "replykey.h"
+#include "visible.h"
+
+const char *const agent_templates[] = {
+	"ack", "approval-request", "approval-recorded", "cdt-review", "cto-review",
+	"decision", "help", "incomplete", "info-answer", "info-request", "not-accepted",
+	"not-required", "note-recorded", "notice", "refused", "rejected", "request-form",
+	"status", "unclear", "withdrawn", NULL,
+};
+
+int agent_open(struct agent *a, const struct conf *cfg, int mail, char **err)
+{
+	memset(a, 0, sizeof *a);
+	a->cfg = cfg;
+	a->batch = 200;
+	struct strv errs = {0};
+	char *e = NULL;
+	if (store_open(cfg->store_path, &a->st, &e) != STORE_OK) {
+		*err = xasprintf("store %s: %s", cfg->store_path, e ? e : "cannot open");
+		free(e);
+		goto fail;
+	}
+	if (templates_load(cfg->templates_dir, agent_templates, &a->tpl, &errs) != 0) {
+		char *j = strv_join(&errs, "\n");
+		*err = xasprintf("templates: %s", j);
+		free(j);
+		goto fail;
+	}
+	if (conf_read_secrets(cfg->secret_file, &a->secrets, &e) != 0) {
+		*err = e;
+		goto fail;
+	}
+	if (mail) {
+		a->src = source_for(cfg);
+		a->snd = sender_for(cfg);
+		if (!a->src) {
+			*err = xasprintf("mailbox %s: not supported by this version", cfg->mailbox.url);
+			goto fail;
+		}
+		if (!a->snd) {
+			*err = xasprintf("smtp %s: not supported by this version", cfg->smtp.url);
+			goto fail;
+		}
+		if (a->src->open(cfg, &a->src_state, &e) != 0) {
+			a->src = NULL;
+			*err = e;
+			goto fail;
+		}
+		if (a->snd->open(cfg, &a->snd_state, &e) != 0) {
+			a->snd = NULL;
+			*err = e;
+			goto fail;
+		}
+	}
+	strv_free(&errs);
+	return 0;
+fail:
+	strv_free(&errs);
+	agent_close(a);
+	return -1;
+}
+
+void agent_close(struct agent *a)
+{
+	if (a->src)
+		a->src->close(a->src_state);
+	if (a->snd)
+		a->snd->close(a->snd_state);
+	if (a->tpl)
+		templates_free(a->tpl);
+	if (a->st)
+		store_close(a->st);
+	strv_free(&a->secrets);
+	directory_free(&a->dir);
+	memset(a, 0, sizeof *a);
+}
+
+/* ---- outgoing mail ---- */
+
+static void add_var(struct strv *v, const char *name, const char *value)
+{
+	strv_add(v, name);
+	strv_add(v, value ? value : "");
+}
+
+/* Renders one engine mail and queues it in the outbox (inside the caller's
+ * transaction). Returns 0, or -1 on a store error. A template error is logged
+ * and recorded on the case; it never blocks the mail that caused it. */
+static int queue_mail(struct agent *a, const struct case_rec *c, const struct engine_mail *m,
+		      const struct message *in, time_t now)
+{
+	const struct conf *cfg = a->cfg;
+	const char *dom = addr_domain(cfg->smtp.from_addr);
+	char key[REPLYKEY_LEN + 1] = "";
+	char *subject = NULL, *body = NULL, *err = NULL, *reply_to = NULL, *msgid = NULL;
+	char *refs = NULL, *data = NULL;
+	int rc = -1;
+	struct strv vars = {0};
+	struct strv rcpts = {0};
+
+	for (size_t i = 0; i + 1 < m->vars.n; i += 2)
+		add_var(&vars, m->vars.v[i], m->vars.v[i + 1]);
+	if (m->keyed && c) {
+		replykey_make(a->secrets.v[0], c->id, c->step, role_name(m->role), m->to, key);
+		struct key_rec kr;
+		int k = store_key_get(a->st, key, &kr);
+		if (k == STORE_OK)
+			store_key_clear(&kr);
+		else if (k == STORE_NOTFOUND) {
+			if (store_key_add(a->st, key, c->id, c->step, role_name(m->role), m->to) != STORE_OK)
+				goto out;
+		} else
+			goto out;
+		if (!cfg->workflow.reply_plain) {
+			char *local = xstrndup(cfg->smtp.from_addr, strcspn(cfg->smtp.from_addr, "@"));
+			reply_to = xasprintf("%s+%s@%s", local, key, dom);
+			free(local);
+		}
+	}
+	add_var(&vars, "agent_address", cfg->smtp.from_addr);
+	add_var(&vars, "reply_address", reply_to ? reply_to : cfg->smtp.from_addr);
+	int has_subject = 0;
+	for (size_t i = 0; i + 1 < m->vars.n; i += 2)
+		has_subject |= strcmp(m->vars.v[i], "subject") == 0;
+	if (!has_subject)
+		add_var(&vars, "subject", in && in->subject ? in->subject : "");
+	{
+		char *fs = NULL, *fb = NULL, *fe = NULL;
+		if (templates_render(a->tpl, "request-form", &vars, &fs, &fb, &fe) == 0)
+			add_var(&vars, "form", fb);
+		free(fs);
+		free(fb);
+		free(fe);
+	}
+	if (templates_render(a->tpl, m->tmpl, &vars, &subject, &body, &err) != 0) {
+		log_err("template %s: %s", m->tmpl, err);
+		rc = store_event_add(a->st, c ? c->id : NULL, now, "mail_failed", "agent", err) == STORE_OK ? 0 : -1;
+		goto out;
+	}
+	if (c) {
+		char tag[32];
+		snprintf(tag, sizeof tag, "[%s]", c->id);
+		if (!strstr(subject, tag)) {
+			char *s = xasprintf("%s %s", tag, subject);
+			free(subject);
+			subject = s;
+		}
+	}
+	if (*key) {
+		char *b = xasprintf("%s\n\n-- \nPlease reply above this line and keep this reference in "
+				    "your reply.\nRef: %s\n", body, key);
+		free(body);
+		body = b;
+	}
+	int64_t id;
+	if (store_outbox_next_id(a->st, &id) != STORE_OK)
+		goto out;
+	msgid = *key ? xasprintf("cgen.%s.%lld@%s", key, (long long)id, dom)
+		     : xasprintf("cgen.n%lld.%lld@%s", (long long)id, (long long)now, dom);
+	const char *irt = NULL;
+	if (m->answer && in && in->message_id)
+		irt = in->message_id;
+	else if (c && c->request_msgid)
+		irt = c->request_msgid;
+	if (irt)
+		refs = xstrdup(irt);
+	strv_add(&rcpts, m->to);
+	struct outmail om = {
+		.from = cfg->smtp.from,
+		.reply_to = reply_to,
+		.to = &rcpts,
+		.subject = subject,
+		.body = body,
+		.message_id = msgid,
+		.in_reply_to = irt,
+		.references = refs,
+		.date = now,
+		.auto_replied = m->answer,
+	};
+	size_t len;
+	data = compose_message(&om, &len);
+	int64_t got;
+	if (store_outbox_add(a->st, c ? c->id : NULL, cfg->smtp.from_addr, &rcpts, data, len, now, &got) != STORE_OK)
+		goto out;
+	char *detail = xasprintf("%s to %s (%s, outbox %lld)", m->tmpl, m->to,
+				 m->role ? role_name(m->role) : "sender", (long long)got);
+	rc = store_event_add(a->st, c ? c->id : NULL, now, "mailed", "agent", detail) == STORE_OK ? 0 : -1;
+	free(detail);
+out:
+	free(subject);
+	free(body);
+	free(err);
+	free(reply_to);
+	free(msgid);
+	free(refs);
+	free(data);
+	strv_free(&vars);
+	strv_free(&rcpts);
+	return rc;
+}
+
+/* ---- inbound mail ---- */
+
+static int is_own_address(const struct conf *cfg, const char *addr)
+{
+	if (!addr)
+		return 0;
+	const char *own = cfg->smtp.from_addr;
+	if (addr_equal(addr, own))
+		return 1;
+	size_t ll = strcspn(own, "@");
+	return strncasecmp(addr, own, ll) == 0 && addr[ll] == '+' &&
+	       strcasecmp(addr_domain(addr), addr_domain(own)) == 0;
+}
+
+/* The first key of the mail that the store knows and whose HMAC checks. */
+static int find_key(struct agent *a, const struct message *m, struct key_rec *out, enum role *role)
+{
+	struct strv keys = {0};
+	int found = 0;
+	replykey_find(m, a->cfg->smtp.from_addr, &keys);
+	for (size_t i = 0; i < keys.n && !found; i++) {
+		struct key_rec k;
+		int rc = store_key_get(a->st, keys.v[i], &k);
+		if (rc == STORE_ERR) {
+			strv_free(&keys);
+			return -1;
+		}
+		if (rc != STORE_OK)
+			continue;
+		if (replykey_check(&a->secrets, keys.v[i], k.case_id, k.step, k.role, k.addressee) &&
+		    role_parse(k.role, role) == 0) {
+			*out = k;
+			found = 1;
+		} else {
+			store_key_clear(&k);
+		}
+	}
+	strv_free(&keys);
+	return found;
+}
+
+/* "CGEN-2026-0042" (any case, brackets allowed) at the start of s: copied upper-case. */
+static int case_id_arg(const char *s, char out[24])
+{
+	if (!s)
+		return 0;
+	while (*s == ' ' || *s == '[')
+		s++;
+	size_t n = 0;
+	while (n < 23 && (isalnum((unsigned char)s[n]) || s[n] == '-'))
+		n++;
+	if (n < 14 || strncasecmp(s, "CGEN-", 5) != 0)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		out[i] = (char)toupper((unsigned char)s[i]);
+	out[n] = '\0';
+	return 1;
+}
+
+static int year_of(time_t t)
+{
+	struct tm tm;
+	localtime_r(&t, &tm);
+	return tm.tm_year + 1900;
+}
+
+int agent_handle_raw(struct agent *a, const char *raw, size_t len, const char *ref, time_t now)
+{
+	struct message m = {0};
+	char *dedup = NULL, *visible = NULL;
+	struct command cmd = {0};
+	struct form form = {0};
+	struct key_rec key = {0};
+	struct case_rec c = {0};
+	struct engine_out out = {0};
+	int have_key = 0, have_case = 0, rc = -1;
+	int64_t msg_row = 0;
+
+	if (message_parse(raw, len, &m) != 0) {
+		log_warn("mail %s is not a mail (no header): quarantined", ref);
+		rc = 1;
+		goto out;
+	}
+	dedup = message_dedup_id(&m, raw, len);
+	int seen = store_message_seen(a->st, dedup);
+	if (seen == STORE_ERR)
+		goto out;
+	if (seen == STORE_OK) {
+		log_info("mail %s already handled (same Message-ID): skipped", ref);
+		rc = 0;
+		goto out;
+	}
+
+	visible = visible_text(m.text);
+	command_parse(visible, &cmd);
+	form_parse(visible, &form);
+
+	enum role krole = ROLE_NONE;
+	have_key = find_key(a, &m, &key, &krole);
+	if (have_key < 0)
+		goto out;
+	char tag[24] = "";
+	replykey_find_case_tag(m.subject, tag);
+	if (m.kind == MSG_BOUNCE || m.kind == MSG_COMPLAINT) {
+		/* A bounce names our mail by its Message-ID, which holds the key. */
+		struct message fake = {0};
+		for (size_t i = 0; i < m.bounce_ids.n; i++)
+			strv_add(&fake.references, m.bounce_ids.v[i]);
+		struct key_rec bk;
+		enum role br;
+		if (!have_key && find_key(a, &fake, &bk, &br) == 1) {
+			key = bk;
+			have_key = 1;
+			krole = br;
+		}
+		strv_free(&fake.references);
+	}
+	const char *case_id = have_key ? key.case_id : (*tag ? tag : NULL);
+	char argid[24];
+	if (!case_id && cmd.word == CMD_STATUS && case_id_arg(cmd.argument, argid))
+		case_id = argid;
+	if (case_id) {
+		int r = store_case_get(a->st, case_id, &c);
+		if (r == STORE_ERR)
+			goto out;
+		have_case = r == STORE_OK;
+	}
+
+	int rate_limited = 0;
+	if (m.from_addr && m.kind == MSG_NORMAL) {
+		int count = 0;
+		if (store_outbox_count_to(a->st, m.from_addr, now - 3600, &count) != STORE_OK)
+			goto out;
+		rate_limited = count >= a->cfg->rate_limit;
+	}
+	char next_id[24];
+	if (store_case_next_id(a->st, year_of(now), next_id) != STORE_OK)
+		goto out;
+
+	struct engine_env env = {
+		.dir = &a->dir,
+		.cdt = &a->cfg->workflow.cdt,
+		.cto = a->cfg->workflow.cto,
+		.agent_addr = a->cfg->smtp.from_addr,
+		.now = now,
+		.next_case_id = next_id,
+	};
+	struct engine_key ek = {0};
+	if (have_key) {
+		ek.case_id = key.case_id;
+		ek.step = key.step;
+		ek.role = krole;
+		ek.addressee = key.addressee;
+	}
+	struct engine_in in = {
+		.from = m.from_count == 1 ? m.from_addr : NULL,
+		.from_name = m.from_name,
+		.subject = m.subject,
+		.message_id = m.message_id,
+		.kind = m.kind,
+		.kind_reason = m.kind_reason,
+		.visible = visible,
+		.cmd = &cmd,
+		.form = &form,
+		.key = have_key ? &ek : NULL,
+		.tag_case = *tag ? tag : NULL,
+		.n_att = (int)m.n_att,
+		.own_address = is_own_address(a->cfg, m.from_addr),
+		.rate_limited = rate_limited,
+	};
+	engine_handle(&env, have_case ? &c : NULL, &in, &out);
+
+	const char *cid = out.has_case ? out.c.id : NULL;
+	if (store_message_add(a->st, dedup, ref, raw, len, out.mail_kind, m.from_addr, m.subject,
+			      cid, now, &msg_row) != STORE_OK)
+		goto out;
+	if ((out.changed || out.created) && store_case_put(a->st, &out.c) != STORE_OK)
+		goto out;
+	for (size_t i = 0; i < out.n_events; i++)
+		if (store_event_add(a->st, cid, now, out.events[i].kind, out.events[i].actor,
+				    out.events[i].detail) != STORE_OK)
+			goto out;
+	for (size_t i = 0; i < out.n_mails; i++)
+		if (queue_mail(a, out.has_case ? &out.c : NULL, &out.mails[i], &m, now) != 0)
+			goto out;
+	if (out.queue_reason) {
+		if (store_queue_add(a->st, msg_row, now, out.queue_reason) != STORE_OK)
+			goto out;
+		log_info("mail %s from %s put in the operator queue: %s", ref,
+			 m.from_addr ? m.from_addr : "(none)", out.queue_reason);
+	}
+	log_info("mail %s from %s: %s%s%s", ref, m.from_addr ? m.from_addr : "(none)", out.mail_kind,
+		 cid ? " on " : "", cid ? cid : "");
+	rc = 0;
+out:
+	if (rc < 0)
+		log_err("mail %s: store: %s", ref, store_errmsg(a->st));
+	engine_out_free(&out);
+	case_clear(&c);
+	if (have_key > 0)
+		store_key_clear(&key);
+	form_free(&form);
+	command_free(&cmd);
+	free(visible);
+	free(dedup);
+	message_free(&m);
+	return rc;
+}
+
+int agent_run_inbox(struct agent *a, time_t now, size_t *handled)
+{
+	*handled = 0;
+	directory_free(&a->dir);
+	if (store_directory_load(a->st, &a->dir) != STORE_OK) {
+		log_err("store: %s", store_errmsg(a->st));
+		return -1;
+	}
+	for (;;) {
+		struct source_msg *msgs = NULL;
+		size_t n = 0;
+		char *err = NULL;
+		if (a->src->fetch(a->src_state, a->batch, &msgs, &n, &err) != 0) {
+			log_err("mailbox: %s", err);
+			free(err);
+			return -1;
+		}
+		if (n == 0) {
+			source_msgs_free(msgs, n);
+			return 0;
+		}
+		char *bad = xcalloc(n, 1);
+		if (store_begin(a->st) != STORE_OK) {
+			log_err("store: %s", store_errmsg(a->st));
+			source_msgs_free(msgs, n);
+			free(bad);
+			return -1;
+		}
+		for (size_t i = 0; i < n; i++) {
+			int rc = agent_handle_raw(a, msgs[i].data, msgs[i].len, msgs[i].ref, now);
+			if (rc < 0) {
+				store_rollback(a->st);
+				source_msgs_free(msgs, n);
+				free(bad);
+				return -1;
+			}
+			bad[i] = rc == 1;
+		}
+		if (store_commit(a->st) != STORE_OK) {
+			log_err("store: commit: %s", store_errmsg(a->st));
+			store_rollback(a->st);
+			source_msgs_free(msgs, n);
+			free(bad);
+			return -1;
+		}
+		/* Only after the durable commit is the mail marked on the source. */
+		for (size_t i = 0; i < n; i++) {
+			int rc = bad[i] ? a->src->quarantine(a->src_state, msgs[i].ref, &err)
+					: a->src->done(a->src_state, msgs[i].ref, &err);
+			if (rc != 0) {
+				log_err("mailbox: %s", err);
+				free(err);
+				err = NULL;
+			}
+		}
+		*handled += n;
+		source_msgs_free(msgs, n);
+		free(bad);
+	}
+}
+
+int agent_flush_outbox(struct agent *a, time_t now, size_t *sent)
+{
+	*sent = 0;
+	for (;;) {
+		struct outbox_rec *v = NULL;
+		size_t n = 0;
+		if (store_outbox_due(a->st, now, 200, &v, &n) != STORE_OK) {
+			log_err("store: %s", store_errmsg(a->st));
+			return -1;
+		}
+		if (n == 0) {
+			store_outbox_free(v, n);
+			return 0;
+		}
+		size_t progress = 0;
+		for (size_t i = 0; i < n; i++) {
+			char *err = NULL;
+			int r = a->snd->send(a->snd_state, v[i].id, v[i].env_from, &v[i].rcpts, v[i].data,
+					     v[i].len, &err);
+			int rc;
+			if (r == SENDER_OK) {
+				rc = store_outbox_sent(a->st, v[i].id, now);
+				(*sent)++;
+				progress++;
+			} else if (r == SENDER_TEMPFAIL) {
+				int shift = v[i].attempts < 6 ? v[i].attempts : 6;
+				time_t next = now + (time_t)60 * (1 << shift);
+				log_warn("outbox %lld: %s; retry later", (long long)v[i].id, err);
+				rc = store_outbox_retry(a->st, v[i].id, next, err);
+			} else {
+				log_err("outbox %lld: %s; given up", (long long)v[i].id, err);
+				rc = store_outbox_failed(a->st, v[i].id, now, err);
+				if (rc == STORE_OK) {
+					char *d = xasprintf("outbox %lld to %s failed: %s", (long long)v[i].id,
+							    v[i].rcpts.n ? v[i].rcpts.v[0] : "?", err);
+					rc = store_event_add(a->st, v[i].case_id, now, "send_failed", "agent", d);
+					free(d);
+				}
+				progress++;
+			}
+			free(err);
+			if (rc != STORE_OK) {
+				log_err("store: %s", store_errmsg(a->st));
+				store_outbox_free(v, n);
+				return -1;
+			}
+		}
+		store_outbox_free(v, n);
+		if (progress == 0)
+			return 0; /* everything due failed for now: retried later */
+	}
+}

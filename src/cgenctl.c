@@ -1,0 +1,366 @@
+/* cgenctl: the operator's tool (DESIGN.md section 7).
+ *
+ *   cgenctl -c FILE [--now TIMESTAMP] COMMAND
+ *     list [--state S] [--json]     show CASE [--json]
+ *     directory import FILE         queue [--json]
+ *     parse FILE [--json]           verify
+ *
+ * Exit codes: 0 ok, 1 a finding (verify failed, case not found, bad import),
+ * 2 usage, 78 configuration error. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "case.h"
+#include "command.h"
+#include "conf.h"
+#include "directory.h"
+#include "form.h"
+#include "json.h"
+#include "log.h"
+#include "message.h"
+#include "report.h"
+#include "store.h"
+#include "util.h"
+#include "visible.h"
+
+#define EX_CONFIG 78
+
+static void usage(FILE *f)
+{
+	fputs("usage: cgenctl -c FILE [--now TIMESTAMP] COMMAND\n"
+	      "  list [--state S] [--json]   cases, oldest first\n"
+	      "  show CASE [--json]          one case with its events\n"
+	      "  directory import FILE       replace the entity directory from CSV\n"
+	      "  queue [--json]              mails waiting for an operator\n"
+	      "  parse FILE [--json]         what the agent reads in one raw mail\n"
+	      "  verify                      check the event hash chain\n", f);
+}
+
+static int read_file(const char *path, char **data, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return -1;
+	struct buf b = {0};
+	char chunk[65536];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		buf_add(&b, chunk, n);
+	int bad = ferror(f);
+	fclose(f);
+	if (bad) {
+		buf_free(&b);
+		return -1;
+	}
+	*len = b.len;
+	*data = buf_steal(&b);
+	return 0;
+}
+
+static void emit(struct buf *b)
+{
+	if (b->len)
+		fwrite(b->s, 1, b->len, stdout);
+	buf_free(b);
+}
+
+/* Pulls "--json" and "--state S" out of the command's arguments. */
+struct cmd_opts {
+	int json;
+	const char *state;
+	const char *args[4];
+	int nargs;
+};
+
+static int split_opts(int argc, char **argv, struct cmd_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			o->json = 1;
+		else if (strcmp(argv[i], "--state") == 0 && i + 1 < argc)
+			o->state = argv[++i];
+		else if (argv[i][0] == '-' && argv[i][1] == '-')
+			return -1;
+		else if (o->nargs < 4)
+			o->args[o->nargs++] = argv[i];
+		else
+			return -1;
+	}
+	return 0;
+}
+
+static int cmd_parse(const char *file, int json)
+{
+	char *raw;
+	size_t len;
+	if (read_file(file, &raw, &len) != 0) {
+		fprintf(stderr, "cgenctl: %s: %s\n", file, strerror(errno));
+		return 1;
+	}
+	struct message m = {0};
+	int ok = message_parse(raw, len, &m) == 0;
+	char *vis = visible_text(ok ? m.text : "");
+	struct command cmd = {0};
+	command_parse(vis, &cmd);
+	const char *kind = !ok ? "other"
+		: m.kind == MSG_BOUNCE ? "bounce"
+		: m.kind == MSG_COMPLAINT ? "complaint"
+		: m.kind == MSG_AUTO_REPLY ? "auto-reply" : NULL;
+	if (!kind) {
+		struct form f = {0};
+		form_parse(vis, &f);
+		int reply = m.in_reply_to || m.references.n || cmd.word != CMD_NONE || cmd.ambiguous;
+		kind = form_is_request(&f) && !reply ? "request" : reply ? "reply" : "other";
+		form_free(&f);
+	}
+	struct buf b = {0};
+	if (json) {
+		struct json j;
+		json_init(&j, &b);
+		json_obj_begin(&j);
+		json_key(&j, "from");
+		json_string(&j, m.from_addr);
+		json_key(&j, "subject");
+		json_string(&j, m.subject);
+		json_key(&j, "kind");
+		json_string(&j, kind);
+		json_key(&j, "visible");
+		json_string(&j, vis);
+		json_key(&j, "command");
+		if (cmd.word != CMD_NONE) {
+			json_obj_begin(&j);
+			json_key(&j, "word");
+			json_string(&j, command_name(cmd.word));
+			json_key(&j, "argument");
+			json_string(&j, cmd.argument ? cmd.argument : "");
+			json_obj_end(&j);
+		} else
+			json_null(&j);
+		json_key(&j, "ambiguous");
+		json_bool(&j, cmd.ambiguous);
+		json_key(&j, "attachments");
+		json_arr_begin(&j);
+		for (size_t i = 0; i < m.n_att; i++) {
+			json_obj_begin(&j);
+			json_key(&j, "name");
+			json_string(&j, m.att[i].name);
+			json_key(&j, "type");
+			json_string(&j, m.att[i].type);
+			json_key(&j, "size");
+			json_int(&j, (int64_t)m.att[i].size);
+			json_key(&j, "sha256");
+			json_string(&j, m.att[i].sha256);
+			json_obj_end(&j);
+		}
+		json_arr_end(&j);
+		json_obj_end(&j);
+		buf_addc(&b, '\n');
+	} else {
+		buf_addf(&b, "From:      %s\nSubject:   %s\nKind:      %s\nCommand:   %s%s%s%s\n",
+			 m.from_addr ? m.from_addr : "-", m.subject ? m.subject : "", kind,
+			 cmd.word ? command_name(cmd.word) : cmd.ambiguous ? "(ambiguous)" : "(none)",
+			 cmd.argument && *cmd.argument ? " \"" : "", cmd.argument ? cmd.argument : "",
+			 cmd.argument && *cmd.argument ? "\"" : "");
+		for (size_t i = 0; i < m.n_att; i++)
+			buf_addf(&b, "Attachment: %s (%s, %zu bytes, sha256 %s)\n", m.att[i].name ? m.att[i].name : "-",
+				 m.att[i].type, m.att[i].size, m.att[i].sha256);
+		buf_addf(&b, "Visible:\n%s\n", vis);
+	}
+	emit(&b);
+	command_free(&cmd);
+	free(vis);
+	message_free(&m);
+	free(raw);
+	return 0;
+}
+
+static int cmd_import(struct store *st, const char *file)
+{
+	char *data;
+	size_t len;
+	if (read_file(file, &data, &len) != 0) {
+		fprintf(stderr, "cgenctl: %s: %s\n", file, strerror(errno));
+		return 1;
+	}
+	struct directory d = {0};
+	struct strv errs = {0};
+	int rc = directory_parse_csv(data, len, file, &d, &errs);
+	free(data);
+	if (rc != 0) {
+		for (size_t i = 0; i < errs.n; i++)
+			fprintf(stderr, "%s\n", errs.v[i]);
+		fprintf(stderr, "cgenctl: %s: not imported; the directory is unchanged\n", file);
+		strv_free(&errs);
+		directory_free(&d);
+		return 1;
+	}
+	strv_free(&errs);
+	if (store_directory_replace(st, &d) != STORE_OK) {
+		fprintf(stderr, "cgenctl: store: %s\n", store_errmsg(st));
+		directory_free(&d);
+		return 1;
+	}
+	printf("imported %zu entities from %s\n", d.n, file);
+	directory_free(&d);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"now", required_argument, NULL, 'n'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *path = NULL;
+	time_t now = time(NULL);
+	int c;
+	/* '+': stop at the command word; its own options follow it. */
+	while ((c = getopt_long(argc, argv, "+c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': path = optarg; break;
+		case 'n':
+			if (parse_iso8601(optarg, &now) != 0) {
+				fprintf(stderr, "cgenctl: --now: not an ISO 8601 time with offset: %s\n", optarg);
+				return 2;
+			}
+			break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	const char *cmd = argv[optind];
+	struct cmd_opts o;
+	int sub = strcmp(cmd, "directory") == 0;
+	if (split_opts(argc - optind - 1 - sub, argv + optind + 1 + sub, &o) != 0 ||
+	    (sub && (optind + 1 >= argc || strcmp(argv[optind + 1], "import") != 0))) {
+		usage(stderr);
+		return 2;
+	}
+	int want = strcmp(cmd, "show") == 0 || strcmp(cmd, "parse") == 0 || sub ? 1 : 0;
+	int known = want || strcmp(cmd, "list") == 0 || strcmp(cmd, "queue") == 0 ||
+		    strcmp(cmd, "verify") == 0;
+	if (!known || o.nargs != want) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(cmd, "parse") == 0)
+		return cmd_parse(o.args[0], o.json);
+	if (!path) {
+		usage(stderr);
+		return 2;
+	}
+
+	log_open("cgenctl", 1, LOGL_WARN);
+	struct conf cfg = {0};
+	struct strv errs = {0};
+	if (conf_load(path, &cfg, &errs) != 0) {
+		for (size_t i = 0; i < errs.n; i++)
+			fprintf(stderr, "%s\n", errs.v[i]);
+		strv_free(&errs);
+		conf_free(&cfg);
+		return EX_CONFIG;
+	}
+	strv_free(&errs);
+	setenv("TZ", cfg.workflow.timezone, 1);
+	tzset();
+
+	struct store *st = NULL;
+	char *err = NULL;
+	if (store_open(cfg.store_path, &st, &err) != STORE_OK) {
+		fprintf(stderr, "cgenctl: store %s: %s\n", cfg.store_path, err ? err : "cannot open");
+		free(err);
+		conf_free(&cfg);
+		return 1;
+	}
+	int rc = 0;
+	struct buf b = {0};
+	if (strcmp(cmd, "list") == 0) {
+		enum case_state s;
+		if (o.state && case_state_parse(o.state, &s) != 0) {
+			fprintf(stderr, "cgenctl: unknown state \"%s\"\n", o.state);
+			rc = 2;
+		} else {
+			struct case_rec *v = NULL;
+			size_t n = 0;
+			if (store_case_list(st, o.state, &v, &n) != STORE_OK) {
+				fprintf(stderr, "cgenctl: store: %s\n", store_errmsg(st));
+				rc = 1;
+			} else if (o.json)
+				report_list_json(&b, v, n, now);
+			else
+				report_list_text(&b, v, n, now);
+			store_cases_free(v, n);
+		}
+	} else if (strcmp(cmd, "show") == 0) {
+		struct case_rec cr = {0};
+		char id[24];
+		snprintf(id, sizeof id, "%s", o.args[0]);
+		for (char *p = id; *p; p++)
+			if (*p >= 'a' && *p <= 'z')
+				*p = (char)(*p - 'a' + 'A');
+		int r = store_case_get(st, id, &cr);
+		if (r == STORE_NOTFOUND) {
+			fprintf(stderr, "cgenctl: no case %s\n", o.args[0]);
+			rc = 1;
+		} else if (r != STORE_OK) {
+			fprintf(stderr, "cgenctl: store: %s\n", store_errmsg(st));
+			rc = 1;
+		} else {
+			struct event_rec *ev = NULL;
+			size_t n = 0;
+			if (store_events(st, cr.id, &ev, &n) != STORE_OK) {
+				fprintf(stderr, "cgenctl: store: %s\n", store_errmsg(st));
+				rc = 1;
+			} else if (o.json)
+				report_show_json(&b, &cr, ev, n, now);
+			else
+				report_show_text(&b, &cr, ev, n, now);
+			store_events_free(ev, n);
+			case_clear(&cr);
+		}
+	} else if (sub) {
+		rc = cmd_import(st, o.args[0]);
+	} else if (strcmp(cmd, "queue") == 0) {
+		struct queue_rec *v = NULL;
+		size_t n = 0;
+		if (store_queue_list(st, &v, &n) != STORE_OK) {
+			fprintf(stderr, "cgenctl: store: %s\n", store_errmsg(st));
+			rc = 1;
+		} else if (o.json)
+			report_queue_json(&b, v, n);
+		else
+			report_queue_text(&b, v, n);
+		store_queue_free(v, n);
+	} else if (strcmp(cmd, "verify") == 0) {
+		char *finding = NULL, head[65] = "";
+		int64_t count = 0;
+		int r = store_verify(st, &finding, head, &count);
+		if (r == STORE_OK)
+			printf("event chain intact: %lld events, head %s\n", (long long)count, head);
+		else if (r == STORE_NOTFOUND) {
+			printf("event chain broken: %s\n", finding);
+			rc = 1;
+		} else {
+			fprintf(stderr, "cgenctl: store: %s\n", store_errmsg(st));
+			rc = 1;
+		}
+		free(finding);
+	}
+	emit(&b);
+	store_close(st);
+	conf_free(&cfg);
+	return rc;
+}

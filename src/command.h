@@ -31,8 +31,18 @@ struct command {
 };
 
 /* Reads the command from visible text (already stripped of quotes and
- * signatures). *out is overwritten. */
+ * signatures). *out is overwritten. visible may be NULL (no command).
+ * The decision words APPROVE(D), REJECT(ED), DENY/DENIED, WITHDRAW(N) and
+ * RECOMMEND make the line ambiguous when they are not its first word ("I
+ * approve", "do not approve"), when the line holds another decision word
+ * ("approve, no wait, reject") or a '?'. INFO, NOTE, STATUS, AUDIT, HELP and
+ * FORM are commands only as the first word ("Please note ..." is CMD_NONE,
+ * not ambiguous); any word directly followed by '?' is ambiguous. RECOMMEND
+ * must be followed by APPROVE(D) or DENY/DENIED; its argument is then
+ * "APPROVE" or "DENY", a space and the rationale (just the verdict when the
+ * rationale is empty). */
 void command_parse(const char *visible, struct command *out);
+/* Frees the argument and resets *c; c may be NULL. */
 void command_free(struct command *c);
 /* "APPROVE", "REJECT", ...; NULL for CMD_NONE. */
 const char *command_name(enum cmd_word w);

@@ -14,6 +14,11 @@ enum conf_auth { CONF_AUTH_PASSWORD = 0, CONF_AUTH_XOAUTH2 };
 struct conf_mailbox {
 	char *url;               /* required: imaps://, imap:// or maildir:PATH */
 	char *maildir;           /* for maildir: URLs, the resolved PATH; else NULL */
+	/* For imap:// and imaps:// URLs (else NULL/0): user (the part before the
+	 * last '@') and folder %XX-decoded, host lowercase, port 143 or 993 unless
+	 * given, folder "INBOX" unless given; tls = 1 for imaps. */
+	char *user, *host, *folder;
+	int port, tls;
 	char *password_file, *token_command, *ca_file;
 	enum conf_auth auth;
 	int starttls;            /* default 0 */
@@ -26,6 +31,10 @@ struct conf_mailbox {
 struct conf_smtp {
 	char *url;               /* required: smtps://, smtp:// or file:PATH */
 	char *outdir;            /* for file: URLs, the resolved PATH; else NULL */
+	/* For smtp:// and smtps://[user@]host[:port] (else NULL/0): user %XX-decoded
+	 * or NULL, host lowercase, port 25 or 465 unless given; tls = 1 for smtps. */
+	char *user, *host;
+	int port, tls;
 	char *from;              /* required, as written: "CGEN Exemptions <cgen@cdt.ca.gov>" */
 	char *from_addr;         /* derived: bare lowercase address of from */
 	char *from_name;         /* derived: display name, or NULL */
@@ -50,6 +59,7 @@ struct conf {
 	char *path;              /* the file read */
 	struct conf_mailbox mailbox;
 	struct conf_smtp smtp;
+	struct conf_workflow workflow;
 	char *store_path;        /* [store] path, required */
 	char *templates_dir;     /* [templates] dir, default the installed templates */
 	char *secret_file;       /* [security] secret_file, required */
@@ -62,19 +72,24 @@ struct conf {
 
 /* Reads and validates path into *cfg (which the caller zeroes first). Returns 0
  * when valid; otherwise -1 with every problem appended to errors as
- * "FILE:LINE: message" (or "FILE: message" when the file cannot be read or a
- * required key is missing). *cfg must be freed with conf_free either way. */
+ * "FILE:LINE: message" in line order, then those of the whole file as "FILE:
+ * message" (cannot be read, a required key missing, a key another one needs).
+ * FILE is path as given. *cfg must be freed with conf_free either way. */
 int conf_load(const char *path, struct conf *cfg, struct strv *errors);
 void conf_free(struct conf *cfg);
 
-/* Reads the secret file: one secret a non-empty line, the first signs, all
- * verify. Refuses a file that group or others can read, or that holds no
- * secret. Returns 0, or -1 with *err set (allocated, never contains a secret). */
+/* Reads the secret file: one secret a non-empty line (white space trimmed),
+ * the first signs, all verify; each is appended to *secrets in file order.
+ * Refuses a file that group or others can read ("PATH: readable by group or
+ * others (chmod 600 it)"), a secret shorter than 16 bytes ("PATH:LINE: secret
+ * shorter than 16 bytes"), or a file without secret. Returns 0, or -1 with
+ * *secrets unchanged and *err set (allocated, never contains a secret). */
 int conf_read_secrets(const char *path, struct strv *secrets, char **err);
 
-/* Parses "Display Name <addr@dom>" or "addr@dom": bare lowercase address into
- * *addr and the display name (or NULL) into *name, both allocated. Returns 0, or
- * -1 when no valid address is found. */
+/* Parses "Display Name <addr@dom>", "\"Name, X\" <addr@dom>", "<addr@dom>" or
+ * "addr@dom": bare lowercase address into *addr and the display name (quotes
+ * and backslash escapes removed; NULL when empty) into *name, both allocated.
+ * Returns 0, or -1 with both NULL when no valid address is found. */
 int conf_parse_mailbox(const char *s, char **addr, char **name);
 
 #endif

@@ -23,9 +23,12 @@ struct directory {
 	size_t n;
 };
 
-/* Parses a whole CSV file. Returns 0 with *out filled, or -1 with every bad row
- * reported in errors as "FNAME:LINE: message" and *out left empty. Checks: the
- * header, column counts, quoting, required code/name/domains, unique codes,
+/* Parses a whole CSV file. Returns 0 with *out filled (overwritten, not freed),
+ * or -1 with every bad row reported in errors as "FNAME:LINE: message" (LINE:
+ * where the record starts) and *out left empty. Fields are trimmed; addresses
+ * and domains lowercased; empty lines skipped. Checks: the
+ * header, column counts, quoting, required code/name/domains, unique codes
+ * (case-insensitive),
  * valid addresses (aio and cio required unless exempt), valid domains, and a
  * domain listed by two entities is allowed (lookups by domain then fail over
  * to code or name). */
@@ -34,8 +37,10 @@ int directory_parse_csv(const char *data, size_t len, const char *fname,
 void directory_free(struct directory *d);
 
 /* The entity whose code or name matches text, ignoring case, white space and
- * punctuation; NULL when none. */
+ * punctuation (every byte but ASCII letters and digits); a code match wins
+ * over a name match; NULL when none or text is NULL. */
 const struct entity *directory_find(const struct directory *d, const char *text);
+/* The entity with that code, case-insensitive; NULL when none. */
 const struct entity *directory_by_code(const struct directory *d, const char *code);
 /* Number of entities listing domain (case-insensitive exact match); *first is
  * set to the first of them (may be NULL when not wanted). */

@@ -1,0 +1,94 @@
+/* engine.h: the case engine of DESIGN.md section 3, a pure function.
+ *
+ * (case, what one mail says) -> (new case, events, mails to send, queue entry).
+ * No socket, no SQLite, no clock: everything it needs is in its arguments, so
+ * every transition is unit-tested alone. The caller (agent.c) found the case,
+ * looked the reply key up and checked its HMAC; the engine decides whether the
+ * sender may do what the mail asks. */
+#ifndef CGEN_ENGINE_H
+#define CGEN_ENGINE_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "case.h"
+#include "command.h"
+#include "directory.h"
+#include "form.h"
+#include "message.h"
+#include "util.h"
+
+struct engine_env {
+	const struct directory *dir;
+	const struct strv *cdt;      /* CDT reviewer addresses, lowercase */
+	const char *cto;             /* lowercase */
+	const char *agent_addr;      /* our own address, lowercase */
+	time_t now;
+	const char *next_case_id;    /* the id a new case takes ("CGEN-2026-0007") */
+};
+
+/* A reply key found in the mail, known to the store and whose HMAC checked. */
+struct engine_key {
+	const char *case_id;
+	int step;
+	enum role role;
+	const char *addressee;
+};
+
+struct engine_in {
+	const char *from;            /* bare lowercase From, NULL when none or several */
+	const char *from_name;       /* display name or NULL */
+	const char *subject;         /* decoded */
+	const char *message_id;      /* inbound Message-ID (for In-Reply-To), may be NULL */
+	enum msg_kind kind;          /* automatic mail is never answered */
+	const char *kind_reason;
+	const char *visible;         /* visible text (never NULL) */
+	const struct command *cmd;
+	const struct form *form;     /* form parsed from the visible text */
+	const struct engine_key *key;/* NULL when no valid key was found */
+	const char *tag_case;        /* case id from the subject tag, or NULL */
+	int n_att;                   /* attachments in the mail */
+	int own_address;             /* From is one of the agent's own addresses */
+	int rate_limited;            /* From already had rate_limit replies this hour */
+};
+
+/* One mail to send: one recipient, rendered from template tmpl. */
+struct engine_mail {
+	char *tmpl;
+	char *to;
+	enum role role;              /* addressee's role in the case (ROLE_NONE: none) */
+	int keyed;                   /* carries the reply key of (case, step, role, to) */
+	int answer;                  /* 1: answers the inbound mail (auto-replied) */
+	struct strv vars;            /* name, value, name, value ... */
+};
+
+struct engine_event {
+	char *kind, *actor, *detail;
+};
+
+struct engine_out {
+	int has_case;                /* 1: c holds the case after the mail */
+	int created;                 /* the mail opened the case */
+	int changed;                 /* case must be stored */
+	struct case_rec c;
+	const char *mail_kind;       /* "request" | "reply" | "auto-reply" | "bounce" |
+				        "complaint" | "other" (static) */
+	struct engine_event *events;
+	size_t n_events;
+	struct engine_mail *mails;
+	size_t n_mails;
+	char *queue_reason;          /* non-NULL: put the mail in the operator queue */
+};
+
+/* Handles one mail. c is the case the mail refers to (NULL when none was
+ * found); *out is overwritten and must be freed with engine_out_free. */
+void engine_handle(const struct engine_env *env, const struct case_rec *c,
+		   const struct engine_in *in, struct engine_out *out);
+void engine_out_free(struct engine_out *out);
+
+/* Roles addr holds in case c (bitmask of 1 << ROLE_x): requester, aio/cio by
+ * the directory (delegates included), cdt, cto. */
+unsigned engine_roles_of(const struct engine_env *env, const struct case_rec *c,
+			 const char *addr);
+
+#endif

@@ -1,0 +1,1688 @@
+/* message.c: one raw inbound mail read into plain fields.
+ *
+ * The header is scanned here (names case-insensitive, all occurrences, folds
+ * replaced by one space); structured values go through libetpan's mailimf
+ * parsers with a simple fallback when those fail. The body is read with
+ * libetpan's MIME parser from a private CRLF copy of the mail; HTML-only mail
+ * is turned into text with libxml2's HTML parser. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <gnutls/gnutls.h>
+#include <gnutls/crypto.h>
+#include <libetpan/charconv.h>
+#include <libetpan/mailimf.h>
+#include <libetpan/mailmime.h>
+#include <libxml/HTMLparser.h>
+#include <libxml/tree.h>
+
+#include "message.h"
+#include "util.h"
+
+/* Bytes before the private copy: libetpan 1.9.4 may look a few bytes in
+ * front of a multipart body whose boundary is missing. */
+#define PAD 16
+#define MAX_DEPTH 64
+
+static int is_wsp(int c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static int is_space(int c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
+}
+
+static int lower(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
+
+/* Case-insensitive (ASCII) prefix test on n bytes. */
+static int mem_prefix_ci(const char *s, size_t n, const char *prefix)
+{
+	size_t k = strlen(prefix);
+
+	if (n < k)
+		return 0;
+	for (size_t i = 0; i < k; i++)
+		if (lower((unsigned char)s[i]) != lower((unsigned char)prefix[i]))
+			return 0;
+	return 1;
+}
+
+static const char *str_find_ci(const char *hay, const char *needle)
+{
+	size_t hn = strlen(hay);
+
+	for (size_t i = 0; i < hn; i++)
+		if (mem_prefix_ci(hay + i, hn - i, needle))
+			return hay + i;
+	return NULL;
+}
+
+/* ---- character sets ---- */
+
+static int utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s, *e = p + n;
+
+	while (p < e) {
+		unsigned c = *p, cp, min;
+		size_t k;
+
+		if (c < 0x80) {
+			p++;
+			continue;
+		}
+		if (c >= 0xC2 && c <= 0xDF) {
+			k = 1, cp = c & 0x1F, min = 0x80;
+		} else if (c >= 0xE0 && c <= 0xEF) {
+			k = 2, cp = c & 0x0F, min = 0x800;
+		} else if (c >= 0xF0 && c <= 0xF4) {
+			k = 3, cp = c & 0x07, min = 0x10000;
+		} else {
+			return 0;
+		}
+		if ((size_t)(e - p) <= k)
+			return 0;
+		for (size_t i = 1; i <= k; i++) {
+			if ((p[i] & 0xC0) != 0x80)
+				return 0;
+			cp = cp << 6 | (p[i] & 0x3F);
+		}
+		if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+			return 0;
+		p += k + 1;
+	}
+	return 1;
+}
+
+static void buf_add_cp(struct buf *b, unsigned cp)
+{
+	char u[4];
+
+	if (cp < 0x80) {
+		buf_addc(b, (char)cp);
+	} else if (cp < 0x800) {
+		u[0] = (char)(0xC0 | cp >> 6);
+		u[1] = (char)(0x80 | (cp & 0x3F));
+		buf_add(b, u, 2);
+	} else {
+		u[0] = (char)(0xE0 | cp >> 12);
+		u[1] = (char)(0x80 | (cp >> 6 & 0x3F));
+		u[2] = (char)(0x80 | (cp & 0x3F));
+		buf_add(b, u, 3);
+	}
+}
+
+/* windows-1252 0x80..0x9F; the five holes map to the C1 controls. */
+static const unsigned short cp1252_c1[32] = {
+	0x20AC, 0x0081, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021,
+	0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0x008D, 0x017D, 0x008F,
+	0x0090, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014,
+	0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x009D, 0x017E, 0x0178,
+};
+
+static char *cp1252_to_utf8(const char *s, size_t n)
+{
+	struct buf b = {0};
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned c = (unsigned char)s[i];
+
+		buf_add_cp(&b, c >= 0x80 && c < 0xA0 ? cp1252_c1[c - 0x80] : c);
+	}
+	return buf_steal(&b);
+}
+
+/* Undeclared 8-bit text: kept when valid UTF-8, else read as windows-1252. */
+static char *raw_to_utf8(const char *s, size_t n)
+{
+	return utf8_valid(s, n) ? xstrndup(s, n) : cp1252_to_utf8(s, n);
+}
+
+static int cs_is(const char *cs, const char *const *names)
+{
+	for (; *names; names++)
+		if (strcasecmp(cs, *names) == 0)
+			return 1;
+	return 0;
+}
+
+/* Text in charset cs (NULL when undeclared) as allocated UTF-8. */
+static char *to_utf8(const char *s, size_t n, const char *cs)
+{
+	static const char *const loose[] = { "us-ascii", "ascii", "utf-8", "utf8",
+		"unknown-8bit", "x-unknown", "unknown", "default", NULL };
+	static const char *const latin1[] = { "iso-8859-1", "iso8859-1", "latin1",
+		"iso_8859-1", "windows-1252", "cp1252", "x-cp1252", NULL };
+	char *r = NULL, *out;
+
+	if (cs == NULL || *cs == '\0' || cs_is(cs, loose))
+		return raw_to_utf8(s, n);
+	if (cs_is(cs, latin1))
+		return cp1252_to_utf8(s, n);
+	if (charconv("UTF-8", cs, s, n, &r) == MAIL_CHARCONV_NO_ERROR && r != NULL) {
+		out = xstrdup(r);
+		free(r);
+		return out;
+	}
+	free(r);
+	return raw_to_utf8(s, n);
+}
+
+/* ---- RFC 2047 ---- */
+
+static int b64_val(int c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+static int hex_val(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = lower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+static void b64_decode(struct buf *b, const char *s, size_t n)
+{
+	unsigned acc = 0;
+	int bits = 0;
+
+	for (size_t i = 0; i < n && s[i] != '='; i++) {
+		int v = b64_val((unsigned char)s[i]);
+
+		if (v < 0)
+			continue;
+		acc = (acc << 6 | (unsigned)v) & 0xFFFFFF;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			buf_addc(b, (char)(acc >> bits & 0xFF));
+		}
+	}
+}
+
+static void q_decode(struct buf *b, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '_') {
+			buf_addc(b, ' ');
+		} else if (s[i] == '=' && i + 2 < n && hex_val((unsigned char)s[i + 1]) >= 0
+			   && hex_val((unsigned char)s[i + 2]) >= 0) {
+			buf_addc(b, (char)(hex_val((unsigned char)s[i + 1]) << 4
+					   | hex_val((unsigned char)s[i + 2])));
+			i += 2;
+		} else {
+			buf_addc(b, s[i]);
+		}
+	}
+}
+
+/* Parses "=?cs?E?text?=" at s; on success sets the parts and returns the
+ * length of the whole word, else 0. */
+static size_t enc_word(const char *s, size_t n, size_t *cs_len, char *enc,
+		       const char **text, size_t *text_len)
+{
+	size_t i = 2, c0;
+
+	if (n < 8 || s[0] != '=' || s[1] != '?')
+		return 0;
+	c0 = i;
+	while (i < n && s[i] != '?' && !is_space((unsigned char)s[i]))
+		i++;
+	if (i == c0 || i + 3 >= n || s[i] != '?' || s[i + 2] != '?')
+		return 0;
+	*cs_len = i - c0;
+	*enc = (char)lower((unsigned char)s[i + 1]);
+	if (*enc != 'b' && *enc != 'q')
+		return 0;
+	i += 3;
+	*text = s + i;
+	while (i + 1 < n && !(s[i] == '?' && s[i + 1] == '='))
+		i++;
+	if (i + 1 >= n)
+		return 0;
+	*text_len = (size_t)(s + i - *text);
+	return i + 2;
+}
+
+static void flush_run(struct buf *out, struct buf *run, char *cs)
+{
+	char *t;
+
+	if (run->len == 0)
+		return;
+	t = to_utf8(run->s, run->len, cs);
+	buf_adds(out, t);
+	free(t);
+	run->len = 0;
+}
+
+static void add_literal(struct buf *out, const char *s, size_t n)
+{
+	char *t;
+
+	if (n == 0)
+		return;
+	t = raw_to_utf8(s, n);
+	buf_adds(out, t);
+	free(t);
+}
+
+/* Decodes RFC 2047 encoded words (adjacent words of one charset are joined
+ * before conversion, so a character split across two words survives); raw
+ * 8-bit bytes are read as UTF-8 or windows-1252. Returns trimmed UTF-8. */
+static char *decode_words(const char *s)
+{
+	struct buf out = {0}, run = {0};
+	char cs[64] = "";
+	size_t n = strlen(s), i = 0, lit = 0;
+
+	while (i < n) {
+		size_t cs_len, text_len, w;
+		const char *text;
+		char enc;
+		char wcs[64];
+		int blank = 1;
+
+		w = s[i] == '=' ? enc_word(s + i, n - i, &cs_len, &enc, &text, &text_len) : 0;
+		if (w == 0) {
+			i++;
+			continue;
+		}
+		if (cs_len >= sizeof(wcs))
+			cs_len = sizeof(wcs) - 1;
+		memcpy(wcs, s + i + 2, cs_len);
+		wcs[cs_len] = '\0';
+		wcs[strcspn(wcs, "*")] = '\0'; /* RFC 2231 language suffix */
+		for (size_t k = lit; k < i; k++)
+			if (!is_space((unsigned char)s[k]))
+				blank = 0;
+		if (!(blank && run.len > 0)) {
+			flush_run(&out, &run, cs);
+			add_literal(&out, s + lit, i - lit);
+		}
+		if (strcasecmp(wcs, cs) != 0) {
+			flush_run(&out, &run, cs);
+			memcpy(cs, wcs, sizeof(cs));
+		}
+		if (enc == 'b')
+			b64_decode(&run, text, text_len);
+		else
+			q_decode(&run, text, text_len);
+		i += w;
+		lit = i;
+	}
+	flush_run(&out, &run, cs);
+	add_literal(&out, s + lit, n - lit);
+	buf_free(&run);
+	return str_trim(buf_steal(&out));
+}
+
+/* ---- header ---- */
+
+struct field {
+	char *name;
+	char *value; /* unfolded (each fold is one space), trimmed, raw bytes */
+};
+
+struct header {
+	struct field *f;
+	size_t n, cap;
+	size_t body; /* offset of the body */
+};
+
+/* Length of the field name when line (n bytes) starts a header field. */
+static size_t field_name_len(const char *s, size_t n)
+{
+	size_t i = 0, k;
+
+	while (i < n && (unsigned char)s[i] > ' ' && (unsigned char)s[i] < 127 && s[i] != ':')
+		i++;
+	k = i;
+	while (i < n && is_wsp((unsigned char)s[i]))
+		i++;
+	return k > 0 && i < n && s[i] == ':' ? k : 0;
+}
+
+static size_t line_end(const char *s, size_t n, size_t i, size_t *next)
+{
+	const char *nl = memchr(s + i, '\n', n - i);
+	size_t e = nl ? (size_t)(nl - s) : n;
+
+	*next = nl ? e + 1 : n;
+	if (e > i && s[e - 1] == '\r')
+		e--;
+	return e;
+}
+
+/* Scans the header at s (LF or CRLF). Stops at the empty line or at the
+ * first line that is neither a field nor a continuation. */
+static void header_add(struct header *h, char *name, char *value)
+{
+	if (h->n == h->cap) {
+		h->cap = h->cap ? 2 * h->cap : 32;
+		h->f = xrealloc(h->f, h->cap * sizeof(*h->f));
+	}
+	h->f[h->n].name = name;
+	h->f[h->n++].value = str_trim(value);
+}
+
+static void header_scan(const char *s, size_t n, struct header *h)
+{
+	struct buf v = {0};
+	char *name = NULL;
+	size_t i = 0, next;
+
+	h->body = n;
+	for (; i < n; i = next) {
+		size_t e = line_end(s, n, i, &next), k;
+
+		if (e == i) {
+			h->body = next;
+			break;
+		}
+		if (is_wsp((unsigned char)s[i]) && name != NULL) {
+			while (i < e && is_wsp((unsigned char)s[i]))
+				i++;
+			buf_addc(&v, ' ');
+			buf_add(&v, s + i, e - i);
+			continue;
+		}
+		k = field_name_len(s + i, e - i);
+		if (k == 0) {
+			h->body = i; /* no separator: the body starts here */
+			break;
+		}
+		if (name != NULL)
+			header_add(h, name, buf_steal(&v));
+		name = xstrndup(s + i, k);
+		i = (size_t)((const char *)memchr(s + i, ':', e - i) - s) + 1;
+		buf_add(&v, s + i, e - i);
+	}
+	if (name != NULL)
+		header_add(h, name, buf_steal(&v));
+	buf_free(&v);
+}
+
+static void header_free(struct header *h)
+{
+	for (size_t i = 0; i < h->n; i++) {
+		free(h->f[i].name);
+		free(h->f[i].value);
+	}
+	free(h->f);
+	memset(h, 0, sizeof(*h));
+}
+
+static const char *header_get(const struct header *h, const char *name)
+{
+	for (size_t i = 0; i < h->n; i++)
+		if (strcasecmp(h->f[i].name, name) == 0)
+			return h->f[i].value;
+	return NULL;
+}
+
+/* ---- addresses and ids ---- */
+
+/* Skips white space and (nested) comments; returns 1 when nothing else is left. */
+static int rest_is_blank(const char *s)
+{
+	int depth = 0;
+
+	for (; *s; s++) {
+		if (*s == '(')
+			depth++;
+		else if (*s == ')' && depth > 0)
+			depth--;
+		else if (depth == 0 && !is_space((unsigned char)*s))
+			return 0;
+	}
+	return 1;
+}
+
+static void add_addr(struct strv *l, const char *a, size_t n)
+{
+	char *s = str_trim(xstrndup(a, n));
+
+	if (*s == '\0' || strpbrk(s, "<> \t") != NULL)
+		free(s);
+	else
+		strv_add_own(l, str_lower(s));
+}
+
+/* Fallback: every <addr> and every bare word holding an '@'. */
+static void addr_scan(const char *s, struct strv *l)
+{
+	size_t i = 0, n = strlen(s);
+
+	while (i < n) {
+		if (s[i] == '"') {
+			for (i++; i < n && s[i] != '"'; i++)
+				if (s[i] == '\\')
+					i++;
+			i++;
+		} else if (s[i] == '(') {
+			int depth = 1;
+
+			for (i++; i < n && depth > 0; i++)
+				depth += s[i] == '(' ? 1 : s[i] == ')' ? -1 : 0;
+		} else if (s[i] == '<') {
+			const char *e = strchr(s + i, '>');
+			size_t k = e ? (size_t)(e - s) : n;
+
+			add_addr(l, s + i + 1, k - i - 1);
+			i = k + 1;
+		} else if (strchr(" \t,;:>", s[i]) == NULL) {
+			size_t k = i;
+
+			while (k < n && strchr(" \t,;<>()\"", s[k]) == NULL)
+				k++;
+			if (memchr(s + i, '@', k - i) != NULL)
+				add_addr(l, s + i, k - i);
+			i = k;
+		} else {
+			i++;
+		}
+	}
+}
+
+/* Mailboxes of a From/Reply-To value; *name gets the first display name. */
+static void mailboxes(const char *v, struct strv *l, char **name)
+{
+	struct mailimf_mailbox_list *mbl = NULL;
+	size_t idx = 0;
+
+	if (mailimf_mailbox_list_parse(v, strlen(v), &idx, &mbl) == MAILIMF_NO_ERROR
+	    && rest_is_blank(v + idx)) {
+		for (clistiter *c = clist_begin(mbl->mb_list); c; c = clist_next(c)) {
+			struct mailimf_mailbox *mb = clist_content(c);
+
+			if (mb->mb_addr_spec != NULL)
+				add_addr(l, mb->mb_addr_spec, strlen(mb->mb_addr_spec));
+			if (name != NULL && *name == NULL && mb->mb_display_name != NULL)
+				*name = decode_words(mb->mb_display_name);
+		}
+	} else {
+		const char *lt = strchr(v, '<');
+
+		addr_scan(v, l);
+		if (name != NULL && *name == NULL && lt != NULL && lt > v) {
+			char *t = str_trim(xstrndup(v, (size_t)(lt - v)));
+			size_t k = strlen(t);
+
+			if (k >= 2 && t[0] == '"' && t[k - 1] == '"') {
+				memmove(t, t + 1, k - 2);
+				t[k - 2] = '\0';
+			}
+			*name = decode_words(t);
+			free(t);
+		}
+	}
+	if (mbl != NULL)
+		mailimf_mailbox_list_free(mbl);
+	if (name != NULL && *name != NULL && **name == '\0') {
+		free(*name);
+		*name = NULL;
+	}
+}
+
+static void mailbox_list_add(struct mailimf_mailbox_list *mbl, struct strv *l)
+{
+	if (mbl == NULL)
+		return;
+	for (clistiter *c = clist_begin(mbl->mb_list); c; c = clist_next(c)) {
+		struct mailimf_mailbox *mb = clist_content(c);
+
+		if (mb->mb_addr_spec != NULL)
+			add_addr(l, mb->mb_addr_spec, strlen(mb->mb_addr_spec));
+	}
+}
+
+/* Addresses of a To/Cc value, group members included. */
+static void addresses(const char *v, struct strv *l)
+{
+	struct mailimf_address_list *al = NULL;
+	size_t idx = 0;
+
+	if (mailimf_address_list_parse(v, strlen(v), &idx, &al) == MAILIMF_NO_ERROR
+	    && rest_is_blank(v + idx)) {
+		for (clistiter *c = clist_begin(al->ad_list); c; c = clist_next(c)) {
+			struct mailimf_address *a = clist_content(c);
+
+			if (a->ad_type == MAILIMF_ADDRESS_MAILBOX) {
+				const char *spec = a->ad_data.ad_mailbox->mb_addr_spec;
+
+				if (spec != NULL)
+					add_addr(l, spec, strlen(spec));
+			} else if (a->ad_type == MAILIMF_ADDRESS_GROUP) {
+				mailbox_list_add(a->ad_data.ad_group->grp_mb_list, l);
+			}
+		}
+	} else {
+		addr_scan(v, l);
+	}
+	if (al != NULL)
+		mailimf_address_list_free(al);
+}
+
+static int id_ok(const char *id)
+{
+	return *id != '\0' && strpbrk(id, "<> \t\r\n") == NULL;
+}
+
+/* Fallback: every <...> in v. */
+static void id_scan(const char *v, struct strv *l)
+{
+	const char *p = v, *e;
+
+	while ((p = strchr(p, '<')) != NULL && (e = strchr(p + 1, '>')) != NULL) {
+		char *id = str_trim(xstrndup(p + 1, (size_t)(e - p - 1)));
+
+		if (id_ok(id) && !strv_contains_ci(l, id))
+			strv_add_own(l, id);
+		else
+			free(id);
+		p = e + 1;
+	}
+}
+
+/* All message ids of v, without brackets. */
+static void ids(const char *v, struct strv *l)
+{
+	clist *list = NULL;
+	size_t idx = 0, before = l->n;
+
+	if (mailimf_msg_id_list_parse(v, strlen(v), &idx, &list) == MAILIMF_NO_ERROR) {
+		for (clistiter *c = clist_begin(list); c; c = clist_next(c)) {
+			char *id = clist_content(c);
+
+			if (id_ok(id))
+				strv_add(l, id);
+			free(id);
+		}
+		clist_free(list);
+	}
+	if (l->n == before || !rest_is_blank(v + idx))
+		id_scan(v, l);
+}
+
+/* The first message id of v, or NULL. */
+static char *first_id(const char *v)
+{
+	struct strv l = {0};
+	char *id = NULL;
+	size_t idx = 0;
+
+	if (strchr(v, '<') == NULL) {
+		if (mailimf_msg_id_parse(v, strlen(v), &idx, &id) == MAILIMF_NO_ERROR
+		    && id_ok(id)) {
+			char *r = xstrdup(id);
+
+			free(id);
+			return r;
+		}
+		free(id);
+		return NULL;
+	}
+	ids(v, &l);
+	if (l.n > 0) {
+		id = l.v[0];
+		l.v[0] = NULL;
+	}
+	strv_free(&l);
+	return id;
+}
+
+/* ---- MIME parts ---- */
+
+static char *content_type_str(const struct mailmime_content *ct)
+{
+	const char *t = "application";
+
+	if (ct == NULL || ct->ct_type == NULL)
+		return xstrdup("text/plain");
+	if (ct->ct_type->tp_type == MAILMIME_TYPE_DISCRETE_TYPE) {
+		const struct mailmime_discrete_type *d = ct->ct_type->tp_data.tp_discrete_type;
+
+		switch (d->dt_type) {
+		case MAILMIME_DISCRETE_TYPE_TEXT: t = "text"; break;
+		case MAILMIME_DISCRETE_TYPE_IMAGE: t = "image"; break;
+		case MAILMIME_DISCRETE_TYPE_AUDIO: t = "audio"; break;
+		case MAILMIME_DISCRETE_TYPE_VIDEO: t = "video"; break;
+		case MAILMIME_DISCRETE_TYPE_EXTENSION:
+			t = d->dt_extension ? d->dt_extension : t;
+			break;
+		default: break;
+		}
+	} else {
+		const struct mailmime_composite_type *c = ct->ct_type->tp_data.tp_composite_type;
+
+		if (c->ct_type == MAILMIME_COMPOSITE_TYPE_MESSAGE)
+			t = "message";
+		else if (c->ct_type == MAILMIME_COMPOSITE_TYPE_MULTIPART)
+			t = "multipart";
+		else if (c->ct_token != NULL)
+			t = c->ct_token;
+	}
+	return str_lower(xasprintf("%s/%s", t, ct->ct_subtype ? ct->ct_subtype : ""));
+}
+
+static const char *ct_param(const struct mailmime_content *ct, const char *name)
+{
+	if (ct == NULL || ct->ct_parameters == NULL)
+		return NULL;
+	for (clistiter *c = clist_begin(ct->ct_parameters); c; c = clist_next(c)) {
+		struct mailmime_parameter *p = clist_content(c);
+
+		if (p->pa_name != NULL && p->pa_value != NULL && strcasecmp(p->pa_name, name) == 0)
+			return p->pa_value;
+	}
+	return NULL;
+}
+
+/* Name/value pairs of one parameter list, for RFC 2231. */
+struct plist {
+	const char *name[64];
+	const char *value[64];
+	size_t n;
+};
+
+static void params_add(struct plist *p, const char *name, const char *value)
+{
+	if (p->n < ARRAY_LEN(p->name) && name != NULL && value != NULL) {
+		p->name[p->n] = name;
+		p->value[p->n++] = value;
+	}
+}
+
+static const char *params_get(const struct plist *p, const char *name)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (strcasecmp(p->name[i], name) == 0)
+			return p->value[i];
+	return NULL;
+}
+
+static void pct_decode(struct buf *b, const char *s)
+{
+	for (; *s; s++) {
+		if (s[0] == '%' && hex_val((unsigned char)s[1]) >= 0
+		    && hex_val((unsigned char)s[2]) >= 0) {
+			buf_addc(b, (char)(hex_val((unsigned char)s[1]) << 4
+					   | hex_val((unsigned char)s[2])));
+			s += 2;
+		} else {
+			buf_addc(b, *s);
+		}
+	}
+}
+
+/* RFC 2231 value of parameter base: "base*=cs'lang'%XX" or the
+ * continuations base*0[*], base*1[*]... Allocated UTF-8, or NULL. */
+static char *rfc2231(const struct plist *p, const char *base)
+{
+	struct buf b = {0};
+	char *cs = NULL, *r, key[80];
+	const char *v;
+
+	for (int seg = -1; seg < 100; seg++) {
+		int enc = 1;
+
+		if (seg < 0)
+			snprintf(key, sizeof(key), "%s*", base);
+		else
+			snprintf(key, sizeof(key), "%s*%d*", base, seg);
+		if ((v = params_get(p, key)) == NULL && seg >= 0) {
+			key[strlen(key) - 1] = '\0';
+			enc = 0;
+			v = params_get(p, key);
+		}
+		if (v == NULL) {
+			if (seg < 0)
+				continue;
+			break;
+		}
+		if (enc && seg <= 0) {
+			const char *q1 = strchr(v, '\''), *q2 = q1 ? strchr(q1 + 1, '\'') : NULL;
+
+			if (q2 != NULL) {
+				cs = xstrndup(v, (size_t)(q1 - v));
+				v = q2 + 1;
+			}
+		}
+		if (enc)
+			pct_decode(&b, v);
+		else
+			buf_adds(&b, v);
+		if (seg < 0)
+			break;
+	}
+	if (b.s == NULL) {
+		free(cs);
+		return NULL;
+	}
+	r = to_utf8(b.s, b.len, cs);
+	buf_free(&b);
+	free(cs);
+	return str_trim(r);
+}
+
+/* The decoded filename of a part, or NULL. */
+static char *part_filename(const struct mailmime_single_fields *sf)
+{
+	struct plist dp = {0}, cp = {0};
+	const char *plain = NULL;
+	char *r;
+
+	if (sf->fld_disposition != NULL && sf->fld_disposition->dsp_parms != NULL) {
+		clist *l = sf->fld_disposition->dsp_parms;
+
+		for (clistiter *c = clist_begin(l); c; c = clist_next(c)) {
+			struct mailmime_disposition_parm *pm = clist_content(c);
+
+			if (pm->pa_type == MAILMIME_DISPOSITION_PARM_FILENAME)
+				plain = pm->pa_data.pa_filename;
+			else if (pm->pa_type == MAILMIME_DISPOSITION_PARM_PARAMETER)
+				params_add(&dp, pm->pa_data.pa_parameter->pa_name,
+					   pm->pa_data.pa_parameter->pa_value);
+		}
+	}
+	if (sf->fld_content != NULL && sf->fld_content->ct_parameters != NULL) {
+		clist *l = sf->fld_content->ct_parameters;
+
+		for (clistiter *c = clist_begin(l); c; c = clist_next(c)) {
+			struct mailmime_parameter *pm = clist_content(c);
+
+			params_add(&cp, pm->pa_name, pm->pa_value);
+		}
+	}
+	if ((r = rfc2231(&dp, "filename")) == NULL && plain != NULL)
+		r = decode_words(plain);
+	if (r == NULL && (r = rfc2231(&cp, "name")) == NULL
+	    && (plain = params_get(&cp, "name")) != NULL)
+		r = decode_words(plain);
+	if (r != NULL && *r == '\0') {
+		free(r);
+		r = NULL;
+	}
+	return r;
+}
+
+static int part_encoding(const struct mailmime_single_fields *sf)
+{
+	int e = sf->fld_encoding ? sf->fld_encoding->enc_type : MAILMIME_MECHANISM_8BIT;
+
+	return e == MAILMIME_MECHANISM_BASE64 || e == MAILMIME_MECHANISM_QUOTED_PRINTABLE
+	       ? e : MAILMIME_MECHANISM_8BIT;
+}
+
+/* Transfer-decoded bytes of a leaf (or the raw bytes of an encapsulated
+ * message). Allocated; *n gets the length. */
+static char *part_bytes(const struct mailmime *mime, int enc, size_t *n)
+{
+	const struct mailmime_data *d = mime->mm_type == MAILMIME_SINGLE && mime->mm_data.mm_single
+					? mime->mm_data.mm_single : mime->mm_body;
+	char *dec = NULL, *r;
+	size_t idx = 0, dn = 0;
+
+	*n = 0;
+	if (d == NULL || d->dt_type != MAILMIME_DATA_TEXT || d->dt_data.dt_text.dt_data == NULL)
+		return xstrdup("");
+	if (mime->mm_type == MAILMIME_SINGLE
+	    && mailmime_part_parse(d->dt_data.dt_text.dt_data, d->dt_data.dt_text.dt_length,
+				   &idx, enc, &dec, &dn) == MAILIMF_NO_ERROR && dec != NULL) {
+		r = xmalloc(dn + 1);
+		memcpy(r, dec, dn);
+		r[dn] = '\0';
+		mailmime_decoded_part_free(dec);
+		*n = dn;
+		return r;
+	}
+	*n = d->dt_data.dt_text.dt_length;
+	r = xmalloc(*n + 1);
+	memcpy(r, d->dt_data.dt_text.dt_data, *n);
+	r[*n] = '\0';
+	return r;
+}
+
+/* ---- text clean-up ---- */
+
+/* CRLF and CR to LF; NUL bytes dropped. */
+static char *normalise_lf(const char *s)
+{
+	struct buf b = {0};
+
+	for (; *s; s++) {
+		if (*s == '\r') {
+			buf_addc(&b, '\n');
+			if (s[1] == '\n')
+				s++;
+		} else {
+			buf_addc(&b, *s);
+		}
+	}
+	return buf_steal(&b);
+}
+
+/* RFC 3676 format=flowed: joins soft-broken lines of one quote depth and
+ * removes the space-stuffing of unquoted lines; quote markers stay. */
+static char *unflow(const char *s, int delsp)
+{
+	struct buf b = {0};
+	int prev_flowed = 0, first = 1;
+	size_t prev_depth = 0;
+
+	while (*s) {
+		const char *e = strchr(s, '\n');
+		size_t n = e ? (size_t)(e - s) : strlen(s), depth = 0, cn;
+		const char *c;
+		int stuffed, flowed;
+
+		while (depth < n && s[depth] == '>')
+			depth++;
+		c = s + depth;
+		cn = n - depth;
+		stuffed = cn > 0 && c[0] == ' ';
+		flowed = cn > 0 && c[cn - 1] == ' '
+			 && !(cn - (size_t)stuffed == 3 && memcmp(c + stuffed, "-- ", 3) == 0);
+		if (flowed && delsp)
+			cn--;
+		if (prev_flowed && depth == prev_depth) {
+			buf_add(&b, c + stuffed, cn - (size_t)stuffed);
+		} else {
+			if (!first)
+				buf_addc(&b, '\n');
+			if (depth == 0)
+				buf_add(&b, c + stuffed, cn - (size_t)stuffed);
+			else
+				buf_add(&b, s, depth + cn);
+		}
+		first = 0;
+		prev_flowed = flowed;
+		prev_depth = depth;
+		if (e == NULL)
+			break;
+		s = e + 1;
+		if (*s == '\0')
+			buf_addc(&b, '\n');
+	}
+	return buf_steal(&b);
+}
+
+/* ---- HTML to text ---- */
+
+struct h2t {
+	struct buf out, line;
+	int depth;      /* blockquote-like nesting */
+	int sticky;     /* 1 after an Outlook/Hotmail separator: the rest is history */
+	int line_quote; /* quote level of the current line */
+	int space;      /* collapsed white space pending */
+	int blank;      /* blank lines just written */
+	int pre;
+};
+
+static void h2t_prefix(struct h2t *h, int q, int blank)
+{
+	for (int i = 0; i < q && i < 16; i++)
+		buf_adds(&h->out, blank && i == q - 1 ? ">" : "> ");
+}
+
+static void h2t_flush(struct h2t *h, int hard)
+{
+	h->space = 0;
+	if (h->line.len == 0) {
+		if (!hard || h->blank >= 1 || h->out.len == 0)
+			return;
+		h2t_prefix(h, h->depth + h->sticky, 1);
+		buf_addc(&h->out, '\n');
+		h->blank++;
+		return;
+	}
+	h2t_prefix(h, h->line_quote, 0);
+	buf_add(&h->out, h->line.s, h->line.len);
+	buf_addc(&h->out, '\n');
+	h->line.len = 0;
+	h->blank = 0;
+}
+
+static void h2t_put(struct h2t *h, const char *s, size_t n)
+{
+	if (h->line.len == 0)
+		h->line_quote = h->depth + h->sticky;
+	else if (h->space)
+		buf_addc(&h->line, ' ');
+	h->space = 0;
+	buf_add(&h->line, s, n);
+}
+
+static void h2t_text(struct h2t *h, const unsigned char *s)
+{
+	for (; *s; s++) {
+		int nbsp = s[0] == 0xC2 && s[1] == 0xA0;
+
+		if (h->pre && *s == '\n') {
+			h2t_flush(h, 1);
+		} else if (h->pre && (nbsp || is_space(*s))) {
+			s += nbsp;
+			if (*s != '\r')
+				h2t_put(h, " ", 1);
+		} else if (nbsp || is_space(*s)) {
+			s += nbsp;
+			h->space = h->line.len > 0;
+		} else {
+			h2t_put(h, (const char *)s, 1);
+		}
+	}
+}
+
+static int name_in(const char *name, const char *const *list)
+{
+	for (; *list; list++)
+		if (strcasecmp(name, *list) == 0)
+			return 1;
+	return 0;
+}
+
+static int class_has(xmlNode *n, const char *token)
+{
+	xmlChar *cls = xmlGetProp(n, (const xmlChar *)"class");
+	int found = 0;
+
+	if (cls != NULL) {
+		struct strv l = {0};
+
+		strv_split(&l, (const char *)cls, ' ');
+		for (size_t i = 0; i < l.n && !found; i++)
+			found = strcmp(l.v[i], token) == 0;
+		strv_free(&l);
+		xmlFree(cls);
+	}
+	return found;
+}
+
+static int attr_is(xmlNode *n, const char *attr, const char *value)
+{
+	xmlChar *v = xmlGetProp(n, (const xmlChar *)attr);
+	int r = v != NULL && strcasecmp((const char *)v, value) == 0;
+
+	xmlFree(v);
+	return r;
+}
+
+/* A style with a visible top border (Outlook's reply separator). */
+static int style_border_top(xmlNode *n)
+{
+	xmlChar *v = xmlGetProp(n, (const xmlChar *)"style");
+	const char *p = (const char *)v;
+	int r = 0;
+
+	while (p != NULL && !r && (p = str_find_ci(p, "border-top")) != NULL) {
+		const char *colon = strchr(p, ':');
+
+		p += 10;
+		if (colon == NULL)
+			break;
+		colon++;
+		while (is_space((unsigned char)*colon))
+			colon++;
+		r = !mem_prefix_ci(colon, strlen(colon), "none") && !(colon[0] == '0'
+			&& (colon[1] == '\0' || strchr(" ;p", colon[1]) != NULL));
+	}
+	xmlFree(v);
+	return r;
+}
+
+static void h2t_node(struct h2t *h, xmlNode *n, int level)
+{
+	static const char *const skip[] = { "script", "style", "head", "title", "template", NULL };
+	static const char *const block[] = { "p", "div", "li", "tr", "table", "blockquote",
+		"h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "dl", "dt", "dd", "pre", "hr",
+		"section", "article", "header", "footer", "address", "center", "form",
+		"fieldset", "tbody", "thead", "tfoot", "caption", "body", NULL };
+
+	for (; n != NULL; n = n->next) {
+		const char *name = (const char *)n->name;
+		int is_block, quote = 0, old_depth = h->depth, old_pre = h->pre;
+
+		if (n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) {
+			if (n->content != NULL)
+				h2t_text(h, n->content);
+			continue;
+		}
+		if (n->type != XML_ELEMENT_NODE || name == NULL || name_in(name, skip))
+			continue;
+		if (strcasecmp(name, "br") == 0) {
+			h2t_flush(h, 1);
+			continue;
+		}
+		if (strcasecmp(name, "blockquote") == 0 || class_has(n, "gmail_quote")
+		    || class_has(n, "gmail_attr"))
+			quote = 1;
+		if (attr_is(n, "id", "divRplyFwdMsg") || attr_is(n, "id", "OLK_SRC_BODY_SECTION")
+		    || attr_is(n, "id", "stopSpelling")
+		    || (strcasecmp(name, "div") == 0 && style_border_top(n)))
+			quote = 2;
+		is_block = quote || name_in(name, block);
+		if (is_block)
+			h2t_flush(h, 0);
+		if (strcasecmp(name, "li") == 0) {
+			h2t_put(h, "- ", 2);
+		} else if ((strcasecmp(name, "td") == 0 || strcasecmp(name, "th") == 0)
+			   && h->line.len > 0) {
+			h->space = 0;
+			buf_addc(&h->line, '\t');
+		}
+		if (quote == 1 && (strcasecmp(name, "blockquote") == 0 || h->depth == 0))
+			h->depth++;
+		if (quote == 2)
+			h->sticky = 1;
+		if (strcasecmp(name, "pre") == 0)
+			h->pre = 1;
+		if (level < MAX_DEPTH * 4)
+			h2t_node(h, n->children, level + 1);
+		h->pre = old_pre;
+		if (is_block)
+			h2t_flush(h, 0);
+		h->depth = old_depth;
+	}
+}
+
+/* UTF-8 HTML to text; quoted history gets "> " line prefixes. */
+static char *html_to_text(const char *html, size_t n)
+{
+	struct h2t h = {0};
+	htmlDocPtr doc;
+
+	if (n > (size_t)0x7fffffff)
+		n = 0x7fffffff;
+	doc = htmlReadMemory(html, (int)n, NULL, "UTF-8", HTML_PARSE_NOERROR
+			     | HTML_PARSE_NOWARNING | HTML_PARSE_NONET | HTML_PARSE_RECOVER);
+	if (doc != NULL) {
+		h2t_node(&h, xmlDocGetRootElement(doc), 0);
+		h2t_flush(&h, 0);
+		xmlFreeDoc(doc);
+	}
+	buf_free(&h.line);
+	/* drop trailing lines made only of quote marks */
+	while (h.out.len > 0 && h.out.s[h.out.len - 1] == '\n') {
+		size_t e = h.out.len - 1, k = e;
+
+		while (k > 0 && h.out.s[k - 1] != '\n')
+			k--;
+		if (strspn(h.out.s + k, "> ") != e - k)
+			break;
+		h.out.len = k;
+		h.out.s[k] = '\0';
+	}
+	return buf_steal(&h.out);
+}
+
+/* ---- the MIME walk ---- */
+
+struct walk {
+	struct message *m;
+	struct mailmime *plain, *html;             /* outside attached messages */
+	struct mailmime *inner_plain, *inner_html; /* inside message/rfc822 */
+};
+
+static void add_attachment(struct message *m, char *name, char *type, const char *data,
+			   size_t n)
+{
+	unsigned char dig[32];
+	struct msg_attachment *a;
+
+	m->att = xrealloc(m->att, (m->n_att + 1) * sizeof(*m->att));
+	a = &m->att[m->n_att++];
+	a->name = name;
+	a->type = type;
+	a->size = n;
+	gnutls_hash_fast(GNUTLS_DIG_SHA256, data, n, dig);
+	hex_encode(dig, sizeof(dig), a->sha256);
+}
+
+static int is_disp_attachment(const struct mailmime_single_fields *sf)
+{
+	return sf->fld_disposition != NULL && sf->fld_disposition->dsp_type != NULL
+	       && sf->fld_disposition->dsp_type->dsp_type == MAILMIME_DISPOSITION_TYPE_ATTACHMENT;
+}
+
+static void walk(struct walk *w, struct mailmime *mime, int inner, int record, int level)
+{
+	struct mailmime_single_fields sf;
+	char *type, *name;
+	size_t n;
+
+	if (mime == NULL || level > MAX_DEPTH)
+		return;
+	if (mime->mm_type == MAILMIME_MULTIPLE) {
+		clist *l = mime->mm_data.mm_multipart.mm_mp_list;
+
+		for (clistiter *c = l ? clist_begin(l) : NULL; c; c = clist_next(c))
+			walk(w, clist_content(c), inner, record, level + 1);
+		return;
+	}
+	mailmime_single_fields_init(&sf, mime->mm_mime_fields, mime->mm_content_type);
+	name = part_filename(&sf);
+	type = content_type_str(mime->mm_content_type);
+	if (mime->mm_type == MAILMIME_MESSAGE) {
+		if (record && (name != NULL || is_disp_attachment(&sf))) {
+			char *data = part_bytes(mime, MAILMIME_MECHANISM_8BIT, &n);
+
+			add_attachment(w->m, name, type, data, n);
+			free(data);
+			record = 0;
+		} else {
+			free(name);
+			free(type);
+		}
+		walk(w, mime->mm_data.mm_message.mm_msg_mime, 1, record, level + 1);
+		return;
+	}
+	if (name != NULL || is_disp_attachment(&sf) || strncmp(type, "text/", 5) != 0) {
+		if (record) {
+			char *data = part_bytes(mime, part_encoding(&sf), &n);
+
+			add_attachment(w->m, name, type, data, n);
+			free(data);
+			return;
+		}
+	} else if (strcmp(type, "text/plain") == 0) {
+		if (!inner && w->plain == NULL)
+			w->plain = mime;
+		if (inner && w->inner_plain == NULL)
+			w->inner_plain = mime;
+	} else if (strcmp(type, "text/html") == 0) {
+		if (!inner && w->html == NULL)
+			w->html = mime;
+		if (inner && w->inner_html == NULL)
+			w->inner_html = mime;
+	}
+	free(name);
+	free(type);
+}
+
+/* The text of one chosen part, UTF-8 with LF line ends. */
+static char *part_text(struct mailmime *mime, int html)
+{
+	struct mailmime_single_fields sf;
+	const char *fmt, *delsp;
+	char *data, *u, *t;
+	size_t n;
+
+	mailmime_single_fields_init(&sf, mime->mm_mime_fields, mime->mm_content_type);
+	data = part_bytes(mime, part_encoding(&sf), &n);
+	u = to_utf8(data, n, sf.fld_content_charset);
+	free(data);
+	if (html) {
+		t = html_to_text(u, strlen(u));
+		free(u);
+		return t;
+	}
+	t = normalise_lf(u);
+	free(u);
+	fmt = ct_param(mime->mm_content_type, "format");
+	delsp = ct_param(mime->mm_content_type, "delsp");
+	if (fmt != NULL && strcasecmp(fmt, "flowed") == 0) {
+		u = unflow(t, delsp != NULL && strcasecmp(delsp, "yes") == 0);
+		free(t);
+		t = u;
+	}
+	return t;
+}
+
+static int blank_text(const char *s)
+{
+	return s[strspn(s, " \t\r\n")] == '\0';
+}
+
+static char *choose_text(const struct walk *w)
+{
+	struct mailmime *plain = w->plain ? w->plain : w->html ? NULL : w->inner_plain;
+	struct mailmime *html = w->plain || w->html ? w->html : w->inner_html;
+	char *t = NULL;
+
+	if (plain != NULL) {
+		t = part_text(plain, 0);
+		if (!blank_text(t) || html == NULL)
+			return t;
+		free(t);
+	}
+	return html != NULL ? part_text(html, 1) : xstrdup("");
+}
+
+/* ---- bounce ids ---- */
+
+static const char *const id_fields[] = { "Message-ID", "Original-Message-ID",
+	"X-Original-Message-ID", "In-Reply-To", NULL };
+
+/* Ids on "Message-ID:"-like lines of s (n bytes); header_only stops at the
+ * first empty line. */
+static void scan_id_lines(const char *s, size_t n, int header_only, struct strv *out)
+{
+	size_t i = 0, next;
+
+	for (; i < n; i = next) {
+		size_t e = line_end(s, n, i, &next), k = i;
+
+		if (e == i && header_only)
+			break;
+		while (k < e && (is_wsp((unsigned char)s[k]) || s[k] == '>'))
+			k++;
+		for (const char *const *f = id_fields; *f; f++) {
+			size_t fl = strlen(*f), j = k + fl;
+
+			if (!mem_prefix_ci(s + k, e - k, *f))
+				continue;
+			while (j < e && is_wsp((unsigned char)s[j]))
+				j++;
+			if (j < e && s[j] == ':') {
+				char *v = xstrndup(s + j + 1, e - j - 1), *id = first_id(str_trim(v));
+
+				if (id != NULL && !strv_contains_ci(out, id))
+					strv_add_own(out, id);
+				else
+					free(id);
+				free(v);
+			}
+			break;
+		}
+	}
+}
+
+static void bounce_walk(struct mailmime *mime, struct strv *out, int level)
+{
+	struct mailmime_single_fields sf;
+	char *type, *data;
+	size_t n;
+
+	if (mime == NULL || level > MAX_DEPTH)
+		return;
+	if (mime->mm_type == MAILMIME_MULTIPLE) {
+		clist *l = mime->mm_data.mm_multipart.mm_mp_list;
+
+		for (clistiter *c = l ? clist_begin(l) : NULL; c; c = clist_next(c))
+			bounce_walk(clist_content(c), out, level + 1);
+		return;
+	}
+	if (mime->mm_type == MAILMIME_MESSAGE) {
+		data = part_bytes(mime, MAILMIME_MECHANISM_8BIT, &n);
+		scan_id_lines(data, n, 1, out);
+		free(data);
+		return;
+	}
+	type = content_type_str(mime->mm_content_type);
+	if (strncmp(type, "text/", 5) == 0 || strncmp(type, "message/", 8) == 0) {
+		mailmime_single_fields_init(&sf, mime->mm_mime_fields, mime->mm_content_type);
+		data = part_bytes(mime, part_encoding(&sf), &n);
+		scan_id_lines(data, n, 0, out);
+		free(data);
+	}
+	free(type);
+}
+
+/* ---- kind ---- */
+
+static const char *const ooo_subjects[] = { "Out of Office", "Automatic reply:", "Autoreply",
+	"Auto-Reply", "Auto reply", "Abwesenheitsnotiz", "Réponse automatique",
+	"Respuesta automática", "Fuori sede", "Afwezig", "Frånvaro", "Fravær", "Poissa", NULL };
+
+static const char *const dsn_subjects[] = { "Undeliverable", "Undelivered",
+	"Delivery Status", "Mail delivery failed", "Returned mail", "failure notice",
+	"delivery failure", "failed delivery", "failure delivery", "delivery has failed",
+	"could not be delivered", "Delayed Mail", "Mail failure", "error sending your mail",
+	"Non-delivery", "Nondeliverable", NULL };
+
+/* From a mailer-daemon or postmaster local part, a "MAILER-DAEMON" or "Mail
+ * Delivery System" display name, or the null address "<>". */
+static int daemon_sender(const struct strv *from, const char *raw_from)
+{
+	static const char *const locals[] = { "mailer-daemon", "mailer_daemon", "postmaster",
+		"post_master", NULL };
+
+	for (size_t i = 0; i < from->n; i++) {
+		const char *a = from->v[i];
+		size_t k = strcspn(a, "@");
+
+		for (const char *const *l = locals; *l; l++)
+			if (k == strlen(*l) && mem_prefix_ci(a, k, *l))
+				return 1;
+	}
+	return raw_from != NULL && (str_find_ci(raw_from, "mailer-daemon") != NULL
+				    || str_find_ci(raw_from, "Mail Delivery S") != NULL
+				    || (from->n == 0 && strstr(raw_from, "<>") != NULL));
+}
+
+static void set_kind(struct message *m, enum msg_kind k, char *reason)
+{
+	m->kind = k;
+	m->kind_reason = reason;
+}
+
+/* Token before ';', trimmed, allocated. */
+static char *first_token(const char *v)
+{
+	return str_trim(xstrndup(v, strcspn(v, ";")));
+}
+
+/* Auto-Submitted value when present and not "no", else NULL. Allocated. */
+static char *auto_submitted(const struct header *h)
+{
+	const char *v = header_get(h, "Auto-Submitted");
+	char *t;
+
+	if (v == NULL)
+		return NULL;
+	t = first_token(v);
+	if (strcasecmp(t, "no") == 0) {
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+static int null_return_path(const struct header *h)
+{
+	const char *v = header_get(h, "Return-Path");
+
+	if (v == NULL)
+		return 0;
+	v += strspn(v, " \t");
+	return v[0] == '<' && v[1 + strspn(v + 1, " \t")] == '>';
+}
+
+/* multipart/report: report-type, or the type of its second part when the
+ * parameter is missing. */
+static void classify_report(struct message *m, const struct mailmime *body)
+{
+	const char *rt = ct_param(body->mm_content_type, "report-type");
+	clist *l = body->mm_type == MAILMIME_MULTIPLE ? body->mm_data.mm_multipart.mm_mp_list : NULL;
+	char *t = NULL;
+
+	if (rt == NULL && l != NULL) {
+		for (clistiter *c = clist_begin(l); c && rt == NULL; c = clist_next(c)) {
+			struct mailmime *part = clist_content(c);
+
+			free(t);
+			t = content_type_str(part->mm_content_type);
+			if (strncmp(t, "message/", 8) == 0 && strcmp(t, "message/rfc822") != 0)
+				rt = t + 8;
+		}
+	}
+	if (rt != NULL && strcasecmp(rt, "delivery-status") == 0)
+		set_kind(m, MSG_BOUNCE, xstrdup("delivery status report"));
+	else if (rt != NULL && strcasecmp(rt, "feedback-report") == 0)
+		set_kind(m, MSG_COMPLAINT, xstrdup("feedback report"));
+	else if (rt != NULL && strcasecmp(rt, "disposition-notification") == 0)
+		set_kind(m, MSG_AUTO_REPLY, xstrdup("disposition notification report"));
+	free(t);
+}
+
+static void classify(struct message *m, const struct header *h, const struct mailmime *body,
+		     const struct strv *from)
+{
+	const char *v, *subj = m->subject;
+	char *ct = body ? content_type_str(body->mm_content_type) : NULL, *as = auto_submitted(h);
+	int daemon = daemon_sender(from, header_get(h, "From")), null_rp = null_return_path(h);
+
+	if (ct != NULL && strcmp(ct, "multipart/report") == 0)
+		classify_report(m, body);
+	free(ct);
+	if (m->kind == MSG_NORMAL && (daemon || null_rp)) {
+		for (const char *const *p = dsn_subjects; *p && m->kind == MSG_NORMAL; p++)
+			if (str_find_ci(subj, *p) != NULL)
+				set_kind(m, MSG_BOUNCE, xasprintf("%s notice: %s",
+					 daemon ? "mailer-daemon" : "null sender", *p));
+		if (m->kind == MSG_NORMAL && daemon && (as != NULL || null_rp))
+			set_kind(m, MSG_BOUNCE, xstrdup(as ? "mailer-daemon notice: Auto-Submitted"
+						  : "mailer-daemon notice: Return-Path: <>"));
+	}
+	if (m->kind != MSG_NORMAL) {
+		free(as);
+		return;
+	}
+	if (as != NULL) {
+		set_kind(m, MSG_AUTO_REPLY, xasprintf("Auto-Submitted: %s", as));
+		free(as);
+		return;
+	}
+	if ((v = header_get(h, "Precedence")) != NULL) {
+		char *t = str_lower(first_token(v));
+
+		if (strcmp(t, "bulk") == 0 || strcmp(t, "junk") == 0 || strcmp(t, "list") == 0) {
+			set_kind(m, MSG_AUTO_REPLY, xasprintf("Precedence: %s", t));
+			free(t);
+			return;
+		}
+		free(t);
+	}
+	if (header_get(h, "X-Autoreply") != NULL) {
+		set_kind(m, MSG_AUTO_REPLY, xstrdup("X-Autoreply"));
+		return;
+	}
+	if (header_get(h, "X-Autorespond") != NULL) {
+		set_kind(m, MSG_AUTO_REPLY, xstrdup("X-Autorespond"));
+		return;
+	}
+	if (null_rp) {
+		set_kind(m, MSG_AUTO_REPLY, xstrdup("Return-Path: <>"));
+		return;
+	}
+	subj += strspn(subj, " \t[");
+	for (const char *const *p = ooo_subjects; *p; p++) {
+		if (mem_prefix_ci(subj, strlen(subj), *p)) {
+			set_kind(m, MSG_AUTO_REPLY, xasprintf("out-of-office subject: %s", *p));
+			return;
+		}
+	}
+}
+
+/* ---- entry points ---- */
+
+/* Offset of the header: skips an mbox "From " line and leading lines that
+ * start with white space. */
+static size_t header_start(const char *raw, size_t len)
+{
+	size_t i = 0, next;
+
+	if (len >= 5 && memcmp(raw, "From ", 5) == 0)
+		line_end(raw, len, 0, &i);
+	while (i < len && is_wsp((unsigned char)raw[i])) {
+		line_end(raw, len, i, &next);
+		i = next;
+	}
+	return i;
+}
+
+/* Private CRLF copy of s with PAD bytes in front; *base is what to free. */
+static char *crlf_copy(const char *s, size_t n, size_t *out_len, char **base)
+{
+	size_t extra = 0, k = 0;
+	char *b, *d;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r'))
+			extra++;
+		else if (s[i] == '\r' && (i + 1 == n || s[i + 1] != '\n'))
+			extra++;
+	}
+	b = xmalloc(PAD + n + extra + 1);
+	memset(b, '\n', PAD);
+	d = b + PAD;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r')) {
+			d[k++] = '\r';
+			d[k++] = '\n';
+		} else if (s[i] == '\r' && (i + 1 == n || s[i + 1] != '\n')) {
+			d[k++] = '\r';
+			d[k++] = '\n';
+		} else {
+			d[k++] = s[i];
+		}
+	}
+	d[k] = '\0';
+	*out_len = k;
+	*base = b;
+	return d;
+}
+
+static void read_header(struct message *m, const struct header *h, struct strv *from)
+{
+	const char *v;
+
+	for (size_t i = 0; i < h->n; i++) {
+		const char *name = h->f[i].name;
+
+		v = h->f[i].value;
+		if (strcasecmp(name, "To") == 0 || strcasecmp(name, "Cc") == 0) {
+			addresses(v, &m->to);
+		} else if (strcasecmp(name, "Delivered-To") == 0
+			   || strcasecmp(name, "X-Original-To") == 0) {
+			struct strv l = {0};
+
+			addr_scan(v, &l);
+			if (l.n > 0)
+				strv_add(&m->delivered_to, l.v[0]);
+			else
+				add_addr(&m->delivered_to, v, strlen(v));
+			strv_free(&l);
+		}
+	}
+	if ((v = header_get(h, "From")) != NULL)
+		mailboxes(v, from, &m->from_name);
+	m->from_count = (int)from->n;
+	if (from->n == 1)
+		m->from_addr = xstrdup(from->v[0]);
+	if ((v = header_get(h, "Reply-To")) != NULL) {
+		struct strv l = {0};
+
+		mailboxes(v, &l, NULL);
+		if (l.n > 0)
+			m->reply_to = xstrdup(l.v[0]);
+		strv_free(&l);
+	}
+	if ((v = header_get(h, "Subject")) != NULL) {
+		free(m->subject);
+		m->subject = decode_words(v);
+	}
+	if ((v = header_get(h, "Message-ID")) != NULL)
+		m->message_id = first_id(v);
+	if ((v = header_get(h, "In-Reply-To")) != NULL)
+		m->in_reply_to = first_id(v);
+	if ((v = header_get(h, "References")) != NULL)
+		ids(v, &m->references);
+	if ((v = header_get(h, "Date")) != NULL && *v != '\0')
+		m->date = xstrdup(v);
+	if ((v = header_get(h, "Authentication-Results")) != NULL)
+		m->auth_results = xstrdup(v);
+}
+
+int message_parse(const char *raw, size_t len, struct message *out)
+{
+	struct header h = {0};
+	struct strv from = {0};
+	struct walk w = {0};
+	struct mailmime *mime = NULL, *body = NULL;
+	size_t start, clen, idx = 0, fl;
+	char *base, *c;
+
+	out->subject = xstrdup("");
+	out->text = xstrdup("");
+	start = header_start(raw, len);
+	{
+		const char *nl = memchr(raw + start, '\n', len - start);
+
+		fl = nl ? (size_t)(nl - raw) - start : len - start;
+		if (start >= len || field_name_len(raw + start, fl) == 0)
+			return -1;
+	}
+	c = crlf_copy(raw + start, len - start, &clen, &base);
+	header_scan(c, clen, &h);
+	read_header(out, &h, &from);
+
+	w.m = out;
+	if (mailmime_parse(c, clen, &idx, &mime) == MAILIMF_NO_ERROR && mime != NULL) {
+		body = mime->mm_type == MAILMIME_MESSAGE ? mime->mm_data.mm_message.mm_msg_mime : mime;
+		walk(&w, body, 0, 1, 0);
+		free(out->text);
+		out->text = choose_text(&w);
+	} else {
+		char *t = raw_to_utf8(c + h.body, clen - h.body);
+
+		free(out->text);
+		out->text = normalise_lf(t);
+		free(t);
+	}
+	classify(out, &h, body, &from);
+	if (out->kind == MSG_BOUNCE || out->kind == MSG_COMPLAINT) {
+		if (body != NULL)
+			bounce_walk(body, &out->bounce_ids, 0);
+		else
+			scan_id_lines(c + h.body, clen - h.body, 0, &out->bounce_ids);
+	}
+	if (mime != NULL)
+		mailmime_free(mime);
+	header_free(&h);
+	strv_free(&from);
+	free(base);
+	return 0;
+}
+
+void message_free(struct message *m)
+{
+	if (m == NULL)
+		return;
+	free(m->from_addr);
+	free(m->from_name);
+	free(m->reply_to);
+	strv_free(&m->to);
+	strv_free(&m->delivered_to);
+	free(m->subject);
+	free(m->message_id);
+	free(m->in_reply_to);
+	strv_free(&m->references);
+	free(m->date);
+	free(m->auth_results);
+	free(m->kind_reason);
+	free(m->text);
+	for (size_t i = 0; i < m->n_att; i++) {
+		free(m->att[i].name);
+		free(m->att[i].type);
+	}
+	free(m->att);
+	strv_free(&m->bounce_ids);
+	memset(m, 0, sizeof(*m));
+}
+
+char *message_dedup_id(const struct message *m, const char *raw, size_t len)
+{
+	unsigned char dig[32];
+	char hex[65];
+
+	if (m != NULL && m->message_id != NULL && *m->message_id != '\0')
+		return xstrdup(m->message_id);
+	gnutls_hash_fast(GNUTLS_DIG_SHA256, raw, len, dig);
+	hex_encode(dig, sizeof(dig), hex);
+	return xasprintf("sha256:%s", hex);
+}

@@ -28,4 +28,10 @@ int replykey_syntax(const char *s);
 struct message;
 void replykey_find(const struct message *m, const char *agent_addr, struct strv *keys);
 
+#define REPLYKEY_TAG_MAX 24
+/* Finds the first case tag "[CGEN-YYYY-NNNN]" (four or more digits, "cgen" in
+ * any case) anywhere in subject, which may be NULL, and writes its text without
+ * brackets, upper-case ("CGEN-2026-0042"), to out; "" when there is none. */
+void replykey_find_case_tag(const char *subject, char out[REPLYKEY_TAG_MAX]);
+
 #endif

@@ -1,0 +1,210 @@
+/* report.c: see report.h. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "report.h"
+
+static long days_from_civil(int y, unsigned m, unsigned d)
+{
+	/* Howard Hinnant's algorithm: days since 1970-01-01 of a civil date. */
+	y -= m <= 2;
+	long era = (y >= 0 ? y : y - 399) / 400;
+	unsigned yoe = (unsigned)(y - era * 400);
+	unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (long)doe - 719468;
+}
+
+static long local_day(time_t t)
+{
+	struct tm tm;
+	localtime_r(&t, &tm);
+	return days_from_civil(tm.tm_year + 1900, (unsigned)tm.tm_mon + 1, (unsigned)tm.tm_mday);
+}
+
+int report_age_days(time_t t, time_t now)
+{
+	long d = local_day(now) - local_day(t);
+	return d < 0 ? 0 : (int)d;
+}
+
+void report_rfc3339(time_t t, char out[32])
+{
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void waiting_json(struct json *j, const struct case_rec *c)
+{
+	unsigned w = case_waiting_on(c);
+	json_arr_begin(j);
+	for (int r = 1; r < ROLE__COUNT; r++)
+		if (w & (1u << r))
+			json_string(j, role_name((enum role)r));
+	json_arr_end(j);
+}
+
+static char *waiting_text(const struct case_rec *c)
+{
+	unsigned w = case_waiting_on(c);
+	struct strv l = {0};
+	for (int r = 1; r < ROLE__COUNT; r++)
+		if (w & (1u << r))
+			strv_add(&l, role_name((enum role)r));
+	char *s = l.n ? strv_join(&l, ",") : xstrdup("-");
+	strv_free(&l);
+	return s;
+}
+
+static void list_keys(struct json *j, const struct case_rec *c, time_t now)
+{
+	json_key(j, "id");
+	json_string(j, c->id);
+	json_key(j, "state");
+	json_string(j, case_state_name(c->state));
+	json_key(j, "entity");
+	json_string(j, c->entity);
+	json_key(j, "waiting_on");
+	waiting_json(j, c);
+	json_key(j, "age_days");
+	json_int(j, report_age_days(c->created, now));
+	json_key(j, "overdue");
+	json_bool(j, c->overdue);
+}
+
+void report_list_json(struct buf *b, const struct case_rec *v, size_t n, time_t now)
+{
+	struct json j;
+	json_init(&j, b);
+	json_arr_begin(&j);
+	for (size_t i = 0; i < n; i++) {
+		json_obj_begin(&j);
+		list_keys(&j, &v[i], now);
+		json_obj_end(&j);
+	}
+	json_arr_end(&j);
+	buf_addc(b, '\n');
+}
+
+void report_list_text(struct buf *b, const struct case_rec *v, size_t n, time_t now)
+{
+	buf_addf(b, "%-16s %-19s %-8s %-14s %4s %s\n", "CASE", "STATE", "ENTITY", "WAITING ON", "AGE", "OVERDUE");
+	for (size_t i = 0; i < n; i++) {
+		char *w = waiting_text(&v[i]);
+		buf_addf(b, "%-16s %-19s %-8s %-14s %4d %s\n", v[i].id, case_state_name(v[i].state),
+			 v[i].entity ? v[i].entity : "-", w, report_age_days(v[i].created, now),
+			 v[i].overdue ? "yes" : "no");
+		free(w);
+	}
+}
+
+void report_show_json(struct buf *b, const struct case_rec *c, const struct event_rec *ev,
+		      size_t nev, time_t now)
+{
+	struct json j;
+	json_init(&j, b);
+	json_obj_begin(&j);
+	list_keys(&j, c, now);
+	json_key(&j, "requester");
+	json_string(&j, c->requester);
+	json_key(&j, "approvals");
+	json_obj_begin(&j);
+	json_key(&j, "aio");
+	json_string(&j, approval_name(c->aio));
+	json_key(&j, "cio");
+	json_string(&j, approval_name(c->cio));
+	json_obj_end(&j);
+	json_key(&j, "fields");
+	json_raw(&j, c->fields_json && *c->fields_json ? c->fields_json : "{}");
+	json_key(&j, "problems");
+	json_raw(&j, c->problems_json && *c->problems_json ? c->problems_json : "[]");
+	json_key(&j, "events");
+	json_arr_begin(&j);
+	for (size_t i = 0; i < nev; i++) {
+		char at[32];
+		report_rfc3339(ev[i].at, at);
+		json_obj_begin(&j);
+		json_key(&j, "at");
+		json_string(&j, at);
+		json_key(&j, "kind");
+		json_string(&j, ev[i].kind);
+		json_key(&j, "actor");
+		json_string(&j, ev[i].actor);
+		json_key(&j, "detail");
+		json_string(&j, ev[i].detail);
+		json_obj_end(&j);
+	}
+	json_arr_end(&j);
+	json_obj_end(&j);
+	buf_addc(b, '\n');
+}
+
+void report_show_text(struct buf *b, const struct case_rec *c, const struct event_rec *ev,
+		      size_t nev, time_t now)
+{
+	char *w = waiting_text(c);
+	buf_addf(b, "Case:       %s\nState:      %s\nEntity:     %s\nRequester:  %s\n"
+		    "Approvals:  AIO %s, CIO %s\nWaiting on: %s\nAge:        %d days%s\n",
+		 c->id, case_state_name(c->state), c->entity ? c->entity : "-", c->requester,
+		 approval_name(c->aio), approval_name(c->cio), w, report_age_days(c->created, now),
+		 c->overdue ? " (overdue)" : "");
+	free(w);
+	if (c->subject)
+		buf_addf(b, "Subject:    %s\n", c->subject);
+	if (c->summary && *c->summary)
+		buf_addf(b, "\n%s\n", c->summary);
+	if (c->problems_json && strcmp(c->problems_json, "[]") != 0)
+		buf_addf(b, "\nProblems: %s\n", c->problems_json);
+	buf_adds(b, "\nEvents:\n");
+	for (size_t i = 0; i < nev; i++) {
+		char at[32];
+		report_rfc3339(ev[i].at, at);
+		buf_addf(b, "  %s  %-18s %-26s %s\n", at, ev[i].kind, ev[i].actor && *ev[i].actor ? ev[i].actor : "-",
+			 ev[i].detail ? ev[i].detail : "");
+	}
+}
+
+void report_queue_json(struct buf *b, const struct queue_rec *v, size_t n)
+{
+	struct json j;
+	json_init(&j, b);
+	json_arr_begin(&j);
+	for (size_t i = 0; i < n; i++) {
+		char at[32];
+		report_rfc3339(v[i].at, at);
+		json_obj_begin(&j);
+		json_key(&j, "id");
+		json_int(&j, v[i].id);
+		json_key(&j, "message");
+		json_int(&j, v[i].message_id);
+		json_key(&j, "at");
+		json_string(&j, at);
+		json_key(&j, "from");
+		json_string(&j, v[i].from);
+		json_key(&j, "subject");
+		json_string(&j, v[i].subject);
+		json_key(&j, "reason");
+		json_string(&j, v[i].reason);
+		json_obj_end(&j);
+	}
+	json_arr_end(&j);
+	buf_addc(b, '\n');
+}
+
+void report_queue_text(struct buf *b, const struct queue_rec *v, size_t n)
+{
+	if (n == 0) {
+		buf_adds(b, "The operator queue is empty.\n");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char at[32];
+		report_rfc3339(v[i].at, at);
+		buf_addf(b, "#%lld  %s  from %s\n      subject: %s\n      reason:  %s\n", (long long)v[i].id, at,
+			 v[i].from ? v[i].from : "-", v[i].subject ? v[i].subject : "", v[i].reason);
+	}
+}

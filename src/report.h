@@ -1,0 +1,30 @@
+/* report.h: what cgenctl prints (DESIGN.md section 7): list, show and queue, as
+ * text for people and as stable JSON for tools. Pure over store records. */
+#ifndef CGEN_REPORT_H
+#define CGEN_REPORT_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "case.h"
+#include "store.h"
+#include "util.h"
+
+/* Whole calendar days between t and now in the local time zone (TZ). */
+int report_age_days(time_t t, time_t now);
+/* RFC 3339 UTC, "2026-11-26T12:00:00Z"; out holds >= 21 bytes. */
+void report_rfc3339(time_t t, char out[32]);
+
+/* Array of {id, state, entity, waiting_on, age_days, overdue}. */
+void report_list_json(struct buf *b, const struct case_rec *v, size_t n, time_t now);
+void report_list_text(struct buf *b, const struct case_rec *v, size_t n, time_t now);
+/* The list keys plus requester, approvals, fields, problems, events. */
+void report_show_json(struct buf *b, const struct case_rec *c, const struct event_rec *ev,
+		      size_t nev, time_t now);
+void report_show_text(struct buf *b, const struct case_rec *c, const struct event_rec *ev,
+		      size_t nev, time_t now);
+/* Array of {id, message, at, from, subject, reason}. */
+void report_queue_json(struct buf *b, const struct queue_rec *v, size_t n);
+void report_queue_text(struct buf *b, const struct queue_rec *v, size_t n);
+
+#endif

@@ -1,0 +1,118 @@
+-- schema.sql: the store's tables. Split in sections by "-- version N" lines;
+-- store_open applies every section newer than PRAGMA user_version in one
+-- transaction and then sets user_version to N. Never edit a released section:
+-- add a new one below.
+
+-- version 1
+
+-- Every inbound mail, exact bytes. dedup_id: Message-ID (or a hash of the raw
+-- mail) plus the mailbox reference, so a mail seen again is skipped.
+CREATE TABLE messages (
+	id INTEGER PRIMARY KEY,
+	dedup_id TEXT UNIQUE NOT NULL,
+	source_ref TEXT,
+	raw BLOB NOT NULL,
+	kind TEXT,
+	from_addr TEXT,
+	subject TEXT,
+	case_id TEXT,
+	received_at INTEGER
+);
+
+-- One row per case; state and approvals by their stable names (case.h).
+CREATE TABLE cases (
+	id TEXT PRIMARY KEY,
+	year INTEGER NOT NULL,
+	num INTEGER NOT NULL,
+	state TEXT NOT NULL,
+	entity TEXT,
+	requester TEXT,
+	aio TEXT NOT NULL,
+	cio TEXT NOT NULL,
+	step INTEGER NOT NULL,
+	subject TEXT,
+	request_msgid TEXT,
+	fields_json TEXT,
+	problems_json TEXT,
+	summary TEXT,
+	recommendation TEXT,
+	decision TEXT,
+	reminders INTEGER NOT NULL DEFAULT 0,
+	overdue INTEGER NOT NULL DEFAULT 0,
+	created INTEGER NOT NULL,
+	updated INTEGER NOT NULL,
+	state_since INTEGER NOT NULL,
+	UNIQUE (year, num)
+);
+CREATE INDEX cases_state ON cases (state);
+
+-- Append-only, hash-chained log (store_event_add, store_verify).
+CREATE TABLE events (
+	seq INTEGER PRIMARY KEY,
+	case_id TEXT,
+	at INTEGER NOT NULL,
+	kind TEXT NOT NULL,
+	actor TEXT NOT NULL,
+	detail TEXT NOT NULL,
+	prev TEXT NOT NULL,
+	hash TEXT NOT NULL
+);
+CREATE INDEX events_case ON events (case_id, seq);
+CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+BEGIN
+	SELECT RAISE(ABORT, 'events are append-only');
+END;
+CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+BEGIN
+	SELECT RAISE(ABORT, 'events are append-only');
+END;
+
+CREATE TABLE reply_keys (
+	key TEXT PRIMARY KEY,
+	case_id TEXT NOT NULL,
+	step INTEGER NOT NULL,
+	role TEXT NOT NULL,
+	addressee TEXT NOT NULL
+);
+
+-- Mail to send. AUTOINCREMENT: an id is never reused, even after a delete,
+-- because Message-IDs are named after it (store_outbox_next_id).
+-- rcpts: envelope recipients, one per line.
+CREATE TABLE outbox (
+	id INTEGER PRIMARY KEY AUTOINCREMENT,
+	case_id TEXT,
+	env_from TEXT NOT NULL,
+	rcpts TEXT NOT NULL,
+	data BLOB NOT NULL,
+	created INTEGER NOT NULL,
+	attempts INTEGER NOT NULL DEFAULT 0,
+	next_try INTEGER NOT NULL,
+	status TEXT NOT NULL DEFAULT 'pending'
+		CHECK (status IN ('pending', 'sent', 'failed')),
+	sent_at INTEGER,
+	failed_at INTEGER,
+	error TEXT
+);
+CREATE INDEX outbox_due ON outbox (status, next_try);
+CREATE INDEX outbox_created ON outbox (created);
+
+-- Mails waiting for an operator (cgenctl queue).
+CREATE TABLE queue (
+	id INTEGER PRIMARY KEY,
+	message_id INTEGER NOT NULL REFERENCES messages (id),
+	at INTEGER NOT NULL,
+	reason TEXT NOT NULL,
+	resolved INTEGER NOT NULL DEFAULT 0
+);
+
+-- The entity directory; list columns are ';'-joined.
+CREATE TABLE entities (
+	code TEXT PRIMARY KEY,
+	name TEXT NOT NULL,
+	domains TEXT NOT NULL,
+	aio TEXT,
+	cio TEXT,
+	aio_delegates TEXT NOT NULL,
+	cio_delegates TEXT NOT NULL,
+	exempt TEXT
+);

@@ -14,14 +14,19 @@ enum sender_result { SENDER_OK = 0, SENDER_TEMPFAIL = 1, SENDER_PERMFAIL = 2 };
 struct sender_ops {
 	const char *name;
 	int (*open)(const struct conf *cfg, void **state, char **err);
-	/* Sends one message. Returns a sender_result; on failure *err is allocated. */
+	/* Sends one message. Returns a sender_result; on failure *err is allocated.
+	 * env_from may be NULL or "" (null sender); rcpts holds at least one
+	 * address. */
 	int (*send)(void *state, int64_t outbox_id, const char *env_from,
 		    const struct strv *rcpts, const char *data, size_t len, char **err);
 	void (*close)(void *state);
 };
 
 /* file:PATH: writes PATH/tmp/<id>.eml (X-Envelope-From, X-Envelope-To lines,
- * then the exact message), fsync, rename to PATH/new/<id>.eml, fsync PATH/new. */
+ * then the exact message), fsync, rename to PATH/new/<id>.eml, fsync PATH/new.
+ * open creates PATH, PATH/tmp and PATH/new when missing (the parent must exist).
+ * send: SENDER_PERMFAIL for no recipient or an address holding a control
+ * character, '<' or '>'; SENDER_TEMPFAIL when writing fails. */
 extern const struct sender_ops sender_file;
 
 const struct sender_ops *sender_for(const struct conf *cfg);

@@ -1,0 +1,23 @@
+/* source.c: see source.h. */
+#include "config.h"
+
+#include <stdlib.h>
+
+#include "conf.h"
+#include "source.h"
+
+const struct source_ops *source_for(const struct conf *cfg)
+{
+	if (cfg->mailbox.maildir)
+		return &source_maildir;
+	return NULL;
+}
+
+void source_msgs_free(struct source_msg *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].ref);
+		free(v[i].data);
+	}
+	free(v);
+}

@@ -21,13 +21,20 @@ struct source_ops {
 	/* Next batch of at most max unprocessed mails (*msgs allocated array of *n).
 	 * A mail returned stays unprocessed until done or quarantine is called. */
 	int (*fetch)(void *state, size_t max, struct source_msg **msgs, size_t *n, char **err);
-	/* After the durable commit: mark processed (Maildir: seen flag in cur/). */
+	/* After the durable commit: mark processed (Maildir: seen flag in cur/).
+	 * Idempotent. Once done or quarantine was called for a ref, even when it
+	 * failed, fetch does not return that ref again in this session. */
 	int (*done)(void *state, const char *ref, char **err);
 	/* Move aside a mail that cannot be handled (Maildir: PATH/.Quarantine/). */
 	int (*quarantine)(void *state, const char *ref, char **err);
 	void (*close)(void *state);
 };
 
+/* maildir:PATH (cfg->mailbox.maildir): open fails when PATH is missing and
+ * creates its missing tmp/ new/ cur/; fetch returns the mails of new/ and those
+ * of cur/ without the S flag, ordered by unique name, ref = that name; done
+ * renames to cur/NAME:2,FLAGS with S added; quarantine renames to
+ * PATH/.Quarantine/cur/ likewise. Nothing is deleted. */
 extern const struct source_ops source_maildir;
 
 /* The backend for cfg's mailbox URL, or NULL when not supported. */

@@ -1,0 +1,1166 @@
+/* store.c: see store.h. Every statement is prepared once per store (lazily) and
+ * reset after each use; nothing builds SQL from data. */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+#include <sqlite3.h>
+
+#include "store.h"
+#include "src/schema.h" /* generated in the build tree from schema.sql */
+
+enum q {
+	Q_BEGIN,
+	Q_COMMIT,
+	Q_ROLLBACK,
+	Q_DATA_VERSION,
+	Q_MSG_SEEN,
+	Q_MSG_ADD,
+	Q_MSG_SET_CASE,
+	Q_MSG_RAW,
+	Q_CASE_MAXNUM,
+	Q_CASE_GET,
+	Q_CASE_PUT,
+	Q_CASE_LIST,
+	Q_CASE_LIST_STATE,
+	Q_EV_HEAD,
+	Q_EV_ADD,
+	Q_EV_ALL,
+	Q_EV_CASE,
+	Q_KEY_ADD,
+	Q_KEY_GET,
+	Q_OB_ADD,
+	Q_OB_NEXT_ID,
+	Q_OB_DUE,
+	Q_OB_SENT,
+	Q_OB_RETRY,
+	Q_OB_FAILED,
+	Q_OB_COUNT_TO,
+	Q_OB_COUNTS,
+	Q_QUEUE_ADD,
+	Q_QUEUE_LIST,
+	Q_ENT_CLEAR,
+	Q_ENT_ADD,
+	Q_ENT_LOAD,
+	Q__COUNT
+};
+
+#define CASE_COLS                                                                  \
+	"id, state, entity, requester, aio, cio, step, subject, request_msgid, "   \
+	"fields_json, problems_json, summary, recommendation, decision, reminders, " \
+	"overdue, created, updated, state_since"
+#define EVENT_COLS "seq, case_id, at, kind, actor, detail, prev, hash"
+
+static const char *const sql[Q__COUNT] = {
+	[Q_BEGIN] = "BEGIN IMMEDIATE",
+	[Q_COMMIT] = "COMMIT",
+	[Q_ROLLBACK] = "ROLLBACK",
+	[Q_DATA_VERSION] = "PRAGMA data_version",
+	[Q_MSG_SEEN] = "SELECT 1 FROM messages WHERE dedup_id = ?1",
+	[Q_MSG_ADD] = "INSERT INTO messages (dedup_id, source_ref, raw, kind, from_addr, "
+		      "subject, case_id, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[Q_MSG_SET_CASE] = "UPDATE messages SET case_id = ?2 WHERE id = ?1",
+	[Q_MSG_RAW] = "SELECT raw FROM messages WHERE id = ?1",
+	[Q_CASE_MAXNUM] = "SELECT coalesce(max(num), 0) FROM cases WHERE year = ?1",
+	[Q_CASE_GET] = "SELECT " CASE_COLS " FROM cases WHERE id = ?1",
+	[Q_CASE_PUT] = "INSERT OR REPLACE INTO cases (" CASE_COLS ", year, num) VALUES "
+		       "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
+		       "?16, ?17, ?18, ?19, ?20, ?21)",
+	[Q_CASE_LIST] = "SELECT " CASE_COLS " FROM cases ORDER BY created, id",
+	[Q_CASE_LIST_STATE] = "SELECT " CASE_COLS " FROM cases WHERE state = ?1 "
+			      "ORDER BY created, id",
+	[Q_EV_HEAD] = "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1",
+	[Q_EV_ADD] = "INSERT INTO events (" EVENT_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[Q_EV_ALL] = "SELECT " EVENT_COLS " FROM events ORDER BY seq",
+	[Q_EV_CASE] = "SELECT " EVENT_COLS " FROM events WHERE case_id = ?1 ORDER BY seq",
+	[Q_KEY_ADD] = "INSERT OR REPLACE INTO reply_keys (key, case_id, step, role, addressee) "
+		      "VALUES (?1, ?2, ?3, ?4, ?5)",
+	[Q_KEY_GET] = "SELECT case_id, step, role, addressee FROM reply_keys WHERE key = ?1",
+	[Q_OB_ADD] = "INSERT INTO outbox (case_id, env_from, rcpts, data, created, next_try) "
+		     "VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+	/* AUTOINCREMENT takes one past the larger of these two. */
+	[Q_OB_NEXT_ID] = "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = "
+			 "'outbox'), 0), coalesce((SELECT max(id) FROM outbox), 0)) + 1",
+	[Q_OB_DUE] = "SELECT id, case_id, env_from, rcpts, data, attempts, next_try FROM outbox "
+		     "WHERE status = 'pending' AND next_try <= ?1 ORDER BY id LIMIT ?2",
+	[Q_OB_SENT] = "UPDATE outbox SET status = 'sent', sent_at = ?2 WHERE id = ?1",
+	[Q_OB_RETRY] = "UPDATE outbox SET attempts = attempts + 1, next_try = ?2, error = ?3 "
+		       "WHERE id = ?1",
+	[Q_OB_FAILED] = "UPDATE outbox SET status = 'failed', failed_at = ?2, error = ?3 "
+			"WHERE id = ?1",
+	/* rcpts holds one address a line: match whole lines only. */
+	[Q_OB_COUNT_TO] = "SELECT count(*) FROM outbox WHERE created >= ?2 AND "
+			  "instr(char(10) || lower(rcpts) || char(10), "
+			  "char(10) || lower(?1) || char(10)) > 0",
+	[Q_OB_COUNTS] = "SELECT status, count(*) FROM outbox GROUP BY status",
+	[Q_QUEUE_ADD] = "INSERT INTO queue (message_id, at, reason) VALUES (?1, ?2, ?3)",
+	[Q_QUEUE_LIST] = "SELECT q.id, q.message_id, q.at, m.from_addr, m.subject, q.reason "
+			 "FROM queue q JOIN messages m ON m.id = q.message_id "
+			 "WHERE q.resolved = 0 ORDER BY q.id",
+	[Q_ENT_CLEAR] = "DELETE FROM entities",
+	[Q_ENT_ADD] = "INSERT INTO entities (code, name, domains, aio, cio, aio_delegates, "
+		      "cio_delegates, exempt) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[Q_ENT_LOAD] = "SELECT code, name, domains, aio, cio, aio_delegates, cio_delegates, "
+		       "exempt FROM entities ORDER BY rowid",
+};
+
+struct store {
+	sqlite3 *db;
+	sqlite3_stmt *q[Q__COUNT];
+	char *err;
+	/* Head of the event chain, cached after the first read. Valid while
+	 * head_ok; dropped on rollback or error, and re-read when another
+	 * connection has committed since (PRAGMA data_version changed). */
+	int head_ok;
+	int64_t head_seq, head_dv;
+	char head[65];
+};
+
+static const char zero_hash[65] =
+	"0000000000000000000000000000000000000000000000000000000000000000";
+
+/* --- errors, statements, bindings --- */
+
+static int failf(struct store *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int failf(struct store *st, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *m = xvasprintf(fmt, ap);
+	va_end(ap);
+	free(st->err);
+	st->err = m;
+	st->head_ok = 0; /* the transaction may be gone with the error */
+	return STORE_ERR;
+}
+
+static int sqlfail(struct store *st)
+{
+	return failf(st, "sqlite: %s", sqlite3_errmsg(st->db));
+}
+
+/* The cached statement id, prepared on first use; NULL (error set) on failure. */
+static sqlite3_stmt *stmt(struct store *st, enum q id)
+{
+	if (!st->q[id] && sqlite3_prepare_v3(st->db, sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+					     &st->q[id], NULL) != SQLITE_OK) {
+		sqlfail(st);
+		st->q[id] = NULL;
+	}
+	return st->q[id];
+}
+
+/* Ready for reuse: no lingering read transaction, no dangling bindings. */
+static void done(sqlite3_stmt *s)
+{
+	if (s) {
+		sqlite3_reset(s);
+		sqlite3_clear_bindings(s);
+	}
+}
+
+/* Binds parameters 1, 2, ... by fmt: t text (NULL binds NULL), d int,
+ * l int64_t, T time_t, b blob (const char *, size_t). Bound values must
+ * outlive the statement's use (they are not copied). */
+static int bindv(struct store *st, sqlite3_stmt *s, const char *fmt, ...)
+{
+	va_list ap;
+	int rc = SQLITE_OK, i = 1;
+	va_start(ap, fmt);
+	for (const char *f = fmt; *f && rc == SQLITE_OK; f++, i++) {
+		switch (*f) {
+		case 't':
+			rc = sqlite3_bind_text(s, i, va_arg(ap, const char *), -1, SQLITE_STATIC);
+			break;
+		case 'd':
+			rc = sqlite3_bind_int(s, i, va_arg(ap, int));
+			break;
+		case 'l':
+			rc = sqlite3_bind_int64(s, i, va_arg(ap, int64_t));
+			break;
+		case 'T':
+			rc = sqlite3_bind_int64(s, i, (sqlite3_int64)va_arg(ap, time_t));
+			break;
+		case 'b': {
+			const char *p = va_arg(ap, const char *);
+			size_t n = va_arg(ap, size_t);
+			/* a NULL pointer would bind NULL: an empty blob is still a blob */
+			rc = n ? sqlite3_bind_blob64(s, i, p, n, SQLITE_STATIC)
+			       : sqlite3_bind_zeroblob(s, i, 0);
+			break;
+		}
+		default:
+			rc = SQLITE_MISUSE;
+		}
+	}
+	va_end(ap);
+	return rc == SQLITE_OK ? STORE_OK : sqlfail(st);
+}
+
+/* One step: STORE_OK with a row, STORE_NOTFOUND when done, STORE_ERR. */
+static int row(struct store *st, sqlite3_stmt *s)
+{
+	switch (sqlite3_step(s)) {
+	case SQLITE_ROW:
+		return STORE_OK;
+	case SQLITE_DONE:
+		return STORE_NOTFOUND;
+	default:
+		return sqlfail(st);
+	}
+}
+
+/* Runs a statement that returns no rows. */
+static int run(struct store *st, sqlite3_stmt *s)
+{
+	int rc = row(st, s);
+	return rc == STORE_NOTFOUND ? STORE_OK : rc == STORE_OK ? failf(st, "unexpected row") : rc;
+}
+
+/* Runs a statement without parameters nor rows, by id. */
+static int run_id(struct store *st, enum q id)
+{
+	sqlite3_stmt *s = stmt(st, id);
+	int rc = s ? run(st, s) : STORE_ERR;
+	done(s);
+	return rc;
+}
+
+static char *col_str(sqlite3_stmt *s, int i)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+	return t ? xstrdup((const char *)t) : NULL;
+}
+
+/* Like col_str, but "" for NULL. */
+static char *col_str0(sqlite3_stmt *s, int i)
+{
+	char *t = col_str(s, i);
+	return t ? t : xstrdup("");
+}
+
+/* A blob column as an allocated, NUL-terminated copy. */
+static char *col_blob(sqlite3_stmt *s, int i, size_t *len)
+{
+	const void *p = sqlite3_column_blob(s, i);
+	size_t n = (size_t)sqlite3_column_bytes(s, i);
+	char *o = xmalloc(n + 1);
+	if (n)
+		memcpy(o, p, n);
+	o[n] = '\0';
+	*len = n;
+	return o;
+}
+
+/* Grows *v (elements of size sz) to hold at least n+1, doubling. */
+static void *grow(void *v, size_t n, size_t *cap, size_t sz)
+{
+	if (n < *cap)
+		return v;
+	*cap = *cap ? *cap * 2 : 8;
+	v = xrealloc(v, *cap * sz);
+	memset((char *)v + n * sz, 0, (*cap - n) * sz);
+	return v;
+}
+
+/* --- open, schema, transactions --- */
+
+/* The next "-- version N" line at or after p, or NULL; *n is N and *body the
+ * text after that line. */
+static const char *next_section(const char *p, int *n, const char **body)
+{
+	static const char mark[] = "-- version ";
+	while (*p) {
+		const char *eol = strchr(p, '\n');
+		if (strncmp(p, mark, sizeof mark - 1) == 0 &&
+		    isdigit((unsigned char)p[sizeof mark - 1])) {
+			*n = (int)strtol(p + sizeof mark - 1, NULL, 10);
+			*body = eol ? eol + 1 : p + strlen(p);
+			return p;
+		}
+		if (!eol)
+			break;
+		p = eol + 1;
+	}
+	return NULL;
+}
+
+static int schema_latest(void)
+{
+	int n, latest = 0;
+	const char *p = schema_sql, *body;
+	while ((p = next_section(p, &n, &body)))
+		latest = n, p = body;
+	return latest;
+}
+
+static int user_version(sqlite3 *db, int *v)
+{
+	sqlite3_stmt *s;
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK)
+		return -1;
+	int rc = sqlite3_step(s);
+	*v = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+/* Applies every schema section newer than user_version in one transaction.
+ * Returns 0, or -1 with *msg allocated. */
+static int schema_apply(sqlite3 *db, char **msg)
+{
+	int cur, latest = schema_latest();
+	if (user_version(db, &cur) < 0)
+		goto sqlerr;
+	if (cur == latest)
+		return 0;
+	if (cur < latest) {
+		if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+			goto sqlerr;
+		/* another process may have migrated while we waited for the lock */
+		if (user_version(db, &cur) < 0)
+			goto sqlerr_rollback;
+	}
+	if (cur > latest) {
+		*msg = xasprintf("schema version %d is newer than this program knows (%d)",
+				 cur, latest);
+		if (!sqlite3_get_autocommit(db))
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	int n;
+	const char *p = schema_sql, *body;
+	while ((p = next_section(p, &n, &body))) {
+		int next_n;
+		const char *next_body, *end = next_section(body, &next_n, &next_body);
+		if (n > cur) {
+			char *text = xstrndup(body, end ? (size_t)(end - body) : strlen(body));
+			/* n is the program's own section number, not data */
+			char pragma[48];
+			snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", n);
+			int bad = sqlite3_exec(db, text, NULL, NULL, NULL) != SQLITE_OK ||
+				  sqlite3_exec(db, pragma, NULL, NULL, NULL) != SQLITE_OK;
+			free(text);
+			if (bad)
+				goto sqlerr_rollback;
+		}
+		p = body;
+	}
+	if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		goto sqlerr_rollback;
+	return 0;
+sqlerr_rollback:
+	*msg = xasprintf("sqlite: %s", sqlite3_errmsg(db));
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+sqlerr:
+	*msg = xasprintf("sqlite: %s", sqlite3_errmsg(db));
+	return -1;
+}
+
+/* Connection settings; 0 or -1 with *msg allocated. */
+static int configure(sqlite3 *db, char **msg)
+{
+	sqlite3_stmt *s = NULL;
+	int ok = 0;
+	if (sqlite3_busy_timeout(db, 5000) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &s, NULL) != SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_ROW)
+		goto sqlerr;
+	ok = sqlite3_stricmp((const char *)sqlite3_column_text(s, 0), "wal") == 0;
+	sqlite3_finalize(s);
+	s = NULL;
+	if (!ok) {
+		*msg = xstrdup("cannot switch to WAL mode");
+		return -1;
+	}
+	/* FULL: in WAL mode each commit is synced before it returns; NORMAL would
+	 * lose the last commits on power loss, and with them mails already
+	 * flagged as processed on the server. */
+	if (sqlite3_exec(db, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON", NULL, NULL,
+			 NULL) != SQLITE_OK)
+		goto sqlerr;
+	return 0;
+sqlerr:
+	*msg = xasprintf("sqlite: %s", sqlite3_errmsg(db));
+	sqlite3_finalize(s);
+	return -1;
+}
+
+int store_open(const char *path, struct store **out, char **err)
+{
+	sqlite3 *db = NULL;
+	char *msg = NULL;
+	*out = NULL;
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+	    SQLITE_OK) {
+		msg = xasprintf("sqlite: %s", db ? sqlite3_errmsg(db) : "out of memory");
+		goto fail;
+	}
+	if (configure(db, &msg) < 0 || schema_apply(db, &msg) < 0)
+		goto fail;
+	struct store *st = xcalloc(1, sizeof *st);
+	st->db = db;
+	*out = st;
+	return STORE_OK;
+fail:
+	*err = xasprintf("%s: %s", path, msg);
+	free(msg);
+	sqlite3_close(db);
+	return STORE_ERR;
+}
+
+void store_close(struct store *st)
+{
+	if (!st)
+		return;
+	for (size_t i = 0; i < Q__COUNT; i++)
+		sqlite3_finalize(st->q[i]);
+	sqlite3_close(st->db);
+	free(st->err);
+	free(st);
+}
+
+const char *store_errmsg(const struct store *st)
+{
+	return st->err ? st->err : "";
+}
+
+int store_begin(struct store *st)
+{
+	return run_id(st, Q_BEGIN);
+}
+
+int store_commit(struct store *st)
+{
+	int rc = run_id(st, Q_COMMIT);
+	if (rc != STORE_OK && !sqlite3_get_autocommit(st->db)) {
+		/* leave no half transaction behind; keep the commit's error */
+		char *e = st->err;
+		st->err = NULL;
+		run_id(st, Q_ROLLBACK);
+		free(st->err);
+		st->err = e;
+	}
+	if (rc != STORE_OK)
+		st->head_ok = 0;
+	return rc;
+}
+
+int store_rollback(struct store *st)
+{
+	st->head_ok = 0;
+	return run_id(st, Q_ROLLBACK);
+}
+
+/* For functions that must be atomic: opens a transaction unless the caller
+ * has one (*own tells which). */
+static int tx_start(struct store *st, int *own)
+{
+	*own = sqlite3_get_autocommit(st->db);
+	return *own ? store_begin(st) : STORE_OK;
+}
+
+/* Ends what tx_start opened: commit when rc is not STORE_ERR, else rollback
+ * (keeping the first error). Returns rc, or STORE_ERR if the commit failed. */
+static int tx_end(struct store *st, int own, int rc)
+{
+	if (!own)
+		return rc;
+	if (rc != STORE_ERR)
+		return store_commit(st) == STORE_OK ? rc : STORE_ERR;
+	char *e = st->err;
+	st->err = NULL;
+	store_rollback(st);
+	free(st->err);
+	st->err = e;
+	return rc;
+}
+
+/* --- inbound mail --- */
+
+int store_message_seen(struct store *st, const char *dedup_id)
+{
+	sqlite3_stmt *s = stmt(st, Q_MSG_SEEN);
+	int rc = STORE_ERR;
+	if (s && bindv(st, s, "t", dedup_id) == STORE_OK)
+		rc = row(st, s);
+	done(s);
+	return rc;
+}
+
+int store_message_add(struct store *st, const char *dedup_id, const char *source_ref,
+		      const char *raw, size_t len, const char *kind, const char *from,
+		      const char *subject, const char *case_id, time_t at, int64_t *id)
+{
+	sqlite3_stmt *s = stmt(st, Q_MSG_ADD);
+	int rc = STORE_ERR;
+	if (s && bindv(st, s, "ttbttttT", dedup_id, source_ref, raw, len, kind, from, subject,
+		      case_id, at) == STORE_OK)
+		rc = run(st, s);
+	if (rc == STORE_OK && id)
+		*id = sqlite3_last_insert_rowid(st->db);
+	done(s);
+	return rc;
+}
+
+int store_message_set_case(struct store *st, int64_t id, const char *case_id)
+{
+	sqlite3_stmt *s = stmt(st, Q_MSG_SET_CASE);
+	int rc = STORE_ERR;
+	if (s && bindv(st, s, "lt", id, case_id) == STORE_OK)
+		rc = run(st, s);
+	if (rc == STORE_OK && sqlite3_changes(st->db) == 0)
+		rc = STORE_NOTFOUND;
+	done(s);
+	return rc;
+}
+
+int store_message_raw(struct store *st, int64_t id, char **raw, size_t *len)
+{
+	sqlite3_stmt *s = stmt(st, Q_MSG_RAW);
+	int rc = STORE_ERR;
+	if (s && bindv(st, s, "l", id) == STORE_OK)
+		rc = row(st, s);
+	if (rc == STORE_OK)
+		*raw = col_blob(s, 0, len);
+	done(s);
+	return rc;
+}
+
+/* --- cases --- */
+
+/* "CGEN-YEAR-NUM" into its numbers; 0 or -1. */
+static int case_id_parse(const char *id, int *year, int64_t *num)
+{
+	char *end;
+	if (strncmp(id, "CGEN-", 5) != 0 || !isdigit((unsigned char)id[5]))
+		return -1;
+	long y = strtol(id + 5, &end, 10);
+	if (*end != '-' || !isdigit((unsigned char)end[1]) || y > 999999)
+		return -1;
+	long long n = strtoll(end + 1, &end, 10);
+	if (*end || n < 1)
+		return -1;
+	*year = (int)y;
+	*num = n;
+	return 0;
+}
+
+int store_case_next_id(struct store *st, int year, char out[24])
+{
+	sqlite3_stmt *s = stmt(st, Q_CASE_MAXNUM);
+	int rc = STORE_ERR;
+	if (s && bindv(st, s, "d", year) == STORE_OK)
+		rc = row(st, s);
+	if (rc == STORE_OK) {
+		long long next = (long long)sqlite3_column_int64(s, 0) + 1;
+		if (snprintf(out, 24, "CGEN-%d-%04lld", year, next) >= 24)
+			rc = failf(st, "case number out of range");
+	} else if (rc == STORE_NOTFOUND) {
+		rc = failf(st, "no result for the next case number");
+	}
+	done(s);
+	return rc;
+}
+
+/* The current row (CASE_COLS) into *c (zeroed first). */
+static int case_from_row(struct store *st, sqlite3_stmt *s, struct case_rec *c)
+{
+	memset(c, 0, sizeof *c);
+	const char *id = (const char *)sqlite3_column_text(s, 0);
+	const char *state = (const char *)sqlite3_column_text(s, 1);
+	if (!id || strlen(id) >= sizeof c->id)
+		return failf(st, "bad case id in store");
+	memcpy(c->id, id, strlen(id) + 1);
+	if (case_state_parse(state, &c->state) < 0 ||
+	    approval_parse((const char *)sqlite3_column_text(s, 4), &c->aio) < 0 ||
+	    approval_parse((const char *)sqlite3_column_text(s, 5), &c->cio) < 0)
+		return failf(st, "case %s: unknown state or approval in store", c->id);
+	c->entity = col_str(s, 2);
+	c->requester = col_str(s, 3);
+	c->step = sqlite3_column_int(s, 6);
+	c->subject = col_str(s, 7);
+	c->request_msgid = col_str(s, 8);
+	c->fields_json = col_str(s, 9);
+	c->problems_json = col_str(s, 10);
+	c->summary = col_str(s, 11);
+	c->recommendation = col_str(s, 12);
+	c->decision = col_str(s, 13);
+	c->reminders = sqlite3_column_int(s, 14);
+	c->overdue = sqlite3_column_int(s, 15);
+	c->created = (time_t)sqlite3_column_int64(s, 16);
+	c->updated = (time_t)sqlite3_column_int64(s, 17);
+	c->state_since = (time_t)sqlite3_column_int64(s, 18);
+	return STORE_OK;
+}
+
+int store_case_get(struct store *st, const char *id, struct case_rec *out)
+{
+	sqlite3_stmt *s = stmt(st, Q_CASE_GET);
+	int rc = STORE_ERR;
+	if (s && bindv(st, s, "t", id) == STORE_OK)
+		rc = row(st, s);
+	if (rc == STORE_OK)
+		rc = case_from_row(st, s, out);
+	done(s);
+	return rc;
+}
+
+int store_case_put(struct store *st, const struct case_rec *c)
+{
+	int year;
+	int64_t num;
+	if (case_id_parse(c->id, &year, &num) < 0)
+		return failf(st, "bad case id \"%s\"", c->id);
+	sqlite3_stmt *s = stmt(st, Q_CASE_PUT);
+	int rc = STORE_ERR;
+	if (s && bindv(st, s, "ttttttdtttttttddTTTdl", c->id, case_state_name(c->state),
+		      c->entity, c->requester, approval_name(c->aio), approval_name(c->cio),
+		      c->step, c->subject, c->request_msgid, c->fields_json, c->problems_json,
+		      c->summary, c->recommendation, c->decision, c->reminders, c->overdue,
+		      c->created, c->updated, c->state_since, year, num) == STORE_OK)
+		rc = run(st, s);
+	done(s);
+	return rc;
+}
+
+int store_case_list(struct store *st, const char *state, struct case_rec **out, size_t *n)
+{
+	sqlite3_stmt *s = stmt(st, state ? Q_CASE_LIST_STATE : Q_CASE_LIST);
+	struct case_rec *v = NULL;
+	size_t len = 0, cap = 0;
+	int rc = STORE_ERR;
+	if (!s || (state && bindv(st, s, "t", state) != STORE_OK))
+		goto out;
+	while ((rc = row(st, s)) == STORE_OK) {
+		v = grow(v, len, &cap, sizeof *v);
+		if ((rc = case_from_row(st, s, &v[len])) != STORE_OK)
+			break;
+		len++;
+	}
+	if (rc == STORE_NOTFOUND)
+		rc = STORE_OK;
+out:
+	done(s);
+	if (rc != STORE_OK) {
+		store_cases_free(v, len);
+		v = NULL;
+		len = 0;
+	}
+	*out = v;
+	*n = len;
+	return rc;
+}
+
+void store_cases_free(struct case_rec *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		case_clear(&v[i]);
+	free(v);
+}
+
+/* --- events --- */
+
+static void hash_field(struct buf *b, const char *s)
+{
+	s = s ? s : "";
+	buf_addf(b, "%zu:", strlen(s));
+	buf_adds(b, s);
+}
+
+/* hex SHA-256 of prev || each field as "LEN:TEXT". */
+static int event_hash(struct store *st, const char *prev, int64_t seq, const char *case_id,
+		      time_t at, const char *kind, const char *actor, const char *detail,
+		      char out[65])
+{
+	struct buf b = {0};
+	char num[32];
+	unsigned char dig[32];
+	buf_adds(&b, prev);
+	snprintf(num, sizeof num, "%lld", (long long)seq);
+	hash_field(&b, num);
+	hash_field(&b, case_id);
+	snprintf(num, sizeof num, "%lld", (long long)at);
+	hash_field(&b, num);
+	hash_field(&b, kind);
+	hash_field(&b, actor);
+	hash_field(&b, detail);
+	int r = gnutls_hash_fast(GNUTLS_DIG_SHA256, b.s, b.len, dig);
+	buf_free(&b);
+	if (r < 0)
+		return failf(st, "gnutls: %s", gnutls_strerror(r));
+	hex_encode(dig, sizeof dig, out);
+	return STORE_OK;
+}
+
+static int64_t data_version(struct store *st)
+{
+	sqlite3_stmt *s = stmt(st, Q_DATA_VERSION);
+	int64_t v = -1;
+	if (s && row(st, s) == STORE_OK)
+		v = sqlite3_column_int64(s, 0);
+	done(s);
+	return v;
+}
+
+/* Makes st->head/head_seq current. */
+static int head_load(struct store *st)
+{
+	int64_t dv = data_version(st);
+	if (dv < 0)
+		return STORE_ERR;
+	if (st->head_ok && dv == st->head_dv)
+		return STORE_OK;
+	sqlite3_stmt *s = stmt(st, Q_EV_HEAD);
+	int rc = s ? row(st, s) : STORE_ERR;
+	if (rc == STORE_OK) {
+		const char *h = (const char *)sqlite3_column_text(s, 1);
+		st->head_seq = sqlite3_column_int64(s, 0);
+		snprintf(st->head, sizeof st->head, "%s", h ? h : "");
+	} else if (rc == STORE_NOTFOUND) {
+		st->head_seq = 0;
+		memcpy(st->head, zero_hash, sizeof st->head);
+		rc = STORE_OK;
+	}
+	done(s);
+	if (rc == STORE_OK) {
+		st->head_ok = 1;
+		st->head_dv = dv;
+	}
+	return rc;
+}
+
+int store_event_add(struct store *st, const char *case_id, time_t at, const char *kind,
+		    const char *actor, const char *detail)
+{
+	int own, rc;
+	char hash[65];
+	if ((rc = tx_start(st, &own)) != STORE_OK)
+		return rc;
+	actor = actor ? actor : "";
+	detail = detail ? detail : "";
+	int64_t seq = 0;
+	sqlite3_stmt *s = NULL;
+	if ((rc = head_load(st)) != STORE_OK)
+		goto out;
+	seq = st->head_seq + 1;
+	if ((rc = event_hash(st, st->head, seq, case_id, at, kind, actor, detail, hash)) !=
+	    STORE_OK)
+		goto out;
+	rc = STORE_ERR;
+	s = stmt(st, Q_EV_ADD);
+	if (s && bindv(st, s, "ltTttttt", seq, case_id, at, kind, actor, detail, st->head,
+		      hash) == STORE_OK)
+		rc = run(st, s);
+	done(s);
+	if (rc == STORE_OK) {
+		st->head_seq = seq;
+		memcpy(st->head, hash, sizeof st->head);
+	}
+out:
+	return tx_end(st, own, rc);
+}
+
+static void event_clear(struct event_rec *e)
+{
+	free(e->case_id);
+	free(e->kind);
+	free(e->actor);
+	free(e->detail);
+}
+
+static void event_from_row(sqlite3_stmt *s, struct event_rec *e)
+{
+	const char *prev = (const char *)sqlite3_column_text(s, 6);
+	const char *hash = (const char *)sqlite3_column_text(s, 7);
+	e->seq = sqlite3_column_int64(s, 0);
+	e->case_id = col_str(s, 1);
+	e->at = (time_t)sqlite3_column_int64(s, 2);
+	e->kind = col_str0(s, 3);
+	e->actor = col_str0(s, 4);
+	e->detail = col_str0(s, 5);
+	snprintf(e->prev, sizeof e->prev, "%s", prev ? prev : "");
+	snprintf(e->hash, sizeof e->hash, "%s", hash ? hash : "");
+}
+
+int store_events(struct store *st, const char *case_id, struct event_rec **out, size_t *n)
+{
+	sqlite3_stmt *s = stmt(st, case_id ? Q_EV_CASE : Q_EV_ALL);
+	struct event_rec *v = NULL;
+	size_t len = 0, cap = 0;
+	int rc = STORE_ERR;
+	if (!s || (case_id && bindv(st, s, "t", case_id) != STORE_OK))
+		goto out;
+	while ((rc = row(st, s)) == STORE_OK) {
+		v = grow(v, len, &cap, sizeof *v);
+		event_from_row(s, &v[len++]);
+	}
+	if (rc == STORE_NOTFOUND)
+		rc = STORE_OK;
+out:
+	done(s);
+	if (rc != STORE_OK) {
+		store_events_free(v, len);
+		v = NULL;
+		len = 0;
+	}
+	*out = v;
+	*n = len;
+	return rc;
+}
+
+void store_events_free(struct event_rec *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		event_clear(&v[i]);
+	free(v);
+}
+
+int store_verify(struct store *st, char **finding, char head[65], int64_t *count)
+{
+	sqlite3_stmt *s = stmt(st, Q_EV_ALL);
+	char prev[65], hash[65];
+	int64_t n = 0;
+	int rc = STORE_ERR;
+	memcpy(prev, zero_hash, sizeof prev);
+	*finding = NULL;
+	if (!s)
+		goto out;
+	while ((rc = row(st, s)) == STORE_OK) {
+		struct event_rec e;
+		event_from_row(s, &e);
+		char *what = e.case_id ? xasprintf("event %lld (case %s, %s)", (long long)e.seq,
+						   e.case_id, e.kind)
+				       : xasprintf("event %lld (%s)", (long long)e.seq, e.kind);
+		if (e.seq != n + 1)
+			*finding = xasprintf("event %lld missing", (long long)(n + 1));
+		else if (strcmp(e.prev, prev) != 0)
+			*finding = xasprintf("%s: chain broken (prev does not match event %lld)",
+					     what, (long long)n);
+		else if ((rc = event_hash(st, e.prev, e.seq, e.case_id, e.at, e.kind, e.actor,
+					  e.detail, hash)) == STORE_OK &&
+			 strcmp(hash, e.hash) != 0)
+			*finding = xasprintf("%s: hash does not match its contents", what);
+		free(what);
+		event_clear(&e);
+		if (rc != STORE_OK)
+			break;
+		if (*finding) {
+			rc = STORE_NOTFOUND;
+			break;
+		}
+		n++;
+		memcpy(prev, e.hash, sizeof prev);
+	}
+	if (rc == STORE_NOTFOUND && !*finding)
+		rc = STORE_OK;
+out:
+	done(s);
+	if (head)
+		memcpy(head, prev, 65);
+	if (count)
+		*count = n;
+	return rc;
+}
+
+/* --- reply keys --- */
+
+int store_key_add(struct store *st, const char *key, const char *case_id, int step,
+		  const char *role, const char *addressee)
+{
+	sqlite3_stmt *s = stmt(st, Q_KEY_ADD);
+	int rc = STORE_ERR;
+	if (s && bindv(st, s, "ttdtt", key, case_id, step, role, addressee) == STORE_OK)
+		rc = run(st, s);
+	done(s);
+	return rc;
+}
+
+int store_key_get(struct store *st, const char *key, struct key_rec *out)
+{
+	sqlite3_stmt *s = stmt(st, Q_KEY_GET);
+	int rc = STORE_ERR;
+	if (s && bindv(st, s, "t", key) == STORE_OK)
+		rc = row(st, s);
+	if (rc == STORE_OK) {
+		out->case_id = col_str0(s, 0);
+		out->step = sqlite3_column_int(s, 1);
+		out->role = col_str0(s, 2);
+		out->addressee = col_str0(s, 3);
+	}
+	done(s);
+	return rc;
+}
+
+void store_key_clear(struct key_rec *k)
+{
+	free(k->case_id);
+	free(k->role);
+	free(k->addressee);
+	memset(k, 0, sizeof *k);
+}
+
+/* --- outbox --- */
+
+int store_outbox_add(struct store *st, const char *case_id, const char *env_from,
+		     const struct strv *rcpts, const char *data, size_t len, time_t at,
+		     int64_t *id)
+{
+	char *to = strv_join(rcpts, "\n");
+	sqlite3_stmt *s = stmt(st, Q_OB_ADD);
+	int rc = STORE_ERR;
+	if (s && bindv(st, s, "tttbT", case_id, env_from, to, data, len, at) == STORE_OK)
+		rc = run(st, s);
+	if (rc == STORE_OK && id)
+		*id = sqlite3_last_insert_rowid(st->db);
+	done(s);
+	free(to);
+	return rc;
+}
+
+int store_outbox_next_id(struct store *st, int64_t *id)
+{
+	sqlite3_stmt *s = stmt(st, Q_OB_NEXT_ID);
+	int rc = s ? row(st, s) : STORE_ERR;
+	if (rc == STORE_OK)
+		*id = sqlite3_column_int64(s, 0);
+	else if (rc == STORE_NOTFOUND)
+		rc = failf(st, "no result for the next outbox id");
+	done(s);
+	return rc;
+}
+
+int store_outbox_due(struct store *st, time_t now, size_t max, struct outbox_rec **out,
+		     size_t *n)
+{
+	sqlite3_stmt *s = stmt(st, Q_OB_DUE);
+	struct outbox_rec *v = NULL;
+	size_t len = 0, cap = 0;
+	int rc = STORE_ERR;
+	if (!s || bindv(st, s, "Tl", now, max > INT64_MAX ? INT64_MAX : (int64_t)max) != STORE_OK)
+		goto out;
+	while ((rc = row(st, s)) == STORE_OK) {
+		v = grow(v, len, &cap, sizeof *v);
+		struct outbox_rec *o = &v[len++];
+		o->id = sqlite3_column_int64(s, 0);
+		o->case_id = col_str(s, 1);
+		o->env_from = col_str0(s, 2);
+		strv_split(&o->rcpts, (const char *)sqlite3_column_text(s, 3), '\n');
+		o->data = col_blob(s, 4, &o->len);
+		o->attempts = sqlite3_column_int(s, 5);
+		o->next_try = (time_t)sqlite3_column_int64(s, 6);
+	}
+	if (rc == STORE_NOTFOUND)
+		rc = STORE_OK;
+out:
+	done(s);
+	if (rc != STORE_OK) {
+		store_outbox_free(v, len);
+		v = NULL;
+		len = 0;
+	}
+	*out = v;
+	*n = len;
+	return rc;
+}
+
+void store_outbox_free(struct outbox_rec *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].case_id);
+		free(v[i].env_from);
+		strv_free(&v[i].rcpts);
+		free(v[i].data);
+	}
+	free(v);
+}
+
+/* Runs an UPDATE of one outbox row; STORE_NOTFOUND when no such id. */
+static int outbox_update(struct store *st, enum q id, int64_t row_id, time_t at,
+			 const char *error)
+{
+	sqlite3_stmt *s = stmt(st, id);
+	int rc = STORE_ERR;
+	if (s && bindv(st, s, id == Q_OB_SENT ? "lT" : "lTt", row_id, at, error) == STORE_OK)
+		rc = run(st, s);
+	if (rc == STORE_OK && sqlite3_changes(st->db) == 0)
+		rc = STORE_NOTFOUND;
+	done(s);
+	return rc;
+}
+
+int store_outbox_sent(struct store *st, int64_t id, time_t at)
+{
+	return outbox_update(st, Q_OB_SENT, id, at, NULL);
+}
+
+int store_outbox_retry(struct store *st, int64_t id, time_t retry_at, const char *error)
+{
+	return outbox_update(st, Q_OB_RETRY, id, retry_at, error);
+}
+
+int store_outbox_failed(struct store *st, int64_t id, time_t at, const char *error)
+{
+	return outbox_update(st, Q_OB_FAILED, id, at, error);
+}
+
+int store_outbox_count_to(struct store *st, const char *addr, time_t since, int *count)
+{
+	sqlite3_stmt *s = stmt(st, Q_OB_COUNT_TO);
+	int rc = STORE_ERR;
+	if (s && bindv(st, s, "tT", addr, since) == STORE_OK)
+		rc = row(st, s);
+	if (rc == STORE_OK)
+		*count = sqlite3_column_int(s, 0);
+	else if (rc == STORE_NOTFOUND)
+		rc = failf(st, "no result for the outbox count");
+	done(s);
+	return rc;
+}
+
+int store_outbox_counts(struct store *st, int *pending, int *sent, int *failed)
+{
+	sqlite3_stmt *s = stmt(st, Q_OB_COUNTS);
+	int rc = STORE_ERR;
+	*pending = *sent = *failed = 0;
+	if (!s)
+		goto out;
+	while ((rc = row(st, s)) == STORE_OK) {
+		const char *status = (const char *)sqlite3_column_text(s, 0);
+		int c = sqlite3_column_int(s, 1);
+		if (!status)
+			continue;
+		if (strcmp(status, "pending") == 0)
+			*pending = c;
+		else if (strcmp(status, "sent") == 0)
+			*sent = c;
+		else if (strcmp(status, "failed") == 0)
+			*failed = c;
+	}
+	if (rc == STORE_NOTFOUND)
+		rc = STORE_OK;
+out:
+	done(s);
+	return rc;
+}
+
+/* --- operator queue --- */
+
+int store_queue_add(struct store *st, int64_t message_id, time_t at, const char *reason)
+{
+	sqlite3_stmt *s = stmt(st, Q_QUEUE_ADD);
+	int rc = STORE_ERR;
+	if (s && bindv(st, s, "lTt", message_id, at, reason) == STORE_OK)
+		rc = run(st, s);
+	done(s);
+	return rc;
+}
+
+int store_queue_list(struct store *st, struct queue_rec **out, size_t *n)
+{
+	sqlite3_stmt *s = stmt(st, Q_QUEUE_LIST);
+	struct queue_rec *v = NULL;
+	size_t len = 0, cap = 0;
+	int rc = STORE_ERR;
+	if (!s)
+		goto out;
+	while ((rc = row(st, s)) == STORE_OK) {
+		v = grow(v, len, &cap, sizeof *v);
+		struct queue_rec *r = &v[len++];
+		r->id = sqlite3_column_int64(s, 0);
+		r->message_id = sqlite3_column_int64(s, 1);
+		r->at = (time_t)sqlite3_column_int64(s, 2);
+		r->from = col_str0(s, 3);
+		r->subject = col_str0(s, 4);
+		r->reason = col_str0(s, 5);
+	}
+	if (rc == STORE_NOTFOUND)
+		rc = STORE_OK;
+out:
+	done(s);
+	if (rc != STORE_OK) {
+		store_queue_free(v, len);
+		v = NULL;
+		len = 0;
+	}
+	*out = v;
+	*n = len;
+	return rc;
+}
+
+void store_queue_free(struct queue_rec *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].from);
+		free(v[i].subject);
+		free(v[i].reason);
+	}
+	free(v);
+}
+
+/* --- entity directory --- */
+
+static int entity_insert(struct store *st, const struct entity *e)
+{
+	char *domains = strv_join(&e->domains, ";");
+	char *aio_d = strv_join(&e->aio_delegates, ";");
+	char *cio_d = strv_join(&e->cio_delegates, ";");
+	sqlite3_stmt *s = stmt(st, Q_ENT_ADD);
+	int rc = STORE_ERR;
+	if (s && bindv(st, s, "tttttttt", e->code, e->name, domains, e->aio, e->cio, aio_d, cio_d,
+		      e->exempt) == STORE_OK)
+		rc = run(st, s);
+	done(s);
+	free(domains);
+	free(aio_d);
+	free(cio_d);
+	return rc;
+}
+
+int store_directory_replace(struct store *st, const struct directory *d)
+{
+	int own, rc;
+	if ((rc = tx_start(st, &own)) != STORE_OK)
+		return rc;
+	rc = run_id(st, Q_ENT_CLEAR);
+	for (size_t i = 0; i < d->n && rc == STORE_OK; i++)
+		rc = entity_insert(st, &d->v[i]);
+	return tx_end(st, own, rc);
+}
+
+int store_directory_load(struct store *st, struct directory *out)
+{
+	sqlite3_stmt *s = stmt(st, Q_ENT_LOAD);
+	size_t cap = 0;
+	int rc = STORE_ERR;
+	out->v = NULL;
+	out->n = 0;
+	if (!s)
+		goto out;
+	while ((rc = row(st, s)) == STORE_OK) {
+		out->v = grow(out->v, out->n, &cap, sizeof *out->v);
+		struct entity *e = &out->v[out->n++];
+		e->code = col_str0(s, 0);
+		e->name = col_str0(s, 1);
+		strv_split(&e->domains, (const char *)sqlite3_column_text(s, 2), ';');
+		e->aio = col_str(s, 3);
+		e->cio = col_str(s, 4);
+		strv_split(&e->aio_delegates, (const char *)sqlite3_column_text(s, 5), ';');
+		strv_split(&e->cio_delegates, (const char *)sqlite3_column_text(s, 6), ';');
+		e->exempt = col_str(s, 7);
+	}
+	if (rc == STORE_NOTFOUND)
+		rc = STORE_OK;
+out:
+	done(s);
+	if (rc != STORE_OK)
+		directory_free(out);
+	return rc;
+}

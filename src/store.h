@@ -26,6 +26,7 @@ void store_close(struct store *st);
 const char *store_errmsg(const struct store *st);
 
 int store_begin(struct store *st);     /* BEGIN IMMEDIATE */
+/* A failed commit rolls the transaction back (its error is kept). */
 int store_commit(struct store *st);
 int store_rollback(struct store *st);
 
@@ -38,17 +39,21 @@ int store_message_seen(struct store *st, const char *dedup_id);
 int store_message_add(struct store *st, const char *dedup_id, const char *source_ref,
 		      const char *raw, size_t len, const char *kind, const char *from,
 		      const char *subject, const char *case_id, time_t at, int64_t *id);
-/* Sets the case of a stored mail (when the case is created after the mail). */
+/* Sets the case of a stored mail (when the case is created after the mail).
+ * STORE_NOTFOUND when no mail has that id. */
 int store_message_set_case(struct store *st, int64_t id, const char *case_id);
-/* Exact bytes of a stored mail (allocated). */
+/* Exact bytes of a stored mail (allocated, with a NUL after the len bytes).
+ * STORE_NOTFOUND when no mail has that id. */
 int store_message_raw(struct store *st, int64_t id, char **raw, size_t *len);
 
 /* --- cases --- */
 /* The next free id for year: "CGEN-YEAR-NNNN" (at least 4 digits, one past the
  * highest stored that year). out holds >= 24 bytes. */
 int store_case_next_id(struct store *st, int year, char out[24]);
+/* Fills *out (free with case_clear); STORE_NOTFOUND when absent. */
 int store_case_get(struct store *st, const char *id, struct case_rec *out);
-/* Inserts or replaces the whole case. */
+/* Inserts or replaces the whole case. STORE_ERR when c->id is not
+ * "CGEN-YEAR-NUM". */
 int store_case_put(struct store *st, const struct case_rec *c);
 /* All cases (state filter optional: NULL for all), oldest first. *out is an
  * allocated array of n cases; free with store_cases_free. */
@@ -83,6 +88,8 @@ struct key_rec {
 	char *role;
 	char *addressee;
 };
+/* Adding a key that exists replaces it. store_key_get fills *out (free with
+ * store_key_clear); STORE_NOTFOUND when absent. */
 int store_key_add(struct store *st, const char *key, const char *case_id, int step,
 		  const char *role, const char *addressee);
 int store_key_get(struct store *st, const char *key, struct key_rec *out);
@@ -94,7 +101,7 @@ struct outbox_rec {
 	char *case_id;           /* may be NULL */
 	char *env_from;
 	struct strv rcpts;
-	char *data;              /* the whole message, CRLF */
+	char *data;              /* the whole message, CRLF (NUL after len bytes) */
 	size_t len;
 	int attempts;
 	time_t next_try;
@@ -109,11 +116,13 @@ int store_outbox_next_id(struct store *st, int64_t *id);
 int store_outbox_due(struct store *st, time_t now, size_t max, struct outbox_rec **out, size_t *n);
 void store_outbox_free(struct outbox_rec *v, size_t n);
 int store_outbox_sent(struct store *st, int64_t id, time_t at);
+/* sent, retry and failed return STORE_NOTFOUND when no row has that id. */
 /* Temporary failure: attempts+1, next_try = retry_at, last error kept. */
 int store_outbox_retry(struct store *st, int64_t id, time_t retry_at, const char *error);
 /* Permanent failure: never retried; error kept. */
 int store_outbox_failed(struct store *st, int64_t id, time_t at, const char *error);
-/* Number of outbox messages addressed to addr queued since since (rate limit). */
+/* Number of outbox messages addressed to addr queued since since (rate limit);
+ * addresses compare whole, ASCII case-insensitively; every status counts. */
 int store_outbox_count_to(struct store *st, const char *addr, time_t since, int *count);
 /* Summary for cgenctl: counts of pending, sent and failed rows. */
 int store_outbox_counts(struct store *st, int *pending, int *sent, int *failed);
@@ -123,15 +132,17 @@ struct queue_rec {
 	int64_t id;
 	int64_t message_id;      /* row id of the stored mail */
 	time_t at;
-	char *from, *subject, *reason;
+	char *from, *subject, *reason; /* never NULL: "" when the mail had none */
 };
 int store_queue_add(struct store *st, int64_t message_id, time_t at, const char *reason);
+/* Unresolved entries, oldest first, with the From: and Subject of their mail. */
 int store_queue_list(struct store *st, struct queue_rec **out, size_t *n);
 void store_queue_free(struct queue_rec *v, size_t n);
 
 /* --- entity directory --- */
 /* Replaces the whole directory (inside the caller's transaction, or its own). */
 int store_directory_replace(struct store *st, const struct directory *d);
+/* The stored directory, in import order (free with directory_free). */
 int store_directory_load(struct store *st, struct directory *out);
 
 #endif

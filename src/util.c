@@ -269,3 +269,57 @@ void hex_encode(const unsigned char *in, size_t n, char *out)
 	}
 	out[2 * n] = '\0';
 }
+
+int parse_iso8601(const char *s, time_t *out)
+{
+	struct tm tm = {0};
+	int y, mo, d, h, mi, sec = 0, n = 0;
+	if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10)
+		return -1;
+	s += n;
+	if (*s != 'T' && *s != 't' && *s != ' ')
+		return -1;
+	s++;
+	if (sscanf(s, "%2d:%2d%n", &h, &mi, &n) != 2 || n != 5)
+		return -1;
+	s += n;
+	if (*s == ':') {
+		if (sscanf(s + 1, "%2d%n", &sec, &n) != 1 || n != 2)
+			return -1;
+		s += 3;
+		if (*s == '.')
+			for (s++; isdigit((unsigned char)*s); s++)
+				;
+	}
+	long off;
+	if (*s == 'Z' || *s == 'z') {
+		off = 0;
+		s++;
+	} else if (*s == '+' || *s == '-') {
+		int sign = *s == '-' ? -1 : 1, oh, om;
+		s++;
+		if (sscanf(s, "%2d:%2d%n", &oh, &om, &n) == 2 && n == 5)
+			s += 5;
+		else if (sscanf(s, "%2d%2d%n", &oh, &om, &n) == 2 && n == 4)
+			s += 4;
+		else
+			return -1;
+		if (oh > 23 || om > 59)
+			return -1;
+		off = sign * (oh * 3600L + om * 60L);
+	} else
+		return -1;
+	if (*s || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+		return -1;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	time_t t = timegm(&tm);
+	if (t == (time_t)-1)
+		return -1;
+	*out = t - off;
+	return 0;
+}

@@ -64,4 +64,10 @@ int addr_valid(const char *addr);
 /* Lowercase hex of n bytes; out must hold 2n+1. */
 void hex_encode(const unsigned char *in, size_t n, char *out);
 
+#include <time.h>
+/* ISO 8601 / RFC 3339 date-time with an offset: "2026-11-26T09:00:00-08:00",
+ * "2026-11-26T17:00:00Z", "2026-11-26 09:00+0800" (seconds optional). Returns 0
+ * with *out set, or -1 when s is not such a time or has no offset. */
+int parse_iso8601(const char *s, time_t *out);
+
 #endif

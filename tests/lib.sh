@@ -1,0 +1,194 @@
+# tests/lib.sh: shell helpers shared by the end-to-end tests and the demo.
+# Sourced with top_srcdir and top_builddir set (make check sets both).
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
+top_builddir=${top_builddir:-$top_srcdir/_build}
+CGEND=$top_builddir/src/cgend
+CGENCTL=$top_builddir/src/cgenctl
+
+# --- TAP ---
+tap_n=0
+tap_failed=0
+ok() { tap_n=$((tap_n + 1)); echo "ok $tap_n - $*"; }
+not_ok() { tap_n=$((tap_n + 1)); tap_failed=$((tap_failed + 1)); echo "not ok $tap_n - $*"; }
+# check DESCRIPTION COMMAND...: one test point from a command's status.
+check() { d=$1; shift; if "$@" >/dev/null 2>&1; then ok "$d"; else not_ok "$d"; fi; }
+# is DESCRIPTION GOT WANT
+is() {
+	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1"; echo "#   got:  '$2'"; echo "#   want: '$3'"; fi
+}
+tap_end() { echo "1..$tap_n"; [ "$tap_failed" -eq 0 ]; }
+
+# --- an agent in a folder ---
+# setup_agent DIR: Maildir, outbox, secret, config and the sample directory.
+setup_agent() {
+	d=$1
+	mkdir -p "$d/Maildir/tmp" "$d/Maildir/new" "$d/Maildir/cur" "$d/outbox"
+	head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$d/secret"
+	echo >>"$d/secret"
+	chmod 600 "$d/secret"
+	cat >"$d/cgen.conf" <<CONF
+[mailbox]
+url = maildir:Maildir
+
+[smtp]
+url = file:outbox
+from = CGEN Exemptions <cgen@cdt.ca.gov>
+
+[store]
+path = cgen.db
+
+[workflow]
+cdt = review1@cdt.ca.gov, review2@cdt.ca.gov
+cto = cto@cdt.ca.gov
+
+[templates]
+dir = $top_srcdir/templates
+
+[security]
+secret_file = secret
+CONF
+	"$CGENCTL" -c "$d/cgen.conf" directory import "$top_srcdir/etc/entities.csv" >/dev/null
+}
+
+# deliver DIR NAME: the mail on stdin arrives in DIR's Maildir as NAME.
+deliver() {
+	cat >"$1/Maildir/tmp/$2" && mv "$1/Maildir/tmp/$2" "$1/Maildir/new/$2"
+}
+
+# The agent's clock in tests: each run_agent is one hour after the previous
+# one, from Thursday 2026-11-26 08:00 Pacific, so nothing depends on the day
+# the tests run.
+clock() {
+	t=$(cat "$1/.clock" 2>/dev/null || echo 1795708800)
+	date -u -d "@$t" +%Y-%m-%dT%H:%M:%SZ
+}
+tick() {
+	t=$(cat "$1/.clock" 2>/dev/null || echo 1795708800)
+	echo $((t + 3600)) >"$1/.clock"
+}
+# run_agent DIR [ARGS]: one pass of the daemon.
+run_agent() {
+	d=$1; shift
+	tick "$d"
+	"$CGEND" -c "$d/cgen.conf" --once --foreground --now "$(clock "$d")" "$@" 2>>"$d/cgend.log"
+}
+# ctl DIR ARGS: cgenctl at the agent's clock.
+ctl() {
+	d=$1; shift
+	"$CGENCTL" -c "$d/cgen.conf" --now "$(clock "$d")" "$@"
+}
+
+# mails_to DIR ADDR: outbox files addressed to ADDR, oldest first.
+mails_to() {
+	for f in $(ls "$1/outbox/new" 2>/dev/null | sort -n); do
+		grep -qi "^X-Envelope-To: <$2>" "$1/outbox/new/$f" && echo "$1/outbox/new/$f"
+	done
+}
+last_mail_to() { mails_to "$1" "$2" | tail -n 1; }
+count_mails() { ls "$1/outbox/new" 2>/dev/null | wc -l | tr -d ' '; }
+
+# header FILE NAME: one header's value, unfolded.
+header() {
+	tr -d '\r' <"$1" | awk -v h="$2" '
+		/^$/ { exit }
+		tolower($0) ~ "^" tolower(h) ":" { sub(/^[^:]*:[ \t]*/, ""); v = $0; on = 1; next }
+		on && /^[ \t]/ { sub(/^[ \t]+/, " "); v = v $0; next }
+		{ on = 0 }
+		END { print v }'
+}
+reply_to() { header "$1" Reply-To; }
+message_id() { header "$1" Message-ID | tr -d '<>'; }
+# The body of an outbox mail, quoted-printable decoded.
+body_of() {
+	tr -d '\r' <"$1" | awk 'f { print } /^$/ { f = 1 }' |
+		sed -e ':a' -e '/=$/ { N; s/=\n//; ba' -e '}' |
+		sed -e 's/=3D/=/g' -e 's/=20$/ /'
+}
+
+# reply DIR NAME FROM REPLIED-TO-FILE TEXT: FROM answers an outbox mail, the
+# text on top and the original quoted below it the way the client in
+# REPLY_STYLE does: gmail (default: "On ... wrote:" and "> " lines), outlook
+# (a "From:/Sent:/To:/Subject:" block, unquoted) or iphone ("Sent from my
+# iPhone", then the quote).
+reply() {
+	d=$1 name=$2 from=$3 orig=$4 text=$5
+	to=$(reply_to "$orig")
+	[ -n "$to" ] || to=cgen@cdt.ca.gov
+	subj=$(header "$orig" Subject)
+	mid=$(message_id "$orig")
+	{
+		echo "From: $from"
+		echo "To: $to"
+		case ${REPLY_STYLE:-gmail} in
+		outlook) echo "Subject: RE: $subj" ;;
+		*) echo "Subject: Re: $subj" ;;
+		esac
+		echo "Message-ID: <$name.$$@example.test>"
+		[ -n "$mid" ] && echo "In-Reply-To: <$mid>" && echo "References: <$mid>"
+		echo "Date: Thu, 26 Nov 2026 10:00:00 -0800"
+		echo
+		printf '%s\n\n' "$text"
+		case ${REPLY_STYLE:-gmail} in
+		outlook)
+			echo "________________________________"
+			echo "From: CGEN Exemptions <cgen@cdt.ca.gov>"
+			echo "Sent: Thursday, November 26, 2026 9:00 AM"
+			echo "To: $from"
+			echo "Subject: $subj"
+			echo
+			body_of "$orig" ;;
+		iphone)
+			echo "Sent from my iPhone"
+			echo
+			echo "> On Nov 26, 2026, at 9:00 AM, CGEN Exemptions <cgen@cdt.ca.gov> wrote:"
+			echo ">"
+			body_of "$orig" | sed 's/^/> /' ;;
+		*)
+			echo "On Thu, Nov 26, 2026 at 9:00 AM CGEN Exemptions <cgen@cdt.ca.gov> wrote:"
+			body_of "$orig" | sed 's/^/> /' ;;
+		esac
+	} | deliver "$d" "$name"
+}
+
+# json_field JSON KEY: the first "KEY":"value" string of a JSON text.
+case_state() { ctl "$1" show "$2" --json | sed -n 's/^{"id":"[^"]*","state":"\([a-z_]*\)".*/\1/p'; }
+first_case() { ctl "$1" list --json | sed -n 's/^\[{"id":"\([^"]*\)".*/\1/p'; }
+# case_of_mail FILE: the case tag in an outbox mail's subject.
+case_of_mail() { header "$1" Subject | sed -n 's/.*\[\(CGEN-[0-9]*-[0-9]*\)\].*/\1/p'; }
+
+# request FROM SUBJECT MSGID ENTITY TOTAL: a complete request mail on stdout.
+request_mail() {
+	cat <<MAIL
+From: $1
+To: cgen@cdt.ca.gov
+Subject: $2
+Message-ID: <$3>
+Date: Thu, 26 Nov 2026 08:00:00 -0800
+Content-Type: text/plain; charset=utf-8
+
+Hello CDT,
+
+Please find our CGEN exemption request below.
+
+Entity: $4
+Services:
+- 2 x 100 Mbps Dedicated Internet Access at 3500 Industrial Blvd, West Sacramento, CA 95691
+Reason: CGEN has no service at the Delta field office; the nearest node is 40 miles away.
+Reason Category: availability
+Contract Term: 36 months
+Early Termination: none
+Extension Options: two 12-month extensions
+Total Cost: ${5:-\$97,560.00}
+Cost Items:
+- Installation: \$1,200.00
+- Monthly service, 36 months: \$96,360.00
+Provider: Comcast Business
+Vendor Documentation: quote Q-2026-114
+Service Levels: 99.9% availability, 4-hour restore
+
+Thanks,
+Dana
+MAIL
+}
+body_has() { body_of "$1" | grep -q -- "$2"; }
+body_lacks() { ! body_of "$1" | grep -q -- "$2"; }

@@ -1,1 +1,826 @@
-int main(void){return 77;}
+/* test_store.c: the SQLite store against real files in a temporary folder. */
+#include "config.h"
+
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "store.h"
+
+static char tmpdir[] = "/tmp/test_store.XXXXXX";
+static int nfile;
+
+/* A fresh store file path (allocated). */
+static char *new_path(void)
+{
+	return xasprintf("%s/s%d.db", tmpdir, ++nfile);
+}
+
+static struct store *open_ok(const char *path)
+{
+	struct store *st = NULL;
+	char *err = NULL;
+	int rc = store_open(path, &st, &err);
+	if (rc != STORE_OK)
+		fail_msg("store_open %s: %s", path, err);
+	assert_null(err);
+	assert_non_null(st);
+	return st;
+}
+
+/* Runs SQL on the file through a separate raw connection; returns the sqlite
+ * result code and the error text in msg (allocated, or NULL). */
+static int raw_exec(const char *path, const char *sql, char **msg)
+{
+	sqlite3 *db;
+	char *e = NULL;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	int rc = sqlite3_exec(db, sql, NULL, NULL, &e);
+	if (msg)
+		*msg = e ? xstrdup(e) : NULL;
+	sqlite3_free(e);
+	sqlite3_close(db);
+	return rc;
+}
+
+static void raw_ok(const char *path, const char *sql)
+{
+	char *msg = NULL;
+	if (raw_exec(path, sql, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", sql, msg);
+}
+
+/* First column of the first row of a query, as text (allocated). */
+static char *raw_text(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	char *t = xstrdup((const char *)sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return t;
+}
+
+static void assert_raw_text(const char *path, const char *sql, const char *want)
+{
+	char *t = raw_text(path, sql);
+	assert_string_equal(t, want);
+	free(t);
+}
+
+static void test_open_reopen(void **state)
+{
+	(void)state;
+	char *path = new_path(), *err = NULL;
+	struct store *st = open_ok(path), *st2 = NULL;
+	struct case_rec c = {.id = "CGEN-2026-0001", .state = ST_RECEIVED, .created = 5};
+	assert_int_equal(store_case_put(st, &c), STORE_OK);
+	assert_string_equal(store_errmsg(st), "");
+	store_close(st);
+	assert_raw_text(path, "PRAGMA user_version", "1");
+	assert_raw_text(path, "PRAGMA journal_mode", "wal");
+
+	st = open_ok(path); /* reopening keeps the data and the version */
+	struct case_rec got;
+	assert_int_equal(store_case_get(st, "CGEN-2026-0001", &got), STORE_OK);
+	assert_int_equal(got.created, 5);
+	case_clear(&got);
+	store_close(st);
+	assert_raw_text(path, "PRAGMA user_version", "1");
+
+	raw_ok(path, "PRAGMA user_version = 7");
+	assert_int_equal(store_open(path, &st2, &err), STORE_ERR);
+	assert_null(st2);
+	char *want = xasprintf("%s: schema version 7 is newer than this program knows (1)", path);
+	assert_string_equal(err, want);
+	free(want);
+	free(err);
+	err = NULL;
+
+	/* not a database */
+	char *junk = xasprintf("%s/junk.db", tmpdir);
+	FILE *f = fopen(junk, "w");
+	assert_non_null(f);
+	fputs("this is not a database file, just text long enough to be read....", f);
+	fclose(f);
+	assert_int_equal(store_open(junk, &st2, &err), STORE_ERR);
+	assert_non_null(strstr(err, "sqlite: file is not a database"));
+	free(err);
+	err = NULL;
+	free(junk);
+
+	junk = xasprintf("%s/no/such/dir.db", tmpdir);
+	assert_int_equal(store_open(junk, &st2, &err), STORE_ERR);
+	want = xasprintf("%s: sqlite: unable to open database file", junk);
+	assert_string_equal(err, want);
+	free(want);
+	free(err);
+	free(junk);
+	free(path);
+}
+
+static void test_case_roundtrip(void **state)
+{
+	(void)state;
+	char *path = new_path();
+	struct store *st = open_ok(path);
+	struct case_rec c = {
+		.id = "CGEN-2026-0042",
+		.state = ST_CTO_DECISION,
+		.entity = "DWR",
+		.requester = "ann@water.ca.gov",
+		.aio = AP_APPROVED,
+		.cio = AP_REJECTED,
+		.step = 4,
+		.subject = "Exemption: fiber to the dam",
+		.request_msgid = "<abc@water.ca.gov>",
+		.fields_json = "{\"entity\":\"DWR\"}",
+		.problems_json = "[]",
+		.summary = "Entity: DWR\nTotal: $1.00",
+		.recommendation = "APPROVE cheaper",
+		.decision = "with conditions",
+		.reminders = 2,
+		.overdue = 1,
+		.created = 1767225600,
+		.updated = 1767312000,
+		.state_since = 1767300000,
+	};
+	struct case_rec got;
+	assert_int_equal(store_case_get(st, c.id, &got), STORE_NOTFOUND);
+	assert_int_equal(store_case_put(st, &c), STORE_OK);
+	assert_int_equal(store_case_get(st, c.id, &got), STORE_OK);
+	assert_string_equal(got.id, c.id);
+	assert_int_equal(got.state, ST_CTO_DECISION);
+	assert_string_equal(got.entity, c.entity);
+	assert_string_equal(got.requester, c.requester);
+	assert_int_equal(got.aio, AP_APPROVED);
+	assert_int_equal(got.cio, AP_REJECTED);
+	assert_int_equal(got.step, 4);
+	assert_string_equal(got.subject, c.subject);
+	assert_string_equal(got.request_msgid, c.request_msgid);
+	assert_string_equal(got.fields_json, c.fields_json);
+	assert_string_equal(got.problems_json, c.problems_json);
+	assert_string_equal(got.summary, c.summary);
+	assert_string_equal(got.recommendation, c.recommendation);
+	assert_string_equal(got.decision, c.decision);
+	assert_int_equal(got.reminders, 2);
+	assert_int_equal(got.overdue, 1);
+	assert_int_equal(got.created, 1767225600);
+	assert_int_equal(got.updated, 1767312000);
+	assert_int_equal(got.state_since, 1767300000);
+	case_clear(&got);
+
+	/* replace: NULLs stay NULL */
+	struct case_rec c2 = {.id = "CGEN-2026-0042", .state = ST_GRANTED, .created = 9};
+	assert_int_equal(store_case_put(st, &c2), STORE_OK);
+	assert_int_equal(store_case_get(st, c.id, &got), STORE_OK);
+	assert_int_equal(got.state, ST_GRANTED);
+	assert_null(got.entity);
+	assert_null(got.decision);
+	assert_int_equal(got.aio, AP_PENDING);
+	assert_int_equal(got.created, 9);
+	case_clear(&got);
+	assert_raw_text(path, "SELECT year || '/' || num || '/' || state FROM cases",
+			"2026/42/granted");
+
+	struct case_rec bad = {.id = "CASE-1"};
+	assert_int_equal(store_case_put(st, &bad), STORE_ERR);
+	assert_string_equal(store_errmsg(st), "bad case id \"CASE-1\"");
+	store_close(st);
+	free(path);
+}
+
+static void put_case(struct store *st, const char *id, enum case_state s, time_t created)
+{
+	struct case_rec c = {.state = s, .created = created};
+	snprintf(c.id, sizeof c.id, "%s", id);
+	assert_int_equal(store_case_put(st, &c), STORE_OK);
+}
+
+static void assert_next_id(struct store *st, int year, const char *want)
+{
+	char id[24];
+	assert_int_equal(store_case_next_id(st, year, id), STORE_OK);
+	assert_string_equal(id, want);
+}
+
+static void test_case_next_id(void **state)
+{
+	(void)state;
+	char *path = new_path();
+	struct store *st = open_ok(path);
+	assert_next_id(st, 2026, "CGEN-2026-0001");
+	put_case(st, "CGEN-2026-0001", ST_RECEIVED, 1);
+	assert_next_id(st, 2026, "CGEN-2026-0002");
+
+	/* a case inserted earlier in the same transaction counts */
+	assert_int_equal(store_begin(st), STORE_OK);
+	put_case(st, "CGEN-2026-0002", ST_RECEIVED, 2);
+	assert_next_id(st, 2026, "CGEN-2026-0003");
+	assert_int_equal(store_rollback(st), STORE_OK);
+	assert_next_id(st, 2026, "CGEN-2026-0002");
+
+	/* a new year starts again at 1 */
+	assert_next_id(st, 2027, "CGEN-2027-0001");
+	put_case(st, "CGEN-2027-0001", ST_RECEIVED, 3);
+	assert_next_id(st, 2027, "CGEN-2027-0002");
+	assert_next_id(st, 2026, "CGEN-2026-0002");
+
+	/* past 9999 the number grows */
+	put_case(st, "CGEN-2026-9999", ST_RECEIVED, 4);
+	assert_next_id(st, 2026, "CGEN-2026-10000");
+	put_case(st, "CGEN-2026-10000", ST_RECEIVED, 5);
+	assert_next_id(st, 2026, "CGEN-2026-10001");
+	store_close(st);
+	free(path);
+}
+
+static void test_case_list(void **state)
+{
+	(void)state;
+	char *path = new_path();
+	struct store *st = open_ok(path);
+	struct case_rec *v;
+	size_t n;
+	assert_int_equal(store_case_list(st, NULL, &v, &n), STORE_OK);
+	assert_int_equal(n, 0);
+	store_cases_free(v, n);
+
+	put_case(st, "CGEN-2026-0003", ST_CDT_REVIEW, 100);
+	put_case(st, "CGEN-2026-0001", ST_GRANTED, 300);
+	put_case(st, "CGEN-2026-0004", ST_CDT_REVIEW, 200);
+	put_case(st, "CGEN-2026-0002", ST_CDT_REVIEW, 100);
+
+	static const struct {
+		const char *state;
+		size_t n;
+		const char *ids[4];
+	} cases[] = {
+		{NULL, 4, {"CGEN-2026-0002", "CGEN-2026-0003", "CGEN-2026-0004", "CGEN-2026-0001"}},
+		{"cdt_review", 3, {"CGEN-2026-0002", "CGEN-2026-0003", "CGEN-2026-0004"}},
+		{"granted", 1, {"CGEN-2026-0001"}},
+		{"withdrawn", 0, {NULL}},
+	};
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		assert_int_equal(store_case_list(st, cases[i].state, &v, &n), STORE_OK);
+		assert_int_equal(n, cases[i].n);
+		for (size_t j = 0; j < n; j++)
+			assert_string_equal(v[j].id, cases[i].ids[j]);
+		store_cases_free(v, n);
+	}
+	store_close(st);
+	free(path);
+}
+
+static const char hash1[] = "4b99feac672721e8b4477e29f9e8a38556728370daaf2cbbd3f04d487f2c387a";
+static const char hash2[] = "91922e0ef7d7e54ae854aebdeea127b7c5415a87d294507a27fbc1b43c472ea3";
+
+static void add_events(struct store *st)
+{
+	assert_int_equal(store_event_add(st, "CGEN-2026-0001", 1767225600, "received",
+					 "ann@dwr.ca.gov", "request"), STORE_OK);
+	assert_int_equal(store_event_add(st, NULL, 1767225700, "digest", NULL, NULL), STORE_OK);
+	assert_int_equal(store_event_add(st, "CGEN-2026-0001", 1767225800, "approved",
+					 "aio@dwr.ca.gov", "ok"), STORE_OK);
+	assert_int_equal(store_event_add(st, "CGEN-2026-0002", 1767225900, "received",
+					 "bob@cdt.ca.gov", "second"), STORE_OK);
+}
+
+static void assert_verify_ok(struct store *st, int64_t want_count)
+{
+	char *finding = NULL, head[65];
+	int64_t count = -1;
+	int rc = store_verify(st, &finding, head, &count);
+	if (rc != STORE_OK)
+		fail_msg("verify: %d %s", rc, finding ? finding : store_errmsg(st));
+	assert_null(finding);
+	assert_int_equal(count, want_count);
+	struct event_rec *v;
+	size_t n;
+	assert_int_equal(store_events(st, NULL, &v, &n), STORE_OK);
+	assert_int_equal(n, (size_t)want_count);
+	assert_string_equal(head, n ? v[n - 1].hash : "0000000000000000000000000000000000000000000000000000000000000000");
+	store_events_free(v, n);
+}
+
+static void assert_verify_finding(struct store *st, const char *want, int64_t want_count)
+{
+	char *finding = NULL, head[65];
+	int64_t count = -1;
+	assert_int_equal(store_verify(st, &finding, head, &count), STORE_NOTFOUND);
+	assert_non_null(finding);
+	assert_string_equal(finding, want);
+	assert_int_equal(count, want_count);
+	free(finding);
+}
+
+static void test_events_chain(void **state)
+{
+	(void)state;
+	char *path = new_path();
+	struct store *st = open_ok(path);
+	assert_verify_ok(st, 0);
+	add_events(st);
+	assert_verify_ok(st, 4);
+
+	struct event_rec *v;
+	size_t n;
+	assert_int_equal(store_events(st, NULL, &v, &n), STORE_OK);
+	assert_int_equal(n, 4);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(v[i].seq, (int64_t)i + 1);
+		if (i)
+			assert_string_equal(v[i].prev, v[i - 1].hash);
+	}
+	/* the exact hash format: prev || "LEN:FIELD" for seq, case, at, kind, actor, detail */
+	assert_string_equal(v[0].prev, "0000000000000000000000000000000000000000000000000000000000000000");
+	assert_string_equal(v[0].hash, hash1);
+	assert_string_equal(v[1].hash, hash2);
+	assert_null(v[1].case_id);
+	assert_string_equal(v[1].actor, "");
+	assert_string_equal(v[1].detail, "");
+	assert_string_equal(v[2].kind, "approved");
+	assert_int_equal(v[2].at, 1767225800);
+	store_events_free(v, n);
+
+	assert_int_equal(store_events(st, "CGEN-2026-0001", &v, &n), STORE_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(v[0].seq, 1);
+	assert_int_equal(v[1].seq, 3);
+	assert_string_equal(v[1].actor, "aio@dwr.ca.gov");
+	assert_string_equal(v[1].detail, "ok");
+	store_events_free(v, n);
+
+	/* the chain continues across reopening */
+	store_close(st);
+	st = open_ok(path);
+	assert_int_equal(store_event_add(st, "CGEN-2026-0002", 1767226000, "note", "cdt@cdt.ca.gov",
+					 "x"), STORE_OK);
+	assert_verify_ok(st, 5);
+	store_close(st);
+	free(path);
+}
+
+static void test_events_tamper(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *sql;
+		const char *finding;
+		int64_t count; /* events verified before the finding */
+	} cases[] = {
+		{"DROP TRIGGER events_no_update; UPDATE events SET detail = 'no' WHERE seq = 3",
+		 "event 3 (case CGEN-2026-0001, approved): hash does not match its contents", 2},
+		{"DROP TRIGGER events_no_update; UPDATE events SET at = at + 1 WHERE seq = 2",
+		 "event 2 (digest): hash does not match its contents", 1},
+		{"DROP TRIGGER events_no_delete; DELETE FROM events WHERE seq = 2",
+		 "event 2 missing", 1},
+		{"DROP TRIGGER events_no_update; UPDATE events SET prev = "
+		 "(SELECT prev FROM events WHERE seq = 3) WHERE seq = 4",
+		 "event 4 (case CGEN-2026-0002, received): chain broken (prev does not match "
+		 "event 3)", 3},
+	};
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		char *path = new_path();
+		struct store *st = open_ok(path);
+		add_events(st);
+		assert_verify_ok(st, 4);
+		raw_ok(path, cases[i].sql);
+		assert_verify_finding(st, cases[i].finding, cases[i].count);
+		store_close(st);
+		free(path);
+	}
+}
+
+static void test_events_append_only(void **state)
+{
+	(void)state;
+	char *path = new_path(), *msg = NULL;
+	struct store *st = open_ok(path);
+	add_events(st);
+	static const char *const sqls[] = {
+		"UPDATE events SET detail = 'no' WHERE seq = 3",
+		"DELETE FROM events WHERE seq = 3",
+		"DELETE FROM events",
+	};
+	for (size_t i = 0; i < ARRAY_LEN(sqls); i++) {
+		assert_int_equal(raw_exec(path, sqls[i], &msg), SQLITE_CONSTRAINT);
+		assert_string_equal(msg, "events are append-only");
+		free(msg);
+	}
+	assert_verify_ok(st, 4);
+	store_close(st);
+	free(path);
+}
+
+static void test_keys(void **state)
+{
+	(void)state;
+	char *path = new_path();
+	struct store *st = open_ok(path);
+	struct key_rec k;
+	assert_int_equal(store_key_get(st, "abcdefghijklmnopqrstuvwxyz", &k), STORE_NOTFOUND);
+	assert_int_equal(store_key_add(st, "abcdefghijklmnopqrstuvwxyz", "CGEN-2026-0001", 2, "aio",
+				       "aio@dwr.ca.gov"), STORE_OK);
+	assert_int_equal(store_key_add(st, "bbcdefghijklmnopqrstuvwxyz", "CGEN-2026-0002", 5, "cto",
+				       "cto@cdt.ca.gov"), STORE_OK);
+	assert_int_equal(store_key_get(st, "abcdefghijklmnopqrstuvwxyz", &k), STORE_OK);
+	assert_string_equal(k.case_id, "CGEN-2026-0001");
+	assert_int_equal(k.step, 2);
+	assert_string_equal(k.role, "aio");
+	assert_string_equal(k.addressee, "aio@dwr.ca.gov");
+	store_key_clear(&k);
+	assert_null(k.case_id);
+	assert_int_equal(store_key_get(st, "bbcdefghijklmnopqrstuvwxyz", &k), STORE_OK);
+	assert_string_equal(k.case_id, "CGEN-2026-0002");
+	assert_int_equal(k.step, 5);
+	assert_string_equal(k.role, "cto");
+	store_key_clear(&k);
+	/* adding the same key again (a reminder) keeps one row */
+	assert_int_equal(store_key_add(st, "abcdefghijklmnopqrstuvwxyz", "CGEN-2026-0001", 2, "aio",
+				       "aio@dwr.ca.gov"), STORE_OK);
+	assert_raw_text(path, "SELECT count(*) FROM reply_keys", "2");
+	store_close(st);
+	free(path);
+}
+
+static void outbox_add(struct store *st, const char *case_id, const char *rcpts, const char *data,
+		       time_t at, int64_t want_id)
+{
+	struct strv r = {0};
+	int64_t id = -1, next = -1;
+	strv_split(&r, rcpts, ',');
+	assert_int_equal(store_outbox_next_id(st, &next), STORE_OK);
+	assert_int_equal(next, want_id);
+	assert_int_equal(store_outbox_add(st, case_id, "cgen@cdt.ca.gov", &r, data, strlen(data),
+					  at, &id), STORE_OK);
+	assert_int_equal(id, want_id);
+	strv_free(&r);
+}
+
+static void assert_due(struct store *st, time_t now, size_t max, size_t want_n,
+		       const int64_t *want_ids)
+{
+	struct outbox_rec *v;
+	size_t n;
+	assert_int_equal(store_outbox_due(st, now, max, &v, &n), STORE_OK);
+	assert_int_equal(n, want_n);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(v[i].id, want_ids[i]);
+	store_outbox_free(v, n);
+}
+
+static void test_outbox(void **state)
+{
+	(void)state;
+	char *path = new_path();
+	struct store *st = open_ok(path);
+	outbox_add(st, "CGEN-2026-0001", "ann@dwr.ca.gov,aio@dwr.ca.gov", "Subject: a\r\n\r\nA\r\n",
+		   1000, 1);
+	outbox_add(st, NULL, "xann@dwr.ca.gov", "Subject: b\r\n\r\nB\r\n", 1100, 2);
+	outbox_add(st, "CGEN-2026-0002", "ANN@dwr.ca.gov", "Subject: c\r\n\r\nC\r\n", 1200, 3);
+
+	struct outbox_rec *v;
+	size_t n;
+	assert_int_equal(store_outbox_due(st, 1200, 10, &v, &n), STORE_OK);
+	assert_int_equal(n, 3);
+	assert_int_equal(v[0].id, 1);
+	assert_string_equal(v[0].case_id, "CGEN-2026-0001");
+	assert_string_equal(v[0].env_from, "cgen@cdt.ca.gov");
+	assert_int_equal(v[0].rcpts.n, 2);
+	assert_string_equal(v[0].rcpts.v[0], "ann@dwr.ca.gov");
+	assert_string_equal(v[0].rcpts.v[1], "aio@dwr.ca.gov");
+	assert_int_equal(v[0].len, strlen("Subject: a\r\n\r\nA\r\n"));
+	assert_memory_equal(v[0].data, "Subject: a\r\n\r\nA\r\n", v[0].len + 1);
+	assert_int_equal(v[0].attempts, 0);
+	assert_int_equal(v[0].next_try, 1000);
+	assert_null(v[1].case_id);
+	store_outbox_free(v, n);
+
+	static const int64_t ids123[] = {1, 2, 3}, ids3[] = {3}, ids23[] = {2, 3};
+	assert_due(st, 1100, 10, 2, ids123);
+	assert_due(st, 1200, 2, 2, ids123);
+	assert_due(st, 999, 10, 0, NULL);
+
+	/* rate limit: whole lines, case-insensitive, since a time */
+	static const struct {
+		const char *addr;
+		time_t since;
+		int want;
+	} counts[] = {
+		{"ann@dwr.ca.gov", 0, 2},    {"ann@dwr.ca.gov", 1001, 1}, {"aio@dwr.ca.gov", 0, 1},
+		{"xann@dwr.ca.gov", 0, 1},   {"nn@dwr.ca.gov", 0, 0},     {"dwr.ca.gov", 0, 0},
+		{"ann@dwr.ca.gov", 1201, 0},
+	};
+	for (size_t i = 0; i < ARRAY_LEN(counts); i++) {
+		int c = -1;
+		assert_int_equal(store_outbox_count_to(st, counts[i].addr, counts[i].since, &c),
+				 STORE_OK);
+		assert_int_equal(c, counts[i].want);
+	}
+
+	assert_int_equal(store_outbox_sent(st, 1, 1300), STORE_OK);
+	assert_due(st, 2000, 10, 2, ids23);
+	assert_int_equal(store_outbox_retry(st, 2, 1900, "421 try later"), STORE_OK);
+	assert_due(st, 1899, 10, 1, ids3); /* retry in the future: not due */
+	assert_int_equal(store_outbox_due(st, 1900, 10, &v, &n), STORE_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(v[0].id, 2);
+	assert_int_equal(v[0].attempts, 1);
+	assert_int_equal(v[0].next_try, 1900);
+	store_outbox_free(v, n);
+	assert_int_equal(store_outbox_failed(st, 3, 1400, "550 no such user"), STORE_OK);
+	assert_due(st, 5000, 10, 1, ids23);
+	assert_raw_text(path, "SELECT error FROM outbox WHERE id = 3", "550 no such user");
+	assert_raw_text(path, "SELECT error FROM outbox WHERE id = 2", "421 try later");
+	assert_raw_text(path, "SELECT sent_at FROM outbox WHERE id = 1", "1300");
+
+	int p = -1, s = -1, f = -1;
+	assert_int_equal(store_outbox_counts(st, &p, &s, &f), STORE_OK);
+	assert_int_equal(p, 1);
+	assert_int_equal(s, 1);
+	assert_int_equal(f, 1);
+
+	assert_int_equal(store_outbox_sent(st, 99, 1), STORE_NOTFOUND);
+	assert_int_equal(store_outbox_retry(st, 99, 1, "x"), STORE_NOTFOUND);
+	assert_int_equal(store_outbox_failed(st, 99, 1, "x"), STORE_NOTFOUND);
+
+	/* ids are never reused, even after the newest row is deleted */
+	raw_ok(path, "DELETE FROM outbox WHERE id >= 2");
+	outbox_add(st, NULL, "a@b.org", "x", 3000, 4);
+	store_close(st);
+	st = open_ok(path);
+	raw_ok(path, "DELETE FROM outbox");
+	outbox_add(st, NULL, "a@b.org", "y", 3000, 5);
+	store_close(st);
+	free(path);
+}
+
+static void test_queue(void **state)
+{
+	(void)state;
+	char *path = new_path();
+	struct store *st = open_ok(path);
+	int64_t m1, m2;
+	assert_int_equal(store_message_add(st, "<1@x>", "1.eml", "a", 1, "request", "eve@evil.com",
+					   "Exemption", NULL, 10, &m1), STORE_OK);
+	assert_int_equal(store_message_add(st, "<2@x>", "2.eml", "b", 1, "other", NULL, NULL, NULL,
+					   11, &m2), STORE_OK);
+	assert_int_equal(store_queue_add(st, m1, 20, "unknown entity"), STORE_OK);
+	assert_int_equal(store_queue_add(st, m2, 21, "no domain"), STORE_OK);
+	assert_int_equal(store_queue_add(st, m1, 22, "again"), STORE_OK);
+	/* the mail must exist */
+	assert_int_equal(store_queue_add(st, 999, 23, "ghost"), STORE_ERR);
+	assert_non_null(strstr(store_errmsg(st), "sqlite: FOREIGN KEY constraint failed"));
+	raw_ok(path, "UPDATE queue SET resolved = 1 WHERE reason = 'again'");
+
+	struct queue_rec *v;
+	size_t n;
+	assert_int_equal(store_queue_list(st, &v, &n), STORE_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(v[0].id, 1);
+	assert_int_equal(v[0].message_id, m1);
+	assert_int_equal(v[0].at, 20);
+	assert_string_equal(v[0].from, "eve@evil.com");
+	assert_string_equal(v[0].subject, "Exemption");
+	assert_string_equal(v[0].reason, "unknown entity");
+	assert_int_equal(v[1].message_id, m2);
+	assert_string_equal(v[1].from, "");
+	assert_string_equal(v[1].subject, "");
+	assert_string_equal(v[1].reason, "no domain");
+	store_queue_free(v, n);
+	store_close(st);
+	free(path);
+}
+
+static void make_entity(struct entity *e, const char *code, const char *domains,
+			const char *aio, const char *aio_d, const char *exempt)
+{
+	memset(e, 0, sizeof *e);
+	e->code = xstrdup(code);
+	e->name = xasprintf("Department %s", code);
+	strv_split(&e->domains, domains, ';');
+	e->aio = xstrdup(aio);
+	e->cio = aio ? xasprintf("cio@%s", e->domains.v[0]) : NULL;
+	strv_split(&e->aio_delegates, aio_d, ';');
+	e->exempt = xstrdup(exempt);
+}
+
+static void assert_strv(const struct strv *l, size_t n, const char *const *want)
+{
+	assert_int_equal(l->n, n);
+	for (size_t i = 0; i < n; i++)
+		assert_string_equal(l->v[i], want[i]);
+}
+
+static void test_directory(void **state)
+{
+	(void)state;
+	char *path = new_path();
+	struct store *st = open_ok(path);
+	struct directory d = {.v = xcalloc(3, sizeof(struct entity)), .n = 3}, got;
+	make_entity(&d.v[0], "DWR", "water.ca.gov;dwr.ca.gov", "aio@water.ca.gov",
+		    "d1@water.ca.gov;d2@water.ca.gov", NULL);
+	make_entity(&d.v[1], "UC", "ucop.edu", NULL, NULL, "college/university");
+	make_entity(&d.v[2], "CDT", "cdt.ca.gov", "aio@cdt.ca.gov", NULL, NULL);
+
+	assert_int_equal(store_directory_load(st, &got), STORE_OK);
+	assert_int_equal(got.n, 0);
+	directory_free(&got);
+
+	assert_int_equal(store_directory_replace(st, &d), STORE_OK);
+	assert_int_equal(store_directory_load(st, &got), STORE_OK);
+	assert_int_equal(got.n, 3);
+	assert_string_equal(got.v[0].code, "DWR");
+	assert_string_equal(got.v[0].name, "Department DWR");
+	static const char *const dwr_domains[] = {"water.ca.gov", "dwr.ca.gov"};
+	static const char *const dwr_delegates[] = {"d1@water.ca.gov", "d2@water.ca.gov"};
+	assert_strv(&got.v[0].domains, 2, dwr_domains);
+	assert_string_equal(got.v[0].aio, "aio@water.ca.gov");
+	assert_string_equal(got.v[0].cio, "cio@water.ca.gov");
+	assert_strv(&got.v[0].aio_delegates, 2, dwr_delegates);
+	assert_int_equal(got.v[0].cio_delegates.n, 0);
+	assert_null(got.v[0].exempt);
+	assert_string_equal(got.v[1].code, "UC");
+	assert_null(got.v[1].aio);
+	assert_null(got.v[1].cio);
+	assert_string_equal(got.v[1].exempt, "college/university");
+	assert_string_equal(got.v[2].code, "CDT");
+	directory_free(&got);
+
+	/* a failing replace (duplicate code) leaves the directory unchanged */
+	struct directory dup = {.v = xcalloc(2, sizeof(struct entity)), .n = 2};
+	make_entity(&dup.v[0], "X", "x.gov", "a@x.gov", NULL, NULL);
+	make_entity(&dup.v[1], "X", "y.gov", "a@y.gov", NULL, NULL);
+	assert_int_equal(store_directory_replace(st, &dup), STORE_ERR);
+	assert_non_null(strstr(store_errmsg(st), "UNIQUE constraint failed: entities.code"));
+	assert_int_equal(store_directory_load(st, &got), STORE_OK);
+	assert_int_equal(got.n, 3);
+	directory_free(&got);
+
+	/* inside the caller's transaction: the caller's rollback undoes it */
+	struct directory one = {.v = xcalloc(1, sizeof(struct entity)), .n = 1};
+	make_entity(&one.v[0], "CDT", "cdt.ca.gov", "boss@cdt.ca.gov", NULL, NULL);
+	assert_int_equal(store_begin(st), STORE_OK);
+	assert_int_equal(store_directory_replace(st, &one), STORE_OK);
+	assert_int_equal(store_directory_load(st, &got), STORE_OK);
+	assert_int_equal(got.n, 1);
+	directory_free(&got);
+	assert_int_equal(store_rollback(st), STORE_OK);
+	assert_int_equal(store_directory_load(st, &got), STORE_OK);
+	assert_int_equal(got.n, 3);
+	directory_free(&got);
+
+	assert_int_equal(store_directory_replace(st, &one), STORE_OK);
+	assert_int_equal(store_directory_load(st, &got), STORE_OK);
+	assert_int_equal(got.n, 1);
+	assert_string_equal(got.v[0].aio, "boss@cdt.ca.gov");
+	directory_free(&got);
+
+	directory_free(&d);
+	directory_free(&dup);
+	directory_free(&one);
+	store_close(st);
+	free(path);
+}
+
+static void test_rollback(void **state)
+{
+	(void)state;
+	char *path = new_path();
+	struct store *st = open_ok(path);
+	add_events(st);
+
+	assert_int_equal(store_begin(st), STORE_OK);
+	put_case(st, "CGEN-2026-0005", ST_RECEIVED, 1);
+	assert_int_equal(store_event_add(st, "CGEN-2026-0005", 2, "received", "a@b.gov", "x"),
+			 STORE_OK);
+	int64_t mid;
+	assert_int_equal(store_message_add(st, "<r@x>", "r", "raw", 3, "request", "a@b.gov", "s",
+					   NULL, 2, &mid), STORE_OK);
+	assert_int_equal(store_rollback(st), STORE_OK);
+
+	struct case_rec c;
+	assert_int_equal(store_case_get(st, "CGEN-2026-0005", &c), STORE_NOTFOUND);
+	assert_int_equal(store_message_seen(st, "<r@x>"), STORE_NOTFOUND);
+	assert_verify_ok(st, 4);
+	/* the cached head went with the rollback: the next event links to event 4 */
+	assert_int_equal(store_event_add(st, "CGEN-2026-0005", 3, "received", "a@b.gov", "y"),
+			 STORE_OK);
+	assert_verify_ok(st, 5);
+
+	/* a commit keeps it */
+	assert_int_equal(store_begin(st), STORE_OK);
+	assert_int_equal(store_event_add(st, NULL, 4, "digest", NULL, NULL), STORE_OK);
+	assert_int_equal(store_commit(st), STORE_OK);
+	assert_verify_ok(st, 6);
+
+	/* another connection appends: this one's cached head must follow */
+	struct store *other = open_ok(path);
+	assert_int_equal(store_event_add(other, NULL, 5, "digest", NULL, NULL), STORE_OK);
+	store_close(other);
+	assert_int_equal(store_event_add(st, NULL, 6, "digest", NULL, NULL), STORE_OK);
+	assert_verify_ok(st, 8);
+	store_close(st);
+	free(path);
+}
+
+static void test_messages(void **state)
+{
+	(void)state;
+	char *path = new_path();
+	struct store *st = open_ok(path);
+	static const char raw[] = "From: a@b.gov\r\n\r\nbin\0ary\r\n\0";
+	const size_t len = sizeof raw - 1; /* the NUL at the end is part of the mail */
+	int64_t id = -1, id2 = -1;
+	char *got;
+	size_t n;
+
+	assert_int_equal(store_message_seen(st, "<m1@b.gov>"), STORE_NOTFOUND);
+	assert_int_equal(store_message_add(st, "<m1@b.gov>", "1700000000.M1.host", raw, len,
+					   "request", "a@b.gov", "Hello", NULL, 1767225600, &id),
+			 STORE_OK);
+	assert_int_equal(id, 1);
+	assert_int_equal(store_message_seen(st, "<m1@b.gov>"), STORE_OK);
+	assert_int_equal(store_message_raw(st, id, &got, &n), STORE_OK);
+	assert_int_equal(n, len);
+	assert_memory_equal(got, raw, len);
+	assert_int_equal(got[n], '\0');
+	free(got);
+
+	/* the same dedup id twice is refused */
+	assert_int_equal(store_message_add(st, "<m1@b.gov>", "x", "y", 1, "other", NULL, NULL, NULL,
+					   0, &id2), STORE_ERR);
+	assert_non_null(strstr(store_errmsg(st), "UNIQUE constraint failed: messages.dedup_id"));
+
+	/* an empty mail is stored as an empty blob */
+	assert_int_equal(store_message_add(st, "<m2@b.gov>", "2", "", 0, "other", NULL, NULL,
+					   "CGEN-2026-0001", 0, &id2), STORE_OK);
+	assert_int_equal(id2, 2);
+	assert_int_equal(store_message_raw(st, id2, &got, &n), STORE_OK);
+	assert_int_equal(n, 0);
+	assert_string_equal(got, "");
+	free(got);
+
+	assert_int_equal(store_message_set_case(st, id, "CGEN-2026-0007"), STORE_OK);
+	assert_raw_text(path, "SELECT case_id || ' ' || kind || ' ' || source_ref || ' ' || "
+			"received_at FROM messages WHERE id = 1",
+			"CGEN-2026-0007 request 1700000000.M1.host 1767225600");
+	assert_int_equal(store_message_set_case(st, 99, "CGEN-2026-0007"), STORE_NOTFOUND);
+	assert_int_equal(store_message_raw(st, 99, &got, &n), STORE_NOTFOUND);
+	store_close(st);
+	free(path);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)sb;
+	(void)type;
+	(void)ftw;
+	return remove(path);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	return nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_open_reopen),
+		cmocka_unit_test(test_case_roundtrip),
+		cmocka_unit_test(test_case_next_id),
+		cmocka_unit_test(test_case_list),
+		cmocka_unit_test(test_events_chain),
+		cmocka_unit_test(test_events_tamper),
+		cmocka_unit_test(test_events_append_only),
+		cmocka_unit_test(test_keys),
+		cmocka_unit_test(test_outbox),
+		cmocka_unit_test(test_queue),
+		cmocka_unit_test(test_directory),
+		cmocka_unit_test(test_rollback),
+		cmocka_unit_test(test_messages),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
