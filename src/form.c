@@ -151,7 +151,7 @@ static void rx_init(void)
 	buf_free(&p);
 
 	rx.bullet = rx_compile("^(?:[-*\\x{2022}][ \\t]*+|\\d{1,3}[.)](?:[ \\t]++|\\z))", 0);
-	rx.hint = rx_compile("<[a-z][^<>@:/\\n]*+>", 0);
+	rx.hint = rx_compile("<[a-z][^<>@:/.\\n]*+>", 0);
 	rx.quantity = rx_compile("^(\\d{1,9})[ \\t]*+[x\\x{d7}](?=[ \\t]|\\z)", PCRE2_CASELESS);
 	rx.service_sep = rx_compile("(?<![ \\t])(?:[ \\t]++at[ \\t]++|[ \\t]*+[@|;][ \\t]*+)",
 				    PCRE2_CASELESS);

@@ -68,39 +68,32 @@ static const char *str_find_ci(const char *hay, const char *needle)
 
 /* ---- character sets ---- */
 
-static int utf8_valid(const char *s, size_t n)
+/* Length of the valid UTF-8 sequence at p (before e), or 0. */
+static size_t utf8_seq(const unsigned char *p, const unsigned char *e)
 {
-	const unsigned char *p = (const unsigned char *)s, *e = p + n;
+	unsigned c = *p, cp, min;
+	size_t k;
 
-	while (p < e) {
-		unsigned c = *p, cp, min;
-		size_t k;
-
-		if (c < 0x80) {
-			p++;
-			continue;
-		}
-		if (c >= 0xC2 && c <= 0xDF) {
-			k = 1, cp = c & 0x1F, min = 0x80;
-		} else if (c >= 0xE0 && c <= 0xEF) {
-			k = 2, cp = c & 0x0F, min = 0x800;
-		} else if (c >= 0xF0 && c <= 0xF4) {
-			k = 3, cp = c & 0x07, min = 0x10000;
-		} else {
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF)
+		k = 1, cp = c & 0x1F, min = 0x80;
+	else if (c >= 0xE0 && c <= 0xEF)
+		k = 2, cp = c & 0x0F, min = 0x800;
+	else if (c >= 0xF0 && c <= 0xF4)
+		k = 3, cp = c & 0x07, min = 0x10000;
+	else
+		return 0;
+	if ((size_t)(e - p) <= k)
+		return 0;
+	for (size_t i = 1; i <= k; i++) {
+		if ((p[i] & 0xC0) != 0x80)
 			return 0;
-		}
-		if ((size_t)(e - p) <= k)
-			return 0;
-		for (size_t i = 1; i <= k; i++) {
-			if ((p[i] & 0xC0) != 0x80)
-				return 0;
-			cp = cp << 6 | (p[i] & 0x3F);
-		}
-		if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-			return 0;
-		p += k + 1;
+		cp = cp << 6 | (p[i] & 0x3F);
 	}
-	return 1;
+	if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+		return 0;
+	return k + 1;
 }
 
 static void buf_add_cp(struct buf *b, unsigned cp)
@@ -129,22 +122,39 @@ static const unsigned short cp1252_c1[32] = {
 	0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x009D, 0x017E, 0x0178,
 };
 
+static void add_cp1252(struct buf *b, unsigned char c)
+{
+	buf_add_cp(b, c >= 0x80 && c < 0xA0 ? cp1252_c1[c - 0x80] : c);
+}
+
 static char *cp1252_to_utf8(const char *s, size_t n)
 {
 	struct buf b = {0};
 
-	for (size_t i = 0; i < n; i++) {
-		unsigned c = (unsigned char)s[i];
-
-		buf_add_cp(&b, c >= 0x80 && c < 0xA0 ? cp1252_c1[c - 0x80] : c);
-	}
+	for (size_t i = 0; i < n; i++)
+		add_cp1252(&b, (unsigned char)s[i]);
 	return buf_steal(&b);
 }
 
-/* Undeclared 8-bit text: kept when valid UTF-8, else read as windows-1252. */
+/* Undeclared 8-bit text: valid UTF-8 sequences are kept, any other byte is
+ * read as windows-1252 (so valid UTF-8 stays as it is and plain
+ * windows-1252 text is decoded as such). */
 static char *raw_to_utf8(const char *s, size_t n)
 {
-	return utf8_valid(s, n) ? xstrndup(s, n) : cp1252_to_utf8(s, n);
+	const unsigned char *p = (const unsigned char *)s, *e = p + n;
+	struct buf b = {0};
+
+	while (p < e) {
+		size_t k = utf8_seq(p, e);
+
+		if (k > 0) {
+			buf_add(&b, (const char *)p, k);
+			p += k;
+		} else {
+			add_cp1252(&b, *p++);
+		}
+	}
+	return buf_steal(&b);
 }
 
 static int cs_is(const char *cs, const char *const *names)
@@ -1078,7 +1088,7 @@ static void h2t_node(struct h2t *h, xmlNode *n, int level)
 			continue;
 		}
 		if (strcasecmp(name, "blockquote") == 0 || class_has(n, "gmail_quote")
-		    || class_has(n, "gmail_attr"))
+		    || class_has(n, "gmail_attr") || class_has(n, "moz-cite-prefix"))
 			quote = 1;
 		if (attr_is(n, "id", "divRplyFwdMsg") || attr_is(n, "id", "OLK_SRC_BODY_SECTION")
 		    || attr_is(n, "id", "stopSpelling")
