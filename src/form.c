@@ -676,19 +676,11 @@ char *form_problems_json(const struct form *f)
 	return buf_steal(&b);
 }
 
-static const char *label_for(const char *field)
-{
-	for (int i = 0; i < F_COUNT; i++)
-		if (strcmp(fields[i].name, field) == 0)
-			return fields[i].label;
-	return field;
-}
-
 char *form_problems_text(const struct form *f)
 {
 	struct buf b = {0};
 	for (size_t i = 0; i < f->n_problems; i++)
-		buf_addf(&b, "- %s: %s\n", label_for(f->problems[i].field), f->problems[i].message);
+		buf_addf(&b, "- %s\n", f->problems[i].message);
 	return buf_steal(&b);
 }
 

@@ -5,6 +5,47 @@
  * a value runs until the next label; list items start with '-', '*' or "1.".
  * Checks that need the directory (entity lookup, sender domain) are not done
  * here: the engine does them and adds problems with form_add_problem. */
+/* The grammar in detail (templates/request-form.txt explains it to people):
+ * - Text is UTF-8 with LF or CRLF; invalid bytes read as U+FFFD, NBSP as a
+ *   space. A "-- " signature line ends the form; lines before the first
+ *   label are ignored.
+ * - A label line: optional white space, an optional bullet ('-', '*', U+2022),
+ *   a label (any case, words separated by any white space), optional white
+ *   space, ':'. Labels: Entity (also "Entity Name", "Agency", "Department"),
+ *   Services, Reason, Reason Category, Contract Term (also "Term"), Early
+ *   Termination, Extension Options, Total Cost, Cost Items, Provider (also
+ *   "Service Provider", "Vendor"), Vendor Documentation, Service Levels (also
+ *   "SLA", "SLAs"). The longest label wins ("Reason Category" is not
+ *   "Reason"). A label seen again is ignored with its value.
+ * - A value is the rest of the label line and the lines below it up to the
+ *   next label line; lines are trimmed and joined with "\n", runs of blank
+ *   lines kept as one. Entity, Reason Category, Total Cost and Provider take
+ *   only the first paragraph (up to a blank line), so that a sign-off after
+ *   the form does not become part of them. A line still holding a hint of
+ *   the blank form ("<" lowercase words ">", without '.', ':', '/', '@') is
+ *   dropped.
+ * - Services and Cost Items are lists: lines starting with '-', '*', U+2022,
+ *   "N." or "N)" start items, the non-blank lines after an item continue it,
+ *   other lines are ignored; without any bullet each non-blank line is one
+ *   item.
+ * - A service: "<quantity> x <service type> at <street address>"; 'X' or
+ *   U+00D7 for 'x'; " @ ", " | " or "; " for " at " (the first one splits).
+ *   The quantity is a positive integer; the street address holds a house
+ *   number (digits) followed by a word ("1325 J Street, Sacramento").
+ * - A cost item: "item: amount", "item - amount" (or an en/em dash, or '=')
+ *   or "item amount": the line ends with a money amount.
+ * - Money: optional "USD" and/or "$", digits with thousands separators in
+ *   the right places or none, at most two decimals, optional trailing "USD";
+ *   no sign; at most 15 integer digits.
+ * - Reason Category: features, functionality or availability, any case,
+ *   trailing punctuation ignored. Contract Term: text that holds a length, a
+ *   number followed by month(s), year(s), mo or yr ("36 months", "36-month").
+ * - Values found invalid are not stored (left NULL, or left out of the
+ *   lists); each gets its problem. Problems come in the order of the fields,
+ *   those of form_add_problem after them.
+ * Patterns are compiled on first use, once, into static storage kept for the
+ * life of the process; the first call is not thread-safe. Every match runs
+ * with match and depth limits; input of any size parses in linear time. */
 #ifndef CGEN_FORM_H
 #define CGEN_FORM_H
 
@@ -84,6 +125,7 @@ char *form_summary_text(const struct form *f);
 void form_free(struct form *f);
 
 /* "$97,560.00", "$1,200,000", "97560", "97,560.5" -> cents. Returns 0 or -1. */
+/* (s may be NULL; on -1, *cents is left untouched.) */
 int money_parse(const char *s, long long *cents);
 /* cents -> "$97,560.00" (allocated). */
 char *money_format(long long cents);

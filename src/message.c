@@ -518,7 +518,8 @@ static void addr_scan(const char *s, struct strv *l)
 	}
 }
 
-/* Mailboxes of a From/Reply-To value; *name gets the first display name. */
+/* Mailboxes of a From/Reply-To value; *name gets the display name of the
+ * first one. */
 static void mailboxes(const char *v, struct strv *l, char **name)
 {
 	struct mailimf_mailbox_list *mbl = NULL;
@@ -531,7 +532,7 @@ static void mailboxes(const char *v, struct strv *l, char **name)
 
 			if (mb->mb_addr_spec != NULL)
 				add_addr(l, mb->mb_addr_spec, strlen(mb->mb_addr_spec));
-			if (name != NULL && *name == NULL && mb->mb_display_name != NULL)
+			if (name != NULL && c == clist_begin(mbl->mb_list) && mb->mb_display_name)
 				*name = decode_words(mb->mb_display_name);
 		}
 	} else {

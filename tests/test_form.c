@@ -483,17 +483,22 @@ static void test_json(void **state)
 	form_add_problem(&f, "attachments", "Attachment %d is empty.", 1);
 	j = form_problems_text(&f);
 	assert_string_equal(j,
-		"- Services: Services is missing: list each service as "
+		"- Services is missing: list each service as "
 		"\"- <quantity> x <type> at <street address>\".\n"
-		"- Reason: Reason is missing.\n"
-		"- Reason Category: Reason Category is missing.\n"
-		"- Early Termination: Early Termination is missing.\n"
-		"- Extension Options: Extension Options is missing.\n"
-		"- Total Cost: Total Cost is not a money amount: \"lots\".\n"
-		"- Cost Items: Cost Items is missing.\n"
-		"- Provider: Provider is missing.\n"
-		"- Entity: The sender's domain example.com does not belong to CDT.\n"
-		"- attachments: Attachment 1 is empty.\n");
+		"- Reason is missing.\n"
+		"- Reason Category is missing.\n"
+		"- Early Termination is missing.\n"
+		"- Extension Options is missing.\n"
+		"- Total Cost is not a money amount: \"lots\".\n"
+		"- Cost Items is missing.\n"
+		"- Provider is missing.\n"
+		"- The sender's domain example.com does not belong to CDT.\n"
+		"- Attachment 1 is empty.\n");
+	/* Pasted back unquoted, the problem lines are not read as form fields. */
+	struct form back = {0};
+	form_parse(j, &back);
+	assert_int_equal(back.labels, 0);
+	form_free(&back);
 	free(j);
 	form_free(&f);
 	assert_int_equal(f.n_problems, 0);
@@ -538,9 +543,12 @@ static void test_summary(void **state)
 	form_free(&f);
 	free(text);
 
-	form_parse("Reason: a\n\n\n\nb\nProvider: P\n", &f);
+	form_parse("Reason: a\n\n\n\nb\nProvider: P\n\nThanks,\nJane\n"
+		   "Vendor Documentation: see <quote.pdf>\n<https://x.example/q>\n"
+		   "<optional, a hint> and text\n<bob@x.example>\n", &f);
 	s = form_summary_text(&f);
-	assert_string_equal(s, "Reason:\n  a\n\n  b\nProvider: P\n");
+	assert_string_equal(s, "Reason:\n  a\n\n  b\nProvider: P\nVendor Documentation:\n"
+			       "  see <quote.pdf>\n  <https://x.example/q>\n  <bob@x.example>\n");
 	free(s);
 	form_free(&f);
 }
