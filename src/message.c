@@ -849,33 +849,42 @@ static int part_encoding(const struct mailmime_single_fields *sf)
 	       ? e : MAILMIME_MECHANISM_8BIT;
 }
 
-/* Transfer-decoded bytes of a leaf (or the raw bytes of an encapsulated
- * message). Allocated; *n gets the length. */
-static char *part_bytes(const struct mailmime *mime, int enc, size_t *n)
+/* Transfer-decoded bytes of a leaf, or the raw bytes of an encapsulated
+ * message; s points into the parsed mail or into libetpan's decoded copy
+ * (dec), so large attachments are not copied again. */
+struct bytes {
+	const char *s;
+	size_t n;
+	char *dec;
+};
+
+static void part_bytes(const struct mailmime *mime, int enc, struct bytes *b)
 {
 	const struct mailmime_data *d = mime->mm_type == MAILMIME_SINGLE && mime->mm_data.mm_single
 					? mime->mm_data.mm_single : mime->mm_body;
-	char *dec = NULL, *r;
-	size_t idx = 0, dn = 0;
+	size_t idx = 0;
 
-	*n = 0;
+	b->s = "";
+	b->n = 0;
+	b->dec = NULL;
 	if (d == NULL || d->dt_type != MAILMIME_DATA_TEXT || d->dt_data.dt_text.dt_data == NULL)
-		return xstrdup("");
+		return;
 	if (mime->mm_type == MAILMIME_SINGLE
 	    && mailmime_part_parse(d->dt_data.dt_text.dt_data, d->dt_data.dt_text.dt_length,
-				   &idx, enc, &dec, &dn) == MAILIMF_NO_ERROR && dec != NULL) {
-		r = xmalloc(dn + 1);
-		memcpy(r, dec, dn);
-		r[dn] = '\0';
-		mailmime_decoded_part_free(dec);
-		*n = dn;
-		return r;
+				   &idx, enc, &b->dec, &b->n) == MAILIMF_NO_ERROR && b->dec != NULL) {
+		b->s = b->dec;
+		return;
 	}
-	*n = d->dt_data.dt_text.dt_length;
-	r = xmalloc(*n + 1);
-	memcpy(r, d->dt_data.dt_text.dt_data, *n);
-	r[*n] = '\0';
-	return r;
+	b->dec = NULL;
+	b->s = d->dt_data.dt_text.dt_data;
+	b->n = d->dt_data.dt_text.dt_length;
+}
+
+static void bytes_free(struct bytes *b)
+{
+	if (b->dec != NULL)
+		mailmime_decoded_part_free(b->dec);
+	b->dec = NULL;
 }
 
 /* ---- text clean-up ---- */
@@ -1182,8 +1191,8 @@ static int is_disp_attachment(const struct mailmime_single_fields *sf)
 static void walk(struct walk *w, struct mailmime *mime, int inner, int record, int level)
 {
 	struct mailmime_single_fields sf;
+	struct bytes b;
 	char *type, *name;
-	size_t n;
 
 	if (mime == NULL || level > MAX_DEPTH)
 		return;
@@ -1199,10 +1208,9 @@ static void walk(struct walk *w, struct mailmime *mime, int inner, int record, i
 	type = content_type_str(mime->mm_content_type);
 	if (mime->mm_type == MAILMIME_MESSAGE) {
 		if (record && (name != NULL || is_disp_attachment(&sf))) {
-			char *data = part_bytes(mime, MAILMIME_MECHANISM_8BIT, &n);
-
-			add_attachment(w->m, name, type, data, n);
-			free(data);
+			part_bytes(mime, MAILMIME_MECHANISM_8BIT, &b);
+			add_attachment(w->m, name, type, b.s, b.n);
+			bytes_free(&b);
 			record = 0;
 		} else {
 			free(name);
@@ -1213,10 +1221,9 @@ static void walk(struct walk *w, struct mailmime *mime, int inner, int record, i
 	}
 	if (name != NULL || is_disp_attachment(&sf) || strncmp(type, "text/", 5) != 0) {
 		if (record) {
-			char *data = part_bytes(mime, part_encoding(&sf), &n);
-
-			add_attachment(w->m, name, type, data, n);
-			free(data);
+			part_bytes(mime, part_encoding(&sf), &b);
+			add_attachment(w->m, name, type, b.s, b.n);
+			bytes_free(&b);
 			return;
 		}
 	} else if (strcmp(type, "text/plain") == 0) {
@@ -1239,13 +1246,13 @@ static char *part_text(struct mailmime *mime, int html)
 {
 	struct mailmime_single_fields sf;
 	const char *fmt, *delsp;
-	char *data, *u, *t;
-	size_t n;
+	struct bytes b;
+	char *u, *t;
 
 	mailmime_single_fields_init(&sf, mime->mm_mime_fields, mime->mm_content_type);
-	data = part_bytes(mime, part_encoding(&sf), &n);
-	u = to_utf8(data, n, sf.fld_content_charset);
-	free(data);
+	part_bytes(mime, part_encoding(&sf), &b);
+	u = to_utf8(b.s, b.n, sf.fld_content_charset);
+	bytes_free(&b);
 	if (html) {
 		t = html_to_text(u, strlen(u));
 		free(u);
@@ -1325,8 +1332,8 @@ static void scan_id_lines(const char *s, size_t n, int header_only, struct strv 
 static void bounce_walk(struct mailmime *mime, struct strv *out, int level)
 {
 	struct mailmime_single_fields sf;
-	char *type, *data;
-	size_t n;
+	struct bytes b;
+	char *type;
 
 	if (mime == NULL || level > MAX_DEPTH)
 		return;
@@ -1338,17 +1345,17 @@ static void bounce_walk(struct mailmime *mime, struct strv *out, int level)
 		return;
 	}
 	if (mime->mm_type == MAILMIME_MESSAGE) {
-		data = part_bytes(mime, MAILMIME_MECHANISM_8BIT, &n);
-		scan_id_lines(data, n, 1, out);
-		free(data);
+		part_bytes(mime, MAILMIME_MECHANISM_8BIT, &b);
+		scan_id_lines(b.s, b.n, 1, out);
+		bytes_free(&b);
 		return;
 	}
 	type = content_type_str(mime->mm_content_type);
 	if (strncmp(type, "text/", 5) == 0 || strncmp(type, "message/", 8) == 0) {
 		mailmime_single_fields_init(&sf, mime->mm_mime_fields, mime->mm_content_type);
-		data = part_bytes(mime, part_encoding(&sf), &n);
-		scan_id_lines(data, n, 0, out);
-		free(data);
+		part_bytes(mime, part_encoding(&sf), &b);
+		scan_id_lines(b.s, b.n, 0, out);
+		bytes_free(&b);
 	}
 	free(type);
 }
@@ -1511,18 +1518,26 @@ static void classify(struct message *m, const struct header *h, const struct mai
 
 /* ---- entry points ---- */
 
+/* Offset of the line after the one at i (LF, CRLF or CR line ends). */
+static size_t skip_line(const char *s, size_t n, size_t i)
+{
+	while (i < n && s[i] != '\n' && s[i] != '\r')
+		i++;
+	if (i < n)
+		i += s[i] == '\r' && i + 1 < n && s[i + 1] == '\n' ? 2 : 1;
+	return i;
+}
+
 /* Offset of the header: skips an mbox "From " line and leading lines that
  * start with white space. */
 static size_t header_start(const char *raw, size_t len)
 {
-	size_t i = 0, next;
+	size_t i = 0;
 
 	if (len >= 5 && memcmp(raw, "From ", 5) == 0)
-		line_end(raw, len, 0, &i);
-	while (i < len && is_wsp((unsigned char)raw[i])) {
-		line_end(raw, len, i, &next);
-		i = next;
-	}
+		i = skip_line(raw, len, 0);
+	while (i < len && is_wsp((unsigned char)raw[i]))
+		i = skip_line(raw, len, i);
 	return i;
 }
 
@@ -1621,13 +1636,10 @@ int message_parse(const char *raw, size_t len, struct message *out)
 	out->subject = xstrdup("");
 	out->text = xstrdup("");
 	start = header_start(raw, len);
-	{
-		const char *nl = memchr(raw + start, '\n', len - start);
-
-		fl = nl ? (size_t)(nl - raw) - start : len - start;
-		if (start >= len || field_name_len(raw + start, fl) == 0)
-			return -1;
-	}
+	for (fl = 0; start + fl < len && raw[start + fl] != '\n' && raw[start + fl] != '\r'; fl++)
+		;
+	if (start >= len || field_name_len(raw + start, fl) == 0)
+		return -1;
 	c = crlf_copy(raw + start, len - start, &clen, &base);
 	header_scan(c, clen, &h);
 	read_header(out, &h, &from);

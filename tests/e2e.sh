@@ -25,7 +25,8 @@ check "approval request body carries Ref: KEY" sh -c "grep -Eq '^Ref: [a-z2-7]{2
 check "outgoing mail is auto-generated" grep -q '^Auto-Submitted: auto-generated' "$aio"
 check "answers are auto-replied" grep -q '^Auto-Submitted: auto-replied' "$ack"
 check "outbox file starts with the envelope" sh -c "head -n 1 '$aio' | grep -q '^X-Envelope-From: <cgen@cdt.ca.gov>'"
-check "outgoing mail uses CRLF" sh -c "grep -c \$'\r\$' '$aio' | grep -qv '^0\$'"
+crlf_only() { [ "$(wc -l <"$1")" -eq "$(tr -cd '\r' <"$1" | wc -c)" ]; }
+check "outgoing mail uses CRLF, no bare LF" crlf_only "$aio"
 
 reply "$T" a2 "AIO <aio@water.ca.gov>" "$aio" "APPROVE"
 run_agent "$T"
