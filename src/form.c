@@ -196,31 +196,6 @@ static pcre2_match_data *md_new(void)
 	return md;
 }
 
-/* Length of the valid UTF-8 sequence at p (1..4), or 0 when invalid. */
-static size_t utf8_seq(const unsigned char *p)
-{
-	unsigned c = p[0], min, cp;
-	size_t n;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 2, min = 0x80;
-	else if (c >= 0xe0 && c <= 0xef)
-		n = 3, min = 0x800;
-	else if (c >= 0xf0 && c <= 0xf4)
-		n = 4, min = 0x10000;
-	else
-		return 0;
-	cp = c & (0x7fu >> n);
-	for (size_t i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
 
 /* LF line ends, NBSP as a space, invalid UTF-8 as U+FFFD. Allocated. */
 static char *normalize(const char *text)
@@ -235,7 +210,7 @@ static char *normalize(const char *text)
 		} else if (p[0] == 0xc2 && p[1] == 0xa0) {
 			buf_addc(&b, ' ');
 			p += 2;
-		} else if ((n = utf8_seq(p)) == 0) {
+		} else if ((n = utf8_valid_len(p, SIZE_MAX)) == 0) {
 			buf_adds(&b, "\xef\xbf\xbd");
 			p++;
 		} else {

@@ -68,33 +68,6 @@ static const char *str_find_ci(const char *hay, const char *needle)
 
 /* ---- character sets ---- */
 
-/* Length of the valid UTF-8 sequence at p (before e), or 0. */
-static size_t utf8_seq(const unsigned char *p, const unsigned char *e)
-{
-	unsigned c = *p, cp, min;
-	size_t k;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF)
-		k = 1, cp = c & 0x1F, min = 0x80;
-	else if (c >= 0xE0 && c <= 0xEF)
-		k = 2, cp = c & 0x0F, min = 0x800;
-	else if (c >= 0xF0 && c <= 0xF4)
-		k = 3, cp = c & 0x07, min = 0x10000;
-	else
-		return 0;
-	if ((size_t)(e - p) <= k)
-		return 0;
-	for (size_t i = 1; i <= k; i++) {
-		if ((p[i] & 0xC0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[i] & 0x3F);
-	}
-	if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-		return 0;
-	return k + 1;
-}
 
 static void buf_add_cp(struct buf *b, unsigned cp)
 {
@@ -145,7 +118,7 @@ static char *raw_to_utf8(const char *s, size_t n)
 	struct buf b = {0};
 
 	while (p < e) {
-		size_t k = utf8_seq(p, e);
+		size_t k = utf8_valid_len(p, (size_t)(e - p));
 
 		if (k > 0) {
 			buf_add(&b, (const char *)p, k);
@@ -511,7 +484,7 @@ static void addr_scan(const char *s, struct strv *l)
 				k++;
 			if (memchr(s + i, '@', k - i) != NULL)
 				add_addr(l, s + i, k - i);
-			i = k;
+			i = k > i ? k : i + 1;
 		} else {
 			i++;
 		}

@@ -14,41 +14,13 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "fs.h"
 #include "sender.h"
 #include "util.h"
 
 struct outdir {
 	char *path;
 };
-
-/* 1 when created, 0 when already a folder, -1 with errno set. */
-static int make_dir(const char *path)
-{
-	struct stat sb;
-	if (mkdir(path, 0700) == 0)
-		return 1;
-	if (errno != EEXIST)
-		return -1;
-	if (stat(path, &sb) < 0)
-		return -1;
-	if (!S_ISDIR(sb.st_mode)) {
-		errno = ENOTDIR;
-		return -1;
-	}
-	return 0;
-}
-
-static int sync_dir(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	int r = fsync(fd);
-	int e = errno;
-	close(fd);
-	errno = e;
-	return r;
-}
 
 static int write_all(int fd, const char *p, size_t n)
 {
@@ -93,8 +65,8 @@ static int fo_open(const struct conf *cfg, void **state, char **err)
 	}
 	for (size_t i = 0; i < ARRAY_LEN(sub); i++) {
 		char *p = xasprintf("%s%s", path, sub[i]);
-		int r = make_dir(p);
-		if (r == 1 && i > 0 && sync_dir(path) < 0)
+		int r = fs_mkdir(p);
+		if (r == 1 && i > 0 && fs_sync_dir(path) < 0)
 			r = -1;
 		if (r < 0)
 			*err = xasprintf("outbox %s: %s", p, strerror(errno));
@@ -160,7 +132,7 @@ static int fo_send(void *state, int64_t outbox_id, const char *env_from,
 	}
 	free(tmp);
 	tmp = NULL; /* in new/ now: not to be removed */
-	if (sync_dir(newdir) < 0) {
+	if (fs_sync_dir(newdir) < 0) {
 		*err = xasprintf("fsync %s: %s", newdir, strerror(errno));
 		goto out;
 	}

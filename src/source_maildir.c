@@ -28,6 +28,7 @@
 #include <libetpan/maildir.h>
 
 #include "conf.h"
+#include "fs.h"
 #include "log.h"
 #include "source.h"
 #include "util.h"
@@ -48,35 +49,6 @@ static void out_of_memory(void)
 	abort();
 }
 
-/* 1 when created, 0 when already a folder, -1 with errno set. */
-static int make_dir(const char *path)
-{
-	struct stat sb;
-	if (mkdir(path, 0700) == 0)
-		return 1;
-	if (errno != EEXIST)
-		return -1;
-	if (stat(path, &sb) < 0)
-		return -1;
-	if (!S_ISDIR(sb.st_mode)) {
-		errno = ENOTDIR;
-		return -1;
-	}
-	return 0;
-}
-
-static int sync_dir(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	int r = fsync(fd);
-	int e = errno;
-	close(fd);
-	errno = e;
-	return r;
-}
-
 /* Creates the missing tmp/, new/ and cur/ of the existing folder path. */
 static int make_maildir(const char *path, char **err)
 {
@@ -84,7 +56,7 @@ static int make_maildir(const char *path, char **err)
 	int created = 0;
 	for (size_t i = 0; i < ARRAY_LEN(sub); i++) {
 		char *p = xasprintf("%s/%s", path, sub[i]);
-		int r = make_dir(p);
+		int r = fs_mkdir(p);
 		if (r < 0)
 			*err = xasprintf("maildir %s: %s", p, strerror(errno));
 		free(p);
@@ -92,7 +64,7 @@ static int make_maildir(const char *path, char **err)
 			return -1;
 		created |= r;
 	}
-	if (created && sync_dir(path) < 0) {
+	if (created && fs_sync_dir(path) < 0) {
 		*err = xasprintf("maildir %s: %s", path, strerror(errno));
 		return -1;
 	}
@@ -270,7 +242,7 @@ static int move_seen(struct mdir *st, const struct maildir_msg *m, const char *s
 				 strerror(errno));
 		goto out;
 	}
-	if (sync_dir(dir) < 0 || (strcmp(srcdir, dir) != 0 && sync_dir(srcdir) < 0)) {
+	if (fs_sync_dir(dir) < 0 || (strcmp(srcdir, dir) != 0 && fs_sync_dir(srcdir) < 0)) {
 		*err = xasprintf("maildir %s: fsync after renaming %s: %s", st->path, dst,
 				 strerror(errno));
 		goto out;
@@ -402,8 +374,8 @@ static int make_quarantine(struct mdir *st, char **err)
 {
 	char *q = xasprintf("%s/" QUARANTINE, st->path);
 	int ret = -1;
-	int r = make_dir(q);
-	if (r < 0 || (r == 1 && sync_dir(st->path) < 0)) {
+	int r = fs_mkdir(q);
+	if (r < 0 || (r == 1 && fs_sync_dir(st->path) < 0)) {
 		*err = xasprintf("maildir %s: %s", q, strerror(errno));
 		goto out;
 	}

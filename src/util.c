@@ -260,6 +260,32 @@ int addr_valid(const char *addr)
 	return 1;
 }
 
+size_t utf8_valid_len(const unsigned char *p, size_t avail)
+{
+	unsigned c = *p, cp, min;
+	size_t k;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		k = 1, cp = c & 0x1f, min = 0x80;
+	else if (c >= 0xe0 && c <= 0xef)
+		k = 2, cp = c & 0x0f, min = 0x800;
+	else if (c >= 0xf0 && c <= 0xf4)
+		k = 3, cp = c & 0x07, min = 0x10000;
+	else
+		return 0;
+	if (avail <= k)
+		return 0;
+	for (size_t i = 1; i <= k; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return k + 1;
+}
+
 void hex_encode(const unsigned char *in, size_t n, char *out)
 {
 	static const char hx[] = "0123456789abcdef";

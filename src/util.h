@@ -61,6 +61,12 @@ int addr_equal(const char *a, const char *b); /* case-insensitive; NULLs never e
  * white space, no control characters. */
 int addr_valid(const char *addr);
 
+/* Length (1..4) of the valid UTF-8 sequence at p, of which at most avail
+ * bytes may be read (SIZE_MAX for a NUL-terminated string: a NUL ends any
+ * sequence); 0 when the bytes there are not valid UTF-8 (overlong forms,
+ * surrogates and code points past U+10FFFF included). */
+size_t utf8_valid_len(const unsigned char *p, size_t avail);
+
 /* Lowercase hex of n bytes; out must hold 2n+1. */
 void hex_encode(const unsigned char *in, size_t n, char *out);
 

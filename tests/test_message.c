@@ -105,6 +105,14 @@ static void t_header_fallbacks(void **state)
 	assert_string_equal(m.text, "");
 	message_free(&m);
 
+	/* stray ')' in an address the fallback scanner must step over */
+	parse_ok("From: a@x.org\nDelivered-To: cgen@cdt.ca.gov System)\nTo: b@x.org) c\n\n", &m);
+	assert_int_equal(m.delivered_to.n, 1);
+	assert_string_equal(m.delivered_to.v[0], "cgen@cdt.ca.gov");
+	assert_int_equal(m.to.n, 1);
+	assert_string_equal(m.to.v[0], "b@x.org");
+	message_free(&m);
+
 	/* a broken From falls back to the <addr-spec> */
 	parse_ok("From: Jane [Agency] <Jane@Agency.ca.gov>\n\nx", &m);
 	assert_string_equal(m.from_addr, "jane@agency.ca.gov");
