@@ -4,7 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "command.h"
+#include "form.h"
 #include "json.h"
+#include "message.h"
+#include "visible.h"
 #include "report.h"
 
 static long days_from_civil(int y, unsigned m, unsigned d)
@@ -207,4 +211,79 @@ void report_queue_text(struct buf *b, const struct queue_rec *v, size_t n)
 		buf_addf(b, "#%lld  %s  from %s\n      subject: %s\n      reason:  %s\n", (long long)v[i].id, at,
 			 v[i].from ? v[i].from : "-", v[i].subject ? v[i].subject : "", v[i].reason);
 	}
+}
+
+void report_parse(struct buf *out, const char *raw, size_t len, int json)
+{
+	struct message m = {0};
+	int ok = message_parse(raw, len, &m) == 0;
+	char *vis = visible_text(ok ? m.text : "");
+	struct command cmd = {0};
+	command_parse(vis, &cmd);
+	const char *kind = !ok ? "other"
+		: m.kind == MSG_BOUNCE ? "bounce"
+		: m.kind == MSG_COMPLAINT ? "complaint"
+		: m.kind == MSG_AUTO_REPLY ? "auto-reply" : NULL;
+	if (!kind) {
+		struct form f = {0};
+		form_parse(vis, &f);
+		int reply = m.in_reply_to || m.references.n || cmd.word != CMD_NONE || cmd.ambiguous;
+		kind = form_is_request(&f) && !reply ? "request" : reply ? "reply" : "other";
+		form_free(&f);
+	}
+	if (json) {
+		struct json j;
+		json_init(&j, out);
+		json_obj_begin(&j);
+		json_key(&j, "from");
+		json_string(&j, m.from_addr);
+		json_key(&j, "subject");
+		json_string(&j, m.subject);
+		json_key(&j, "kind");
+		json_string(&j, kind);
+		json_key(&j, "visible");
+		json_string(&j, vis);
+		json_key(&j, "command");
+		if (cmd.word != CMD_NONE) {
+			json_obj_begin(&j);
+			json_key(&j, "word");
+			json_string(&j, command_name(cmd.word));
+			json_key(&j, "argument");
+			json_string(&j, cmd.argument ? cmd.argument : "");
+			json_obj_end(&j);
+		} else
+			json_null(&j);
+		json_key(&j, "ambiguous");
+		json_bool(&j, cmd.ambiguous);
+		json_key(&j, "attachments");
+		json_arr_begin(&j);
+		for (size_t i = 0; i < m.n_att; i++) {
+			json_obj_begin(&j);
+			json_key(&j, "name");
+			json_string(&j, m.att[i].name);
+			json_key(&j, "type");
+			json_string(&j, m.att[i].type);
+			json_key(&j, "size");
+			json_int(&j, (int64_t)m.att[i].size);
+			json_key(&j, "sha256");
+			json_string(&j, m.att[i].sha256);
+			json_obj_end(&j);
+		}
+		json_arr_end(&j);
+		json_obj_end(&j);
+		buf_addc(out, '\n');
+	} else {
+		buf_addf(out, "From:      %s\nSubject:   %s\nKind:      %s\nCommand:   %s%s%s%s\n",
+			 m.from_addr ? m.from_addr : "-", m.subject ? m.subject : "", kind,
+			 cmd.word ? command_name(cmd.word) : cmd.ambiguous ? "(ambiguous)" : "(none)",
+			 cmd.argument && *cmd.argument ? " \"" : "", cmd.argument ? cmd.argument : "",
+			 cmd.argument && *cmd.argument ? "\"" : "");
+		for (size_t i = 0; i < m.n_att; i++)
+			buf_addf(out, "Attachment: %s (%s, %zu bytes, sha256 %s)\n", m.att[i].name ? m.att[i].name : "-",
+				 m.att[i].type, m.att[i].size, m.att[i].sha256);
+		buf_addf(out, "Visible:\n%s\n", vis);
+	}
+	command_free(&cmd);
+	free(vis);
+	message_free(&m);
 }

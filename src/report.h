@@ -27,4 +27,10 @@ void report_show_text(struct buf *b, const struct case_rec *c, const struct even
 void report_queue_json(struct buf *b, const struct queue_rec *v, size_t n);
 void report_queue_text(struct buf *b, const struct queue_rec *v, size_t n);
 
+/* What the agent reads in one raw mail, without touching the store
+ * (cgenctl parse): from, subject, kind ("request" | "reply" | "auto-reply" |
+ * "bounce" | "complaint" | "other"), visible, command {word, argument} or
+ * null, ambiguous, attachments [{name, type, size, sha256}]. */
+void report_parse(struct buf *b, const char *raw, size_t len, int json);
+
 #endif
