@@ -24,7 +24,7 @@
 
 #define EX_CONFIG 78
 
-static volatile sig_atomic_t got_term, got_hup;
+static volatile sig_atomic_t got_term, got_hup, wake;
 
 static void on_signal(int sig)
 {
@@ -32,6 +32,7 @@ static void on_signal(int sig)
 		got_hup = 1;
 	else
 		got_term = 1;
+	wake = 1; /* ends a wait for mail */
 }
 
 static void usage(FILE *f)
@@ -190,6 +191,7 @@ int main(int argc, char **argv)
 	int status = 0;
 	while (!got_term) {
 		size_t handled = 0, sent = 0;
+		wake = 0;
 		int rc = agent_run_inbox(&a, now_of(fixed, fixed_now), &handled);
 		int rc2 = agent_flush_outbox(&a, now_of(fixed, fixed_now), &sent);
 		if (handled || sent)
@@ -198,8 +200,16 @@ int main(int argc, char **argv)
 			status = rc || rc2 ? 1 : 0;
 			break;
 		}
-		for (int s = 0; s < cfg.mailbox.poll_interval && !got_term && !got_hup; s++)
-			sleep(1);
+		if (rc == 0) {
+			char *werr = NULL;
+			if (a.src->wait(a.src_state, cfg.mailbox.poll_interval, &wake, &werr) != 0) {
+				log_warn("mailbox: %s", werr);
+				free(werr);
+			}
+		} else {
+			for (int s = 0; s < cfg.mailbox.poll_interval && !got_term && !got_hup; s++)
+				sleep(1);
+		}
 		if (got_hup) {
 			got_hup = 0;
 			struct conf ncfg;

@@ -29,6 +29,9 @@ struct sender_ops {
  * character, '<' or '>'; SENDER_TEMPFAIL when writing fails. */
 extern const struct sender_ops sender_file;
 
+/* smtp://, smtps:// (libcurl): see sender_smtp.c. */
+extern const struct sender_ops sender_smtp;
+
 const struct sender_ops *sender_for(const struct conf *cfg);
 
 #endif

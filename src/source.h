@@ -3,6 +3,7 @@
 #ifndef CGEN_SOURCE_H
 #define CGEN_SOURCE_H
 
+#include <signal.h>
 #include <stddef.h>
 
 struct conf;
@@ -10,8 +11,11 @@ struct conf;
 struct source_msg {
 	char *ref;          /* backend reference, stable until done/quarantine
 			       (Maildir: unique file name; IMAP: "UIDVALIDITY:UID") */
-	char *data;         /* exact bytes */
+	char *data;         /* exact bytes; for an oversize mail only its header */
 	size_t len;
+	size_t size;        /* the mail's whole size in bytes */
+	int oversize;       /* 1: larger than [mailbox] max_message_size, not
+			       fetched whole: the agent answers and quarantines it */
 };
 
 struct source_ops {
@@ -27,6 +31,11 @@ struct source_ops {
 	int (*done)(void *state, const char *ref, char **err);
 	/* Move aside a mail that cannot be handled (Maildir: PATH/.Quarantine/). */
 	int (*quarantine)(void *state, const char *ref, char **err);
+	/* Waits until new mail may have arrived, at most timeout seconds, or until
+	 * *stop becomes non-zero (checked at least once a second). Returns 0, or
+	 * -1 with *err allocated after a connection error (the caller reconnects
+	 * with backoff by close + open). */
+	int (*wait)(void *state, int timeout, volatile sig_atomic_t *stop, char **err);
 	void (*close)(void *state);
 };
 
@@ -36,6 +45,7 @@ struct source_ops {
  * renames to cur/NAME:2,FLAGS with S added; quarantine renames to
  * PATH/.Quarantine/cur/ likewise. Nothing is deleted. */
 extern const struct source_ops source_maildir;
+extern const struct source_ops source_imap;
 
 /* The backend for cfg's mailbox URL, or NULL when not supported. */
 const struct source_ops *source_for(const struct conf *cfg);

@@ -332,7 +332,7 @@ static int md_fetch(void *state, size_t max, struct source_msg **msgs, size_t *n
 		struct buf b = {0};
 		if (read_file(path, &b) == 0) {
 			out[nout].ref = xstrdup(cand[i]->msg_uid);
-			out[nout].len = b.len;
+			out[nout].len = out[nout].size = b.len;
 			out[nout].data = buf_steal(&b);
 			nout++;
 		} else if (errno == ENOENT) {
@@ -407,11 +407,42 @@ out:
 	return ret;
 }
 
+/* Polls new/ and cur/ once a second: a delivery renames a file into one of
+ * them, which changes that folder's mtime. */
+static int md_wait(void *state, int timeout, volatile sig_atomic_t *stop, char **err)
+{
+	struct mdir *st = state;
+	char *dirs[2] = {xasprintf("%s/new", st->path), xasprintf("%s/cur", st->path)};
+	struct timespec seen[2] = {{0, 0}, {0, 0}};
+	for (int i = 0; i < 2; i++) {
+		struct stat sb;
+		if (stat(dirs[i], &sb) == 0)
+			seen[i] = sb.st_mtim;
+	}
+	for (int s = 0; s < timeout && !*stop; s++) {
+		sleep(1);
+		int changed = 0;
+		for (int i = 0; i < 2; i++) {
+			struct stat sb;
+			if (stat(dirs[i], &sb) == 0 && (sb.st_mtim.tv_sec != seen[i].tv_sec ||
+							sb.st_mtim.tv_nsec != seen[i].tv_nsec))
+				changed = 1;
+		}
+		if (changed)
+			break;
+	}
+	free(dirs[0]);
+	free(dirs[1]);
+	(void)err;
+	return 0;
+}
+
 const struct source_ops source_maildir = {
 	.name = "maildir",
 	.open = md_open,
 	.fetch = md_fetch,
 	.done = md_done,
 	.quarantine = md_quarantine,
+	.wait = md_wait,
 	.close = md_close,
 };
