@@ -59,7 +59,7 @@ int agent_open(struct agent *a, const struct conf *cfg, int mail, char **err)
 			*err = xasprintf("smtp %s: not supported by this version", cfg->smtp.url);
 			goto fail;
 		}
-		if (a->src->open(cfg, &a->src_state, &e) != 0) {
+		if (a->src->open(cfg, a->st, &a->src_state, &e) != 0) {
 			a->src = NULL;
 			*err = e;
 			goto fail;

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 struct conf;
+struct store;
 
 struct source_msg {
 	char *ref;          /* backend reference, stable until done/quarantine
@@ -20,8 +21,11 @@ struct source_msg {
 
 struct source_ops {
 	const char *name;
-	/* Opens the mailbox named by cfg. 0, or -1 with *err allocated. */
-	int (*open)(const struct conf *cfg, void **state, char **err);
+	/* Opens the mailbox named by cfg. st is the agent's store, where a backend
+	 * keeps what it must remember (IMAP: UIDVALIDITY and the last UID seen);
+	 * it may be NULL (tests), and the backend then remembers nothing. 0, or -1
+	 * with *err allocated. */
+	int (*open)(const struct conf *cfg, struct store *st, void **state, char **err);
 	/* Next batch of at most max unprocessed mails (*msgs allocated array of *n).
 	 * A mail returned stays unprocessed until done or quarantine is called. */
 	int (*fetch)(void *state, size_t max, struct source_msg **msgs, size_t *n, char **err);

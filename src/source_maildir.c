@@ -268,8 +268,9 @@ static void md_close(void *state)
 	free(st);
 }
 
-static int md_open(const struct conf *cfg, void **state, char **err)
+static int md_open(const struct conf *cfg, struct store *store, void **state, char **err)
 {
+	(void)store; /* a Maildir needs no memory of its own: seen flags live in the file names */
 	const char *path = cfg->mailbox.maildir;
 	struct stat sb;
 	*state = NULL;

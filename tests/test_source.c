@@ -141,7 +141,7 @@ static int teardown(void **st)
 static void md_open_ok(struct fx *f)
 {
 	char *err = NULL;
-	assert_int_equal(source_maildir.open(&f->cfg, &f->state, &err), 0);
+	assert_int_equal(source_maildir.open(&f->cfg, NULL, &f->state, &err), 0);
 	assert_null(err);
 }
 
@@ -193,7 +193,7 @@ static void test_open_errors(void **st)
 		cfg.mailbox.maildir = xasprintf("%s/%s", f->dir, cases[i].sub);
 		void *state = (void *)1;
 		char *err = NULL;
-		assert_int_equal(source_maildir.open(&cfg, &state, &err), -1);
+		assert_int_equal(source_maildir.open(&cfg, NULL, &state, &err), -1);
 		assert_null(state);
 		char *want = xasprintf("maildir %s: %s", cfg.mailbox.maildir, cases[i].msg);
 		assert_string_equal(err, want);
