@@ -3,10 +3,15 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "agent.h"
 #include "case.h"
@@ -23,7 +28,7 @@ const char *const agent_templates[] = {
 	"ack", "approval-request", "approval-recorded", "cdt-review", "cto-review",
 	"decision", "help", "incomplete", "info-answer", "info-request", "not-accepted",
 	"not-required", "note-recorded", "notice", "refused", "rejected", "request-form",
-	"status", "unclear", "withdrawn", NULL,
+	"status", "too-large", "unclear", "withdrawn", NULL,
 };
 
 int agent_open(struct agent *a, const struct conf *cfg, int mail, char **err)
@@ -296,7 +301,6 @@ int agent_handle_raw(struct agent *a, const char *raw, size_t len, const char *r
 	int64_t msg_row = 0;
 
 	if (message_parse(raw, len, &m) != 0) {
-		log_warn("mail %s is not a mail (no header): quarantined", ref);
 		rc = 1;
 		goto out;
 	}
@@ -426,6 +430,139 @@ out:
 	return rc;
 }
 
+/* Records a mail that cannot be handled (in the caller's transaction): its
+ * exact bytes, an event and an operator queue entry; the source then moves it
+ * to quarantine. Returns 0, or -1 on a store error. */
+static int record_quarantined(struct agent *a, const char *raw, size_t len, const char *ref,
+			      const char *from, const char *subject, const char *reason, time_t now)
+{
+	struct message none = {0};
+	char *dedup = message_dedup_id(&none, raw, len);
+	int rc = -1;
+	int64_t row;
+	int seen = store_message_seen(a->st, dedup);
+	if (seen == STORE_OK) {
+		rc = 0;
+		goto out;
+	}
+	if (seen == STORE_ERR ||
+	    store_message_add(a->st, dedup, ref, raw, len, "quarantined", from, subject, NULL, now, &row) != STORE_OK ||
+	    store_queue_add(a->st, row, now, reason) != STORE_OK)
+		goto out;
+	char *d = xasprintf("mail %s quarantined: %s", ref, reason);
+	rc = store_event_add(a->st, NULL, now, "quarantined", "agent", d) == STORE_OK ? 0 : -1;
+	free(d);
+	log_warn("mail %s quarantined: %s", ref, reason);
+out:
+	free(dedup);
+	return rc;
+}
+
+/* A mail over max_message_size: only its header was fetched. Its sender is
+ * told (unless it is automatic mail) and it is quarantined. */
+static int handle_oversize(struct agent *a, const struct source_msg *sm, time_t now)
+{
+	struct message m = {0};
+	int rc = -1;
+	char *reason = xasprintf("%zu bytes, over the limit of %lld bytes", sm->size,
+				 a->cfg->mailbox.max_message_size);
+	int parsed = message_parse(sm->data, sm->len, &m) == 0;
+	if (record_quarantined(a, sm->data, sm->len, sm->ref, parsed ? m.from_addr : NULL,
+			       parsed ? m.subject : NULL, reason, now) != 0)
+		goto out;
+	if (parsed && m.kind == MSG_NORMAL && m.from_count == 1 && m.from_addr &&
+	    !is_own_address(a->cfg, m.from_addr)) {
+		struct engine_mail em = {0};
+		em.tmpl = "too-large";
+		em.to = m.from_addr;
+		em.answer = 1;
+		strv_add(&em.vars, "reason");
+		strv_add(&em.vars, reason);
+		strv_add(&em.vars, "subject");
+		strv_add(&em.vars, m.subject ? m.subject : "");
+		rc = queue_mail(a, NULL, &em, &m, now);
+		strv_free(&em.vars);
+	} else
+		rc = 0;
+out:
+	free(reason);
+	message_free(&m);
+	return rc;
+}
+
+#define PARSE_TIMEOUT 20 /* seconds one mail may take to parse */
+
+/* Parses mails v[0..n) in a child process, in order, and returns the index of
+ * the first one that crashes or hangs the parsers (libetpan 1.9.4 may, on
+ * hostile input), or n when all parse. *why says how it failed. The agent
+ * itself then parses only mails that are known to parse, so one poisonous
+ * mail can neither stop the agent nor be retried for ever. */
+static size_t first_poison(const struct source_msg *v, size_t n, char **why)
+{
+	int fds[2];
+	*why = NULL;
+	if (pipe(fds) != 0)
+		return n; /* no containment possible now: parse in process */
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return n;
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		const char *marker = getenv("CGEN_TEST_PARSER_ABORT");
+		for (size_t i = 0; i < n; i++) {
+			uint32_t idx = (uint32_t)i;
+			if (write(fds[1], &idx, sizeof idx) != sizeof idx)
+				_exit(3);
+			if (v[i].oversize || v[i].len == 0)
+				continue;
+			alarm(PARSE_TIMEOUT);
+			/* Test hook: a stand-in for a parser crash. */
+			if (marker && *marker && memmem(v[i].data, v[i].len, marker, strlen(marker)))
+				abort();
+			struct message m = {0};
+			if (message_parse(v[i].data, v[i].len, &m) == 0) {
+				char *vis = visible_text(m.text);
+				struct command cmd = {0};
+				struct form f = {0};
+				command_parse(vis, &cmd);
+				form_parse(vis, &f);
+				form_free(&f);
+				command_free(&cmd);
+				free(vis);
+			}
+			message_free(&m);
+		}
+		uint32_t done = (uint32_t)n;
+		_exit(write(fds[1], &done, sizeof done) == sizeof done ? 0 : 3);
+	}
+	close(fds[1]);
+	uint32_t last = 0, idx;
+	int got = 0;
+	while (read(fds[0], &idx, sizeof idx) == (ssize_t)sizeof idx) {
+		last = idx;
+		got = 1;
+	}
+	close(fds[0]);
+	int status = 0;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && got && last == n)
+		return n;
+	if (!got || last >= n)
+		return n; /* the child failed before or after the mails: not their fault */
+	if (WIFSIGNALED(status))
+		*why = WTERMSIG(status) == SIGALRM
+			? xasprintf("the parser took longer than %d s on it", PARSE_TIMEOUT)
+			: xasprintf("the parser crashed on it (signal %d)", WTERMSIG(status));
+	else
+		*why = xasprintf("the parser failed on it (exit status %d)", WEXITSTATUS(status));
+	return last;
+}
+
 int agent_run_inbox(struct agent *a, time_t now, size_t *handled)
 {
 	*handled = 0;
@@ -447,43 +584,60 @@ int agent_run_inbox(struct agent *a, time_t now, size_t *handled)
 			source_msgs_free(msgs, n);
 			return 0;
 		}
-		char *bad = xcalloc(n, 1);
-		if (store_begin(a->st) != STORE_OK) {
+		/* Why each mail is quarantined (NULL: handled normally). */
+		char **bad = xcalloc(n, sizeof *bad);
+		for (size_t from = 0; from < n;) {
+			char *why;
+			size_t i = from + first_poison(msgs + from, n - from, &why);
+			if (i < n)
+				bad[i] = why;
+			from = i + 1;
+		}
+		int rc = store_begin(a->st) == STORE_OK ? 0 : -1;
+		for (size_t i = 0; i < n && rc == 0; i++) {
+			if (bad[i])
+				rc = record_quarantined(a, msgs[i].data, msgs[i].len, msgs[i].ref, NULL, NULL,
+							bad[i], now);
+			else if (msgs[i].oversize) {
+				rc = handle_oversize(a, &msgs[i], now);
+				bad[i] = xstrdup("too large");
+			} else if (msgs[i].len == 0) {
+				bad[i] = xstrdup("the mailbox could not deliver this mail");
+				rc = record_quarantined(a, msgs[i].data, 0, msgs[i].ref, NULL, NULL, bad[i], now);
+			} else {
+				int r = agent_handle_raw(a, msgs[i].data, msgs[i].len, msgs[i].ref, now);
+				if (r == 1) {
+					bad[i] = xstrdup("not a mail: no header");
+					r = record_quarantined(a, msgs[i].data, msgs[i].len, msgs[i].ref, NULL, NULL,
+							       bad[i], now);
+				}
+				rc = r < 0 ? -1 : 0;
+			}
+		}
+		if (rc == 0 && store_commit(a->st) != STORE_OK)
+			rc = -1;
+		if (rc != 0) {
 			log_err("store: %s", store_errmsg(a->st));
-			source_msgs_free(msgs, n);
-			free(bad);
-			return -1;
-		}
-		for (size_t i = 0; i < n; i++) {
-			int rc = agent_handle_raw(a, msgs[i].data, msgs[i].len, msgs[i].ref, now);
-			if (rc < 0) {
-				store_rollback(a->st);
-				source_msgs_free(msgs, n);
-				free(bad);
-				return -1;
-			}
-			bad[i] = rc == 1;
-		}
-		if (store_commit(a->st) != STORE_OK) {
-			log_err("store: commit: %s", store_errmsg(a->st));
 			store_rollback(a->st);
-			source_msgs_free(msgs, n);
-			free(bad);
-			return -1;
-		}
-		/* Only after the durable commit is the mail marked on the source. */
-		for (size_t i = 0; i < n; i++) {
-			int rc = bad[i] ? a->src->quarantine(a->src_state, msgs[i].ref, &err)
-					: a->src->done(a->src_state, msgs[i].ref, &err);
-			if (rc != 0) {
-				log_err("mailbox: %s", err);
-				free(err);
-				err = NULL;
+		} else {
+			/* Only after the durable commit is the mail marked on the source. */
+			for (size_t i = 0; i < n; i++) {
+				int r = bad[i] ? a->src->quarantine(a->src_state, msgs[i].ref, &err)
+					       : a->src->done(a->src_state, msgs[i].ref, &err);
+				if (r != 0) {
+					log_err("mailbox: %s", err);
+					free(err);
+					err = NULL;
+				}
 			}
+			*handled += n;
 		}
-		*handled += n;
-		source_msgs_free(msgs, n);
+		for (size_t i = 0; i < n; i++)
+			free(bad[i]);
 		free(bad);
+		source_msgs_free(msgs, n);
+		if (rc != 0)
+			return -1;
 	}
 }
 

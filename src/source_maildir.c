@@ -41,6 +41,7 @@ struct mdir {
 	chash *handled;     /* refs given to done or quarantine in this session */
 	time_t scanned;     /* when the listing was last read from disk */
 	int quarantine_ok;  /* PATH/.Quarantine/{tmp,new,cur} exist */
+	long long max_size; /* [mailbox] max_message_size; 0: no limit */
 };
 
 static void out_of_memory(void)
@@ -144,7 +145,10 @@ static char *msg_path(const struct mdir *st, const struct maildir_msg *m)
 }
 
 /* The whole file into *b; -1 with errno set. */
-static int read_file(const char *path, struct buf *b)
+/* Reads the file at path into b. A file of more than max bytes (max > 0) is
+ * read only up to the end of its header (at most 256 KiB); *size is the
+ * file's whole size. */
+static int read_file(const char *path, struct buf *b, long long max, size_t *size)
 {
 	struct stat sb;
 	int ret = -1, e = 0;
@@ -159,7 +163,11 @@ static int read_file(const char *path, struct buf *b)
 		e = EINVAL;
 		goto out;
 	}
+	*size = (size_t)sb.st_size;
+	int head_only = max > 0 && sb.st_size > max;
 	for (;;) {
+		if (head_only && (b->len >= 262144 || (b->s && (strstr(b->s, "\n\n") || strstr(b->s, "\r\n\r\n")))))
+			break;
 		char chunk[65536];
 		ssize_t r = read(fd, chunk, sizeof chunk);
 		if (r < 0 && errno == EINTR)
@@ -296,6 +304,7 @@ static int md_open(const struct conf *cfg, struct store *store, void **state, ch
 		return -1;
 	struct mdir *st = xcalloc(1, sizeof *st);
 	st->path = xstrdup(path);
+	st->max_size = cfg->mailbox.max_message_size;
 	st->md = maildir_new(path);
 	st->handled = chash_new(CHASH_DEFAULTSIZE, CHASH_COPYKEY);
 	if (!st->md || !st->handled)
@@ -331,9 +340,21 @@ static int md_fetch(void *state, size_t max, struct source_msg **msgs, size_t *n
 			continue; /* one uid in both new/ and cur/: once */
 		char *path = msg_path(st, cand[i]);
 		struct buf b = {0};
-		if (read_file(path, &b) == 0) {
+		size_t size = 0;
+		if (read_file(path, &b, st->max_size, &size) == 0) {
 			out[nout].ref = xstrdup(cand[i]->msg_uid);
-			out[nout].len = out[nout].size = b.len;
+			out[nout].len = b.len;
+			out[nout].size = size;
+			out[nout].oversize = st->max_size > 0 && (long long)size > st->max_size;
+			if (out[nout].oversize) {
+				/* Keep the header only: up to the first empty line. */
+				char *e = strstr(b.s, "\n\n");
+				char *e2 = strstr(b.s, "\r\n\r\n");
+				if (e2 && (!e || e2 < e))
+					out[nout].len = (size_t)(e2 - b.s) + 4;
+				else if (e)
+					out[nout].len = (size_t)(e - b.s) + 2;
+			}
 			out[nout].data = buf_steal(&b);
 			nout++;
 		} else if (errno == ENOENT) {

@@ -11,7 +11,7 @@ tap_failed=0
 ok() { tap_n=$((tap_n + 1)); echo "ok $tap_n - $*"; }
 not_ok() { tap_n=$((tap_n + 1)); tap_failed=$((tap_failed + 1)); echo "not ok $tap_n - $*"; }
 # check DESCRIPTION COMMAND...: one test point from a command's status.
-check() { d=$1; shift; if "$@" >/dev/null 2>&1; then ok "$d"; else not_ok "$d"; fi; }
+check() { _check_desc=$1; shift; if "$@" >/dev/null 2>&1; then ok "$_check_desc"; else not_ok "$_check_desc"; fi; }
 # is DESCRIPTION GOT WANT
 is() {
 	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1"; echo "#   got:  '$2'"; echo "#   want: '$3'"; fi

@@ -1,0 +1,47 @@
+/* fuzz_command.c: libFuzzer harness for the command grammar: command_parse of
+ * the input as visible text, with the invariants of command.h checked. */
+#include "config.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "command.h"
+#include "log.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	log_open("fuzz_command", 1, LOGL_ERR);
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *text = malloc(size + 1);
+	struct command cmd;
+
+	if (!text)
+		return 0;
+	memcpy(text, data, size);
+	text[size] = '\0';
+	command_parse(text, &cmd);
+	/* command.h: no word means no argument; a word always has one; an
+	 * ambiguous line has no word. */
+	if ((cmd.word == CMD_NONE) != (cmd.argument == NULL) ||
+	    (cmd.ambiguous && cmd.word != CMD_NONE) ||
+	    (cmd.word != CMD_NONE) != (command_name(cmd.word) != NULL))
+		abort();
+	/* A recommendation always carries its verdict first. */
+	if (cmd.word == CMD_RECOMMEND && strncmp(cmd.argument, "APPROVE", 7) != 0 &&
+	    strncmp(cmd.argument, "DENY", 4) != 0)
+		abort();
+	command_free(&cmd);
+	free(text);
+	return 0;
+}

@@ -1,0 +1,41 @@
+/* fuzz_visible.c: libFuzzer harness for the visible-part reader: visible_text,
+ * then command_parse of its result, as the agent does with every body. */
+#include "config.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "command.h"
+#include "log.h"
+#include "visible.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	log_open("fuzz_visible", 1, LOGL_ERR);
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *text = malloc(size + 1);
+	char *vis;
+	struct command cmd;
+
+	if (!text)
+		return 0;
+	memcpy(text, data, size);
+	text[size] = '\0';
+	vis = visible_text(text);
+	command_parse(vis, &cmd);
+	command_free(&cmd);
+	free(vis);
+	free(text);
+	return 0;
+}
