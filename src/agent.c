@@ -22,13 +22,14 @@
 #include "log.h"
 #include "message.h"
 #include "replykey.h"
+#include "trust.h"
 #include "visible.h"
 
 const char *const agent_templates[] = {
-	"ack", "approval-request", "approval-recorded", "cdt-review", "cto-review",
+	"ack", "approval-request", "approval-recorded", "audit", "cdt-review", "cto-review",
 	"decision", "help", "incomplete", "info-answer", "info-request", "not-accepted",
 	"not-required", "note-recorded", "notice", "refused", "rejected", "request-form",
-	"status", "too-large", "unclear", "withdrawn", NULL,
+	"status", "too-large", "unclear", "unreadable", "withdrawn", NULL,
 };
 
 int agent_open(struct agent *a, const struct conf *cfg, int mail, char **err)
@@ -106,6 +107,85 @@ static void add_var(struct strv *v, const char *name, const char *value)
 	strv_add(v, value ? value : "");
 }
 
+/* The string or number value of "key" in a flat JSON object we wrote, or NULL. */
+static char *json_value(const char *json, const char *key)
+{
+	if (!json)
+		return NULL;
+	char *pat = xasprintf("\"%s\":", key);
+	const char *p = strstr(json, pat);
+	free(pat);
+	if (!p)
+		return NULL;
+	p += strlen(key) + 3;
+	struct buf b = {0};
+	if (*p == '"') {
+		for (p++; *p && *p != '"'; p++) {
+			if (*p == '\\' && p[1]) {
+				p++;
+				buf_addc(&b, *p == 'n' ? ' ' : *p == 't' ? ' ' : *p);
+			} else
+				buf_addc(&b, *p);
+		}
+	} else {
+		while (*p && *p != ',' && *p != '}')
+			buf_addc(&b, *p++);
+	}
+	return buf_steal(&b);
+}
+
+static void csv_field(struct buf *b, const char *v, int last)
+{
+	v = v ? v : "";
+	if (strpbrk(v, ",\"\r\n")) {
+		buf_addc(b, '"');
+		for (; *v; v++) {
+			if (*v == '"')
+				buf_addc(b, '"');
+			buf_addc(b, *v);
+		}
+		buf_addc(b, '"');
+	} else
+		buf_adds(b, v);
+	buf_adds(b, last ? "\r\n" : ",");
+}
+
+/* The CSV index of an entity's granted exemptions (AUDIT). *count is set. */
+static int audit_csv(struct agent *a, const char *entity, struct buf *out, int *count)
+{
+	struct case_rec *v = NULL;
+	size_t n = 0;
+	*count = 0;
+	if (store_case_list(a->st, "granted", &v, &n) != STORE_OK)
+		return -1;
+	buf_adds(out, "id,entity,requester,provider,total_cost_cents,received,granted,conditions\r\n");
+	for (size_t i = 0; i < n; i++) {
+		if (!v[i].entity || strcasecmp(v[i].entity, entity) != 0)
+			continue;
+		char rec[32], gr[32];
+		struct tm tm;
+		gmtime_r(&v[i].created, &tm);
+		strftime(rec, sizeof rec, "%Y-%m-%dT%H:%M:%SZ", &tm);
+		gmtime_r(&v[i].state_since, &tm);
+		strftime(gr, sizeof gr, "%Y-%m-%dT%H:%M:%SZ", &tm);
+		char *prov = json_value(v[i].fields_json, "provider");
+		char *cost = json_value(v[i].fields_json, "total_cost");
+		csv_field(out, v[i].id, 0);
+		csv_field(out, v[i].entity, 0);
+		csv_field(out, v[i].requester, 0);
+		csv_field(out, prov, 0);
+		csv_field(out, cost, 0);
+		csv_field(out, rec, 0);
+		csv_field(out, gr, 0);
+		csv_field(out, v[i].decision, 1);
+		free(prov);
+		free(cost);
+		(*count)++;
+	}
+	store_cases_free(v, n);
+	return 0;
+}
+
 /* Renders one engine mail and queues it in the outbox (inside the caller's
  * transaction). Returns 0, or -1 on a store error. A template error is logged
  * and recorded on the case; it never blocks the mail that caused it. */
@@ -116,7 +196,8 @@ static int queue_mail(struct agent *a, const struct case_rec *c, const struct en
 	const char *dom = addr_domain(cfg->smtp.from_addr);
 	char key[REPLYKEY_LEN + 1] = "";
 	char *subject = NULL, *body = NULL, *err = NULL, *reply_to = NULL, *msgid = NULL;
-	char *refs = NULL, *data = NULL;
+	char *refs = NULL, *data = NULL, *attach_name = NULL;
+	struct buf attach = {0};
 	int rc = -1;
 	struct strv vars = {0};
 	struct strv rcpts = {0};
@@ -139,6 +220,19 @@ static int queue_mail(struct agent *a, const struct case_rec *c, const struct en
 			reply_to = xasprintf("%s+%s@%s", local, key, dom);
 			free(local);
 		}
+	}
+	if (strcmp(m->tmpl, "audit") == 0) {
+		const char *entity = "";
+		for (size_t i = 0; i + 1 < m->vars.n; i += 2)
+			if (strcmp(m->vars.v[i], "entity") == 0)
+				entity = m->vars.v[i + 1];
+		int count;
+		if (audit_csv(a, entity, &attach, &count) != 0)
+			goto out;
+		char *cs = xasprintf("%d", count);
+		add_var(&vars, "count", cs);
+		free(cs);
+		attach_name = xasprintf("cgen-exemptions-%s.csv", entity);
 	}
 	add_var(&vars, "agent_address", cfg->smtp.from_addr);
 	add_var(&vars, "reply_address", reply_to ? reply_to : cfg->smtp.from_addr);
@@ -199,6 +293,10 @@ static int queue_mail(struct agent *a, const struct case_rec *c, const struct en
 		.references = refs,
 		.date = now,
 		.auto_replied = m->answer,
+		.attach_name = attach_name,
+		.attach_type = attach_name ? "text/csv" : NULL,
+		.attach_data = attach.s,
+		.attach_len = attach.len,
 	};
 	size_t len;
 	data = compose_message(&om, &len);
@@ -210,6 +308,8 @@ static int queue_mail(struct agent *a, const struct case_rec *c, const struct en
 	rc = store_event_add(a->st, c ? c->id : NULL, now, "mailed", "agent", detail) == STORE_OK ? 0 : -1;
 	free(detail);
 out:
+	buf_free(&attach);
+	free(attach_name);
 	free(subject);
 	free(body);
 	free(err);
@@ -299,6 +399,7 @@ int agent_handle_raw(struct agent *a, const char *raw, size_t len, const char *r
 	struct engine_out out = {0};
 	int have_key = 0, have_case = 0, rc = -1;
 	int64_t msg_row = 0;
+	char *auth_why = NULL;
 
 	if (message_parse(raw, len, &m) != 0) {
 		rc = 1;
@@ -339,6 +440,9 @@ int agent_handle_raw(struct agent *a, const char *raw, size_t len, const char *r
 		strv_free(&fake.references);
 	}
 	const char *case_id = have_key ? key.case_id : (*tag ? tag : NULL);
+	/* A key of one case on a mail about another: the engine refuses it. */
+	if (have_key && *tag && strcmp(tag, key.case_id) != 0)
+		case_id = tag;
 	char argid[24];
 	if (!case_id && cmd.word == CMD_STATUS && case_id_arg(cmd.argument, argid))
 		case_id = argid;
@@ -355,7 +459,26 @@ int agent_handle_raw(struct agent *a, const char *raw, size_t len, const char *r
 		if (store_outbox_count_to(a->st, m.from_addr, now - 3600, &count) != STORE_OK)
 			goto out;
 		rate_limited = count >= a->cfg->rate_limit;
+		if (rate_limited)
+			log_warn("rate limit: %s had %d mails from the agent in the last hour; no answer",
+				 m.from_addr, count);
 	}
+	if (have_case && m.kind == MSG_NORMAL && !rate_limited) {
+		struct event_rec *ev = NULL;
+		size_t nev = 0;
+		int count = 0;
+		if (store_events(a->st, c.id, &ev, &nev) != STORE_OK)
+			goto out;
+		for (size_t i = 0; i < nev; i++)
+			count += ev[i].at >= now - 3600 && strcmp(ev[i].kind, "mailed") == 0;
+		store_events_free(ev, nev);
+		rate_limited = count >= a->cfg->case_rate_limit;
+		if (rate_limited)
+			log_warn("rate limit: case %s had %d mails in the last hour; no answer", c.id, count);
+	}
+	if (a->cfg->require_auth_results && m.kind == MSG_NORMAL && m.from_addr &&
+	    !trust_auth_results(m.auth_results, a->cfg->authserv_id, addr_domain(m.from_addr), &auth_why))
+		log_warn("mail %s from %s: %s", ref, m.from_addr, auth_why);
 	char next_id[24];
 	if (store_case_next_id(a->st, year_of(now), next_id) != STORE_OK)
 		goto out;
@@ -390,6 +513,8 @@ int agent_handle_raw(struct agent *a, const char *raw, size_t len, const char *r
 		.n_att = (int)m.n_att,
 		.own_address = is_own_address(a->cfg, m.from_addr),
 		.rate_limited = rate_limited,
+		.auth_failed = auth_why,
+		.unreadable = m.unreadable,
 	};
 	engine_handle(&env, have_case ? &c : NULL, &in, &out);
 
@@ -424,6 +549,7 @@ out:
 		store_key_clear(&key);
 	form_free(&form);
 	command_free(&cmd);
+	free(auth_why);
 	free(visible);
 	free(dedup);
 	message_free(&m);

@@ -93,6 +93,7 @@ static const struct key keys[] = {
 	{S_SECURITY, "require_auth_results", K_BOOL, F(require_auth_results), NULL},
 	{S_SECURITY, "authserv_id", K_STR, F(authserv_id), NULL},
 	{S_SECURITY, "rate_limit", K_INT, F(rate_limit), "a positive number of replies per hour"},
+	{S_SECURITY, "case_rate_limit", K_INT, F(case_rate_limit), "a positive number of replies per hour"},
 	{S_DAEMON, "pid_file", K_PATH, F(pid_file), NULL},
 	{S_DAEMON, "log_level", K_LOG_LEVEL, F(log_level), NULL},
 };
@@ -632,6 +633,7 @@ static void set_defaults(struct conf *cfg)
 	cfg->workflow.timezone = xstrdup("America/Los_Angeles");
 	cfg->templates_dir = xstrdup(CGEN_TEMPLATES_DIR);
 	cfg->rate_limit = 20;
+	cfg->case_rate_limit = 60;
 	cfg->log_level = xstrdup("info");
 }
 

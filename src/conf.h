@@ -66,6 +66,7 @@ struct conf {
 	int require_auth_results;/* default 0 */
 	char *authserv_id;       /* NULL, an id, or "@topmost"; required when require_auth_results */
 	int rate_limit;          /* replies to one address per hour, default 20, >= 1 */
+	int case_rate_limit;     /* mails about one case per hour, default 60, >= 1 */
 	char *pid_file;          /* NULL when unset */
 	char *log_level;         /* err|warn|info|debug, default "info" */
 };

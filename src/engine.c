@@ -751,6 +751,33 @@ static void on_case(const struct engine_env *env, struct engine_out *o, const st
 	free(why);
 }
 
+/* AUDIT ENTITY-CODE from CDT: the entity's granted exemptions, as a CSV the
+ * agent attaches (template "audit"). Anyone else is refused and queued. */
+static void do_audit(const struct engine_env *env, struct engine_out *o, const struct engine_in *in)
+{
+	o->mail_kind = "reply";
+	if (!strv_contains_ci(env->cdt, in->from)) {
+		refuse(env, o, in, NULL, 0, "AUDIT is for CDT reviewers only.");
+		o->queue_reason = xasprintf("AUDIT from %s, who is not a CDT reviewer", in->from);
+		return;
+	}
+	char code[64];
+	snprintf(code, sizeof code, "%s", arg_or_empty(in->cmd));
+	code[strcspn(code, " \t\n,;")] = '\0';
+	const struct entity *e = *code ? directory_find(env->dir, code) : NULL;
+	if (!e) {
+		char *why = *code ? xasprintf("there is no entity \"%s\" in the directory.", code)
+				  : xstrdup("AUDIT needs the entity code, e.g. \"AUDIT DWR\".");
+		refuse(env, o, in, NULL, R(ROLE_CDT), why);
+		free(why);
+		return;
+	}
+	ev(o, "audit", in->from, "granted exemptions of %s sent", e->code);
+	struct engine_mail *m = mail(o, "audit", in->from, ROLE_CDT, 0, 1);
+	var(m, "entity", e->code);
+	var(m, "entity_name", e->name);
+}
+
 /* ---- entry point ---- */
 
 void engine_handle(const struct engine_env *env, const struct case_rec *c,
@@ -781,6 +808,25 @@ void engine_handle(const struct engine_env *env, const struct case_rec *c,
 	}
 	enum cmd_word w = in->cmd ? in->cmd->word : CMD_NONE;
 
+	if (in->unreadable) {
+		o->mail_kind = c ? "reply" : "other";
+		ev(o, "unreadable", in->from, "mail not readable: %s", in->unreadable);
+		answer_refusal(env, o, in, "unreadable", c, c ? engine_roles_of(env, c, in->from) : 0,
+			       in->unreadable);
+		return;
+	}
+	if (in->auth_failed && w != CMD_HELP && w != CMD_FORM) {
+		char *why = xasprintf("%s. Only mail that our server could authenticate (DMARC, or DKIM "
+				      "aligned with the From: domain) is acted on.", in->auth_failed);
+		refuse(env, o, in, c, c ? engine_roles_of(env, c, in->from) : 0, why);
+		o->queue_reason = xasprintf("sender %s not authenticated: %s", in->from, in->auth_failed);
+		free(why);
+		return;
+	}
+	if (w == CMD_AUDIT) {
+		do_audit(env, o, in);
+		return;
+	}
 	if (c) {
 		on_case(env, o, in);
 		return;

@@ -49,7 +49,10 @@ struct engine_in {
 	const char *tag_case;        /* case id from the subject tag, or NULL */
 	int n_att;                   /* attachments in the mail */
 	int own_address;             /* From is one of the agent's own addresses */
-	int rate_limited;            /* From already had rate_limit replies this hour */
+	int rate_limited;            /* From (or the case) already had its replies this hour */
+	const char *auth_failed;     /* require_auth_results is on and the sender is not
+				        authenticated: why (NULL when it passed or is off) */
+	const char *unreadable;      /* the mail cannot be read (encrypted, TNEF): why, or NULL */
 };
 
 /* One mail to send: one recipient, rendered from template tmpl. */

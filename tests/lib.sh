@@ -116,15 +116,23 @@ reply() {
 	[ -n "$to" ] || to=cgen@cdt.ca.gov
 	subj=$(header "$orig" Subject)
 	mid=$(message_id "$orig")
+	# Shapes of real mail systems, for correlation and attack tests:
+	# REPLY_PLAIN_TO=1 the server dropped the +KEY sub-address; REPLY_NO_REFS=1
+	# the client dropped In-Reply-To/References; REPLY_SUBJECT_PREFIX a gateway's
+	# tag; REPLY_HEADERS extra header lines (first on top).
+	[ "${REPLY_PLAIN_TO:-0}" = 1 ] && to=cgen@cdt.ca.gov
 	{
+		[ -n "${REPLY_HEADERS:-}" ] && printf '%s\n' "$REPLY_HEADERS"
 		echo "From: $from"
 		echo "To: $to"
 		case ${REPLY_STYLE:-gmail} in
-		outlook) echo "Subject: RE: $subj" ;;
-		*) echo "Subject: Re: $subj" ;;
+		outlook) echo "Subject: ${REPLY_SUBJECT_PREFIX:-}RE: $subj" ;;
+		*) echo "Subject: ${REPLY_SUBJECT_PREFIX:-}Re: $subj" ;;
 		esac
 		echo "Message-ID: <$name.$$@example.test>"
-		[ -n "$mid" ] && echo "In-Reply-To: <$mid>" && echo "References: <$mid>"
+		if [ -n "$mid" ] && [ "${REPLY_NO_REFS:-0}" != 1 ]; then
+			echo "In-Reply-To: <$mid>"; echo "References: <$mid>"
+		fi
 		echo "Date: Thu, 26 Nov 2026 10:00:00 -0800"
 		echo
 		printf '%s\n\n' "$text"

@@ -146,6 +146,7 @@ static void test_every_key(void **state)
 			       "require_auth_results = yes\n"
 			       "authserv_id = mx.cdt.ca.gov\n"
 			       "rate_limit = 7\n"
+			       "case_rate_limit = 9\n"
 			       "[daemon]\n"
 			       "pid_file = /run/cgend.pid\n"
 			       "log_level = DEBUG\n",
@@ -210,6 +211,7 @@ static void test_every_key(void **state)
 	assert_int_equal(cfg.require_auth_results, 1);
 	assert_string_equal(cfg.authserv_id, "mx.cdt.ca.gov");
 	assert_int_equal(cfg.rate_limit, 7);
+	assert_int_equal(cfg.case_rate_limit, 9);
 	assert_string_equal(cfg.pid_file, "/run/cgend.pid");
 	assert_string_equal(cfg.log_level, "debug");
 
@@ -270,6 +272,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.require_auth_results, 0);
 	assert_null(cfg.authserv_id);
 	assert_int_equal(cfg.rate_limit, 20);
+	assert_int_equal(cfg.case_rate_limit, 60);
 	assert_null(cfg.pid_file);
 	assert_string_equal(cfg.log_level, "info");
 
@@ -533,7 +536,7 @@ static const struct {
 	{"workflow", "holidays_file"}, {"workflow", "approver_digest"}, {"workflow", "reply_to"},
 	{"templates", "dir"},
 	{"security", "secret_file"}, {"security", "require_auth_results"},
-	{"security", "authserv_id"}, {"security", "rate_limit"},
+	{"security", "authserv_id"}, {"security", "rate_limit"}, {"security", "case_rate_limit"},
 	{"daemon", "pid_file"}, {"daemon", "log_level"},
 };
 
