@@ -54,6 +54,11 @@ int agent_open(struct agent *a, const struct conf *cfg, int mail, char **err)
 		*err = e;
 		goto fail;
 	}
+	if ((cfg->mailbox.password_file && conf_check_private(cfg->mailbox.password_file, &e) != 0) ||
+	    (cfg->smtp.password_file && conf_check_private(cfg->smtp.password_file, &e) != 0)) {
+		*err = e;
+		goto fail;
+	}
 	if (mail) {
 		a->src = source_for(cfg);
 		a->snd = sender_for(cfg);

@@ -857,3 +857,21 @@ fail:
 	free(n);
 	return -1;
 }
+
+int conf_check_private(const char *path, char **err)
+{
+	struct stat st;
+	if (stat(path, &st) < 0) {
+		*err = xasprintf("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		*err = xasprintf("%s: not a regular file", path);
+		return -1;
+	}
+	if (st.st_mode & 077) {
+		*err = xasprintf("%s: readable by group or others (chmod 600 it)", path);
+		return -1;
+	}
+	return 0;
+}

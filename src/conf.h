@@ -87,6 +87,10 @@ void conf_free(struct conf *cfg);
  * *secrets unchanged and *err set (allocated, never contains a secret). */
 int conf_read_secrets(const char *path, struct strv *secrets, char **err);
 
+/* Refuses a password or secret file that is not a regular file or that group
+ * or others may read. Returns 0, or -1 with *err allocated. */
+int conf_check_private(const char *path, char **err);
+
 /* Parses "Display Name <addr@dom>", "\"Name, X\" <addr@dom>", "<addr@dom>" or
  * "addr@dom": bare lowercase address into *addr and the display name (quotes
  * and backslash escapes removed; NULL when empty) into *name, both allocated.

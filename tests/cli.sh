@@ -27,6 +27,12 @@ check "bad value reported as FILE:LINE" sh -c "echo '$errs' | grep -q '^$T/bad.c
 chmod 644 "$T/secret"
 is "a secret file readable by others is refused" "$(rc "$CGEND" -c "$T/cgen.conf" --check-config)" 78
 chmod 600 "$T/secret"
+sed 's|^from = \(.*\)$|from = \1\npassword_file = pw|' "$T/cgen.conf" >"$T/pw.conf"
+echo not-a-real-password >"$T/pw"
+chmod 644 "$T/pw"
+is "a password file readable by others is refused" "$(rc "$CGEND" -c "$T/pw.conf" --check-config)" 78
+chmod 600 "$T/pw"
+is "the same file, owner-only, is accepted" "$(rc "$CGEND" -c "$T/pw.conf" --check-config)" 0
 
 printf 'code,name,domains,aio,cio,aio_delegates,cio_delegates,exempt\nX1,Ok Entity,ok.ca.gov,a@ok.ca.gov,c@ok.ca.gov,,,\nX2,,bad,nope,c@x.ca.gov,,,\n' >"$T/bad.csv"
 out=$(ctl "$T" directory import "$T/bad.csv" 2>&1); r=$?
