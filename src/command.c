@@ -1,11 +1,12 @@
-/* command.c: the command word on the first non-empty line of a reply.
+/* command.c: the command word on the first line of a reply's own text.
  *
+ * Quoted lines, and an attribution that introduces a quote, are passed over.
  * The line is cut into words with one pcre2 pattern (letters and digits,
  * apostrophes inside a word: "don't", "don’t"); the rest is plain C. A
  * decision word (APPROVE, REJECT, DENY, WITHDRAW, RECOMMEND) is handled with
  * more care than the others: anywhere but at the start of the line, next to
- * another decision word, or on a line with a question mark, it makes the line
- * ambiguous. */
+ * another decision word, after a negation, or on a line with a question
+ * mark, it makes the line ambiguous. */
 #include "config.h"
 
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "command.h"
 #include "log.h"
 #include "util.h"
+#include "visible.h"
 
 struct word {
 	const char *text; /* lower case */
@@ -41,8 +43,18 @@ static const struct word words[] = {
 	{ "form", CMD_FORM, 0 },
 };
 
-/* Negated decision words: never a command, always ambiguous. */
-static const char *const negated[] = { "disapprove", "disapproved", "unapprove", "unapproved" };
+/* Negated or inflected decision words: never a command, always ambiguous. */
+static const char *const unclear[] = {
+	"disapprove", "disapproved", "unapprove", "unapproved", "approves", "approving",
+	"rejects", "rejecting", "unreject", "denies", "denying", "withdraws", "withdrawing",
+	"withdrew", "recommends", "recommending", "recommended",
+};
+
+/* Words that negate the word after them: "not approve", "no info". */
+static const char *const negators[] = {
+	"not", "no", "don't", "dont", "cannot", "can't", "cant", "won't", "wont", "never",
+	"shouldn't", "wouldn't", "didn't", "doesn't", "isn't", "mustn't",
+};
 
 static const char *const names[] = {
 	[CMD_APPROVE] = "APPROVE", [CMD_REJECT] = "REJECT", [CMD_INFO] = "INFO",
@@ -81,7 +93,8 @@ static void re_init(void)
 struct token {
 	size_t start, end;       /* byte offsets in the line */
 	const struct word *word; /* NULL: not a command word */
-	int negated;
+	int unclear;
+	int negator;
 };
 
 /* Lower-cases an ASCII word into out (size 16) with "’" as "'"; 0 when the
@@ -111,15 +124,18 @@ static void classify(const char *s, struct token *t)
 {
 	char w[16];
 	t->word = NULL;
-	t->negated = 0;
+	t->unclear = t->negator = 0;
 	if (!fold(s + t->start, t->end - t->start, w))
 		return;
 	for (size_t i = 0; i < ARRAY_LEN(words); i++)
 		if (strcmp(w, words[i].text) == 0)
 			t->word = &words[i];
-	for (size_t i = 0; i < ARRAY_LEN(negated); i++)
-		if (strcmp(w, negated[i]) == 0)
-			t->negated = 1;
+	for (size_t i = 0; i < ARRAY_LEN(unclear); i++)
+		if (strcmp(w, unclear[i]) == 0)
+			t->unclear = 1;
+	for (size_t i = 0; i < ARRAY_LEN(negators); i++)
+		if (strcmp(w, negators[i]) == 0)
+			t->negator = 1;
 }
 
 /* The words of line[0..n); returns their number, *out allocated. */
@@ -184,20 +200,50 @@ static size_t skip_sep(const char *s, size_t i, size_t n)
 	}
 }
 
-/* The first line holding more than white space: [*line, *line + *n), and
- * what follows it (*rest, after its newline; NULL when none). */
+/* The line s[0..*n) without its leading and trailing white space: the
+ * offset of its text; *n becomes the text's length (0: a blank line). */
+static size_t trim_line(const char *s, size_t *n)
+{
+	size_t lead = space_len(s, *n), end = *n;
+	while (end > lead && space_len(s + end - 1, 1))
+		end--;
+	*n = end - lead;
+	return lead;
+}
+
+/* Whether line s[0..n) is not the sender's own text: a quoted line, or an
+ * attribution whose next non-blank line is quoted. next: the text after the
+ * line's newline, or NULL. */
+static int quote_line(const char *s, size_t n, const char *next)
+{
+	size_t lead = trim_line(s, &n);
+	if (n && s[lead] == '>')
+		return 1;
+	if (!n || !next || !visible_is_attribution(s + lead, n))
+		return 0;
+	while (*next) {
+		size_t len = strcspn(next, "\n"), m = len;
+		size_t at = trim_line(next, &m);
+		if (m)
+			return next[at] == '>';
+		next += len + (next[len] != '\0');
+	}
+	return 0;
+}
+
+/* The first line holding more than white space and not a quote:
+ * [*line, *line + *n), and what follows it (*rest, after its newline; NULL
+ * when none). */
 static int first_line(const char *s, const char **line, size_t *n, const char **rest)
 {
 	while (*s) {
-		size_t len = strcspn(s, "\n");
-		size_t lead = space_len(s, len);
-		if (lead < len) {
-			size_t end = len;
-			while (end > lead && space_len(s + end - 1, 1))
-				end--;
+		size_t len = strcspn(s, "\n"), m = len;
+		const char *next = s[len] ? s + len + 1 : NULL;
+		size_t lead = trim_line(s, &m);
+		if (m && !quote_line(s, len, next)) {
 			*line = s + lead;
-			*n = end - lead;
-			*rest = s[len] ? s + len + 1 : NULL;
+			*n = m;
+			*rest = next;
 			return 1;
 		}
 		s += len + (s[len] != '\0');
@@ -205,14 +251,52 @@ static int first_line(const char *s, const char **line, size_t *n, const char **
 	return 0;
 }
 
+/* Appends the lines of s that are not quotes (CR before LF removed), runs of
+ * blank lines made one. */
+static void add_unquoted(struct buf *b, const char *s)
+{
+	int blank = 0;
+	while (*s) {
+		size_t len = strcspn(s, "\n"), m = len;
+		const char *next = s[len] ? s + len + 1 : NULL;
+		trim_line(s, &m);
+		if (!quote_line(s, len, next) && !(m == 0 && blank)) {
+			size_t keep = len;
+			if (keep && s[keep - 1] == '\r')
+				keep--;
+			buf_addc(b, '\n');
+			buf_add(b, s, keep);
+			blank = m == 0;
+		}
+		s += len + (s[len] != '\0');
+	}
+}
+
 /* Whether the tokens from index `from` hold a decision word other than w, or
- * a negated one. */
+ * an unclear one. */
 static int conflict(const struct token *t, size_t cnt, size_t from, enum cmd_word w)
 {
 	for (size_t i = from; i < cnt; i++)
-		if (t[i].negated || (t[i].word && t[i].word->decision && t[i].word->w != w))
+		if (t[i].unclear || (t[i].word && t[i].word->decision && t[i].word->w != w))
 			return 1;
 	return 0;
+}
+
+/* Whether a negation stands right before a decision word or INFO. */
+static int negated(const struct token *t, size_t cnt)
+{
+	for (size_t i = 0; i + 1 < cnt; i++)
+		if (t[i].negator && t[i + 1].word && (t[i + 1].word->decision || t[i + 1].word->w == CMD_INFO))
+			return 1;
+	return 0;
+}
+
+/* A word glued to the next by a hyphen ("approve-ish") is not a whole word. */
+static int hyphenated(const char *line, size_t n, size_t end)
+{
+	return end + 1 < n && line[end] == '-' &&
+	       (((unsigned char)line[end + 1] >= 0x80) || ((line[end + 1] | 0x20) >= 'a' && (line[end + 1] | 0x20) <= 'z') ||
+		(line[end + 1] >= '0' && line[end + 1] <= '9'));
 }
 
 void command_parse(const char *visible, struct command *out)
@@ -227,6 +311,10 @@ void command_parse(const char *visible, struct command *out)
 	struct token *t;
 	size_t cnt = tokenize(line, n, &t);
 	const struct word *cmd = cnt && t[0].start == 0 ? t[0].word : NULL;
+	if (negated(t, cnt) || (cmd && hyphenated(line, n, t[0].end))) {
+		out->ambiguous = 1;
+		goto out;
+	}
 	if (!cmd) {
 		/* "I approve", "do not approve", "disapprove", "Yes, reject". */
 		out->ambiguous = conflict(t, cnt, 0, CMD_NONE);
@@ -257,12 +345,8 @@ void command_parse(const char *visible, struct command *out)
 	at = skip_sep(line, at, n);
 	struct buf arg = { 0 };
 	buf_add(&arg, line + at, n - at);
-	if (rest) {
-		buf_addc(&arg, '\n');
-		for (const char *p = rest; *p; p++)
-			if (!(*p == '\r' && (p[1] == '\n' || p[1] == '\0')))
-				buf_addc(&arg, *p);
-	}
+	if (rest)
+		add_unquoted(&arg, rest);
 	out->word = cmd->w;
 	out->argument = str_trim(buf_steal(&arg));
 	if (verdict) {

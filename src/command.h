@@ -1,10 +1,15 @@
 /* command.h: the command grammar of DESIGN.md section 3 (pure; pcre2 inside).
  *
- * The command is the first non-empty line of the visible text, matched as a
- * whole word at the start of that line, case-insensitive, trailing punctuation
- * ignored. Negations and questions ("not approve", "don't approve",
- * "disapprove", "cannot approve", "approve?") and anything unclear are
- * ambiguous: no command, and the sender is asked for a clear one. */
+ * The command is read from the first line of the visible text that holds
+ * more than white space and does not start with '>' (after white space),
+ * an attribution ("On ... wrote:" and the other forms of
+ * visible_is_attribution) whose next non-blank line starts with '>' being
+ * passed over too: visible_text keeps a quote that new text follows. It is
+ * matched as a whole word at the start of that line, case-insensitive,
+ * trailing punctuation ignored. Negations and questions ("not approve",
+ * "don't approve", "disapprove", "cannot approve", "approve?") and anything
+ * unclear are ambiguous: no command, and the sender is asked for a clear
+ * one. */
 #ifndef CGEN_COMMAND_H
 #define CGEN_COMMAND_H
 
@@ -25,19 +30,26 @@ enum cmd_word {
 
 struct command {
 	enum cmd_word word;
-	char *argument;     /* rest of the first line plus following visible lines
-			       (trimmed); "" when none; NULL when word is CMD_NONE */
+	char *argument;     /* rest of the command line plus the following lines
+			       that are not quotes (as above), runs of blank lines
+			       made one, trimmed; "" when none; NULL when word is
+			       CMD_NONE */
 	int ambiguous;      /* 1: looked like a command but is not clear; word = CMD_NONE */
 };
 
-/* Reads the command from visible text (already stripped of quotes and
- * signatures). *out is overwritten. visible may be NULL (no command).
+/* Reads the command from visible text (visible_text's result). *out is
+ * overwritten. visible may be NULL (no command).
  * The decision words APPROVE(D), REJECT(ED), DENY/DENIED, WITHDRAW(N) and
  * RECOMMEND make the line ambiguous when they are not its first word ("I
  * approve", "do not approve"), when the line holds another decision word
- * ("approve, no wait, reject") or a '?'. INFO, NOTE, STATUS, AUDIT, HELP and
- * FORM are commands only as the first word ("Please note ..." is CMD_NONE,
- * not ambiguous); any word directly followed by '?' is ambiguous. RECOMMEND
+ * ("approve, no wait, reject") or a '?'. A negation ("not", "no", "don't",
+ * "cannot", "never", ...) right before a decision word or INFO, another form
+ * of a decision verb ("disapprove", "approving", "rejects", "withdrew",
+ * "recommended", ...) anywhere on the line, and a command word glued to the
+ * next by a hyphen ("approve-ish") make it ambiguous too. INFO, NOTE,
+ * STATUS, AUDIT, HELP and FORM are commands only as the first word ("Please
+ * note ..." is CMD_NONE, not ambiguous); any word directly followed by '?' is
+ * ambiguous. RECOMMEND
  * must be followed by APPROVE(D) or DENY/DENIED; its argument is then
  * "APPROVE" or "DENY", a space and the rationale (just the verdict when the
  * rationale is empty). */

@@ -221,10 +221,20 @@ static char *normalize(const char *text)
 	return buf_steal(&b);
 }
 
+/* Array p of n elements of size bytes, with room for one more. Only this
+ * module grows the arrays of a form, so their capacity follows from n (4, 8,
+ * 16, ...) and appending stays linear. */
+static void *grow(void *p, size_t n, size_t size)
+{
+	if (n == 0 || (n >= 4 && (n & (n - 1)) == 0))
+		return xrealloc(p, (n ? 2 * n : 4) * size);
+	return p;
+}
+
 void form_add_problem(struct form *f, const char *field, const char *fmt, ...)
 {
 	va_list ap;
-	f->problems = xrealloc(f->problems, (f->n_problems + 1) * sizeof(*f->problems));
+	f->problems = grow(f->problems, f->n_problems, sizeof(*f->problems));
 	struct form_problem *p = &f->problems[f->n_problems++];
 	p->field = xstrdup(field);
 	va_start(ap, fmt);
@@ -366,7 +376,7 @@ static void parse_service(struct form *f, pcre2_match_data *md, size_t no, const
 		free(address);
 		return;
 	}
-	f->services = xrealloc(f->services, (f->n_services + 1) * sizeof(*f->services));
+	f->services = grow(f->services, f->n_services, sizeof(*f->services));
 	f->services[f->n_services++] = (struct form_service){quantity, type, address};
 }
 
@@ -422,8 +432,8 @@ static int parse_cost_items(struct form *f, pcre2_match_data *md, const struct s
 			bad = 1;
 			free(item);
 		} else {
-			f->cost_items = xrealloc(f->cost_items,
-						 (f->n_cost_items + 1) * sizeof(*f->cost_items));
+			f->cost_items = grow(f->cost_items, f->n_cost_items,
+					     sizeof(*f->cost_items));
 			f->cost_items[f->n_cost_items++] = (struct form_cost){item, cents};
 		}
 		free(amount);
@@ -493,6 +503,11 @@ void form_parse(const char *text, struct form *out)
 			*nl = '\0';
 		if (strcmp(line, "--") == 0 || strcmp(line, "-- ") == 0)
 			break; /* signature */
+		if (line[strspn(line, " \t")] == '>') {
+			/* Quoted history kept between new text: never part of the form. */
+			line = nl ? nl + 1 : NULL;
+			continue;
+		}
 		const char *rest;
 		int fl = label_of(md, line, &rest);
 		if (fl >= 0) {

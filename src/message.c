@@ -4,9 +4,12 @@
  * replaced by one space); structured values go through libetpan's mailimf
  * parsers with a simple fallback when those fail. The body is read with
  * libetpan's MIME parser from a private CRLF copy of the mail; HTML-only mail
- * is turned into text with libxml2's HTML parser. */
+ * is turned into text with libxml2's HTML parser. Opaque S/MIME signed data
+ * is unwrapped with GnuTLS (no signature check) and its entity parsed like
+ * the mail; encrypted and TNEF bodies are only listed and flagged. */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +17,7 @@
 
 #include <gnutls/gnutls.h>
 #include <gnutls/crypto.h>
+#include <gnutls/pkcs7.h>
 #include <libetpan/charconv.h>
 #include <libetpan/mailimf.h>
 #include <libetpan/mailmime.h>
@@ -27,6 +31,9 @@
  * front of a multipart body whose boundary is missing. */
 #define PAD 16
 #define MAX_DEPTH 64
+/* Entities parsed again per mail (S/MIME content, guessed boundaries): each
+ * copies its bytes, so nesting them must not multiply a large mail. */
+#define MAX_OWNED 8
 
 static int is_wsp(int c)
 {
@@ -145,12 +152,22 @@ static char *to_utf8(const char *s, size_t n, const char *cs)
 		"unknown-8bit", "x-unknown", "unknown", "default", NULL };
 	static const char *const latin1[] = { "iso-8859-1", "iso8859-1", "latin1",
 		"iso_8859-1", "windows-1252", "cp1252", "x-cp1252", NULL };
+	/* labels whose mail is written in a superset (as browsers read them) */
+	static const char *const sjis[] = { "shift_jis", "shift-jis", "sjis", "x-sjis",
+		"ms_kanji", "csshiftjis", NULL };
+	static const char *const gb[] = { "gb2312", "gbk", "x-gbk", "cp936", "euc-cn",
+		"csgb2312", "gb_2312-80", NULL };
+	static const char *const kr[] = { "ks_c_5601-1987", "ks_c_5601", "euc-kr", NULL };
+	static const char *const big5[] = { "big5", "x-big5", "csbig5", NULL };
+	static const char *const hebrew[] = { "iso-8859-8-i", "iso-8859-8-e", NULL };
 	char *r = NULL, *out;
 
 	if (cs == NULL || *cs == '\0' || cs_is(cs, loose))
 		return raw_to_utf8(s, n);
 	if (cs_is(cs, latin1))
 		return cp1252_to_utf8(s, n);
+	cs = cs_is(cs, sjis) ? "CP932" : cs_is(cs, gb) ? "GB18030" : cs_is(cs, kr) ? "CP949"
+	     : cs_is(cs, big5) ? "BIG5-HKSCS" : cs_is(cs, hebrew) ? "ISO-8859-8" : cs;
 	if (charconv("UTF-8", cs, s, n, &r) == MAIL_CHARCONV_NO_ERROR && r != NULL) {
 		out = xstrdup(r);
 		free(r);
@@ -898,7 +915,8 @@ static char *unflow(const char *s, int delsp)
 		c = s + depth;
 		cn = n - depth;
 		stuffed = cn > 0 && c[0] == ' ';
-		flowed = cn > 0 && c[cn - 1] == ' '
+		/* the space of a line " " is its stuffing: the line is empty, fixed */
+		flowed = cn > (size_t)stuffed && c[cn - 1] == ' '
 			 && !(cn - (size_t)stuffed == 3 && memcmp(c + stuffed, "-- ", 3) == 0);
 		if (flowed && delsp)
 			cn--;
@@ -1138,7 +1156,14 @@ struct walk {
 	struct message *m;
 	struct mailmime *plain, *html;             /* outside attached messages */
 	struct mailmime *inner_plain, *inner_html; /* inside message/rfc822 */
+	int enclosed;    /* a message/rfc822 or text/rfc822-headers part was seen */
+	struct mailmime **owned; /* MIME entities opened from S/MIME signed data */
+	char **owned_buf;        /* their raw bytes, alive as long as they are */
+	size_t n_owned;
 };
+
+static char *crlf_copy(const char *s, size_t n, size_t *out_len, char **base);
+static void walk(struct walk *w, struct mailmime *mime, int inner, int record, int level);
 
 static void add_attachment(struct message *m, char *name, char *type, const char *data,
 			   size_t n)
@@ -1161,25 +1186,177 @@ static int is_disp_attachment(const struct mailmime_single_fields *sf)
 	       && sf->fld_disposition->dsp_type->dsp_type == MAILMIME_DISPOSITION_TYPE_ATTACHMENT;
 }
 
+static void set_unreadable(struct walk *w, int inner, const char *why)
+{
+	if (!inner && w->m->unreadable == NULL)
+		w->m->unreadable = xstrdup(why);
+}
+
+/* Parses the MIME entity s (n bytes, after the header text head) and keeps
+ * it in w->owned; returns its body, or NULL. */
+static struct mailmime *own_parse(struct walk *w, const char *head, const char *s, size_t n)
+{
+	struct mailmime *mime = NULL;
+	struct buf in = {0};
+	size_t clen, idx = 0;
+	char *base, *c;
+
+	if (w->n_owned >= MAX_OWNED)
+		return NULL;
+	buf_adds(&in, head);
+	buf_add(&in, s, n);
+	c = crlf_copy(in.s, in.len, &clen, &base);
+	buf_free(&in);
+	if (mailmime_parse(c, clen, &idx, &mime) != MAILIMF_NO_ERROR || mime == NULL) {
+		free(base);
+		return NULL;
+	}
+	w->owned = xrealloc(w->owned, (w->n_owned + 1) * sizeof(*w->owned));
+	w->owned_buf = xrealloc(w->owned_buf, (w->n_owned + 1) * sizeof(*w->owned_buf));
+	w->owned[w->n_owned] = mime;
+	w->owned_buf[w->n_owned++] = base;
+	return mime->mm_type == MAILMIME_MESSAGE ? mime->mm_data.mm_message.mm_msg_mime : mime;
+}
+
+/* The MIME entity inside DER PKCS#7 SignedData (signature not verified),
+ * parsed. NULL when der is not signed data with embedded content
+ * (enveloped data, detached signature, garbage). */
+static struct mailmime *smime_open(struct walk *w, const char *der, size_t n)
+{
+	gnutls_pkcs7_t p7 = NULL;
+	gnutls_datum_t in = { (unsigned char *)(uintptr_t)der, (unsigned)n }, data = { NULL, 0 };
+	struct mailmime *mime = NULL;
+
+	if (n == 0 || n > 0x7fffffff || gnutls_pkcs7_init(&p7) < 0)
+		return NULL;
+	if (gnutls_pkcs7_import(p7, &in, GNUTLS_X509_FMT_DER) >= 0
+	    && gnutls_pkcs7_get_embedded_data(p7, 0, &data) >= 0 && data.size > 0)
+		mime = own_parse(w, "", (const char *)data.data, data.size);
+	gnutls_free(data.data);
+	gnutls_pkcs7_deinit(p7);
+	return mime;
+}
+
+/* A multipart without a usable boundary parameter (libetpan left it a
+ * leaf): parsed again with the boundary of its first "--" line. */
+static struct mailmime *multipart_guess(struct walk *w, const struct mailmime *mime,
+					const char *type)
+{
+	struct mailmime *r = NULL;
+	struct bytes b;
+	size_t i = 0, next;
+
+	part_bytes(mime, MAILMIME_MECHANISM_8BIT, &b);
+	for (; i < b.n; i = next) {
+		size_t e = line_end(b.s, b.n, i, &next);
+
+		if (e - i > 2 && e - i <= 72 && b.s[i] == '-' && b.s[i + 1] == '-') {
+			char *bd = str_trim(xstrndup(b.s + i + 2, e - i - 2)), *head;
+
+			if (*bd != '\0' && strpbrk(bd, "\"\\\r") == NULL) {
+				head = xasprintf("Content-Type: %s; boundary=\"%s\"\r\n\r\n", type, bd);
+				r = own_parse(w, head, b.s, b.n);
+				free(head);
+			}
+			free(bd);
+			break;
+		}
+	}
+	bytes_free(&b);
+	return r != NULL && r->mm_type == MAILMIME_MULTIPLE ? r : NULL;
+}
+
+static void walk_free(struct walk *w)
+{
+	for (size_t i = 0; i < w->n_owned; i++) {
+		mailmime_free(w->owned[i]);
+		free(w->owned_buf[i]);
+	}
+	free(w->owned);
+	free(w->owned_buf);
+}
+
+static int is_pkcs7_mime(const char *type)
+{
+	return strcmp(type, "application/pkcs7-mime") == 0
+	       || strcmp(type, "application/x-pkcs7-mime") == 0;
+}
+
+/* Name ends with ext (ASCII case-insensitive). */
+static int name_ends(const char *name, const char *ext)
+{
+	size_t n = name ? strlen(name) : 0, k = strlen(ext);
+
+	return n >= k && strcasecmp(name + n - k, ext) == 0;
+}
+
+/* multipart/signed: only the signed content (its first part) is read; the
+ * signature is not listed. multipart/encrypted: unreadable, its parts are
+ * listed. */
+static void walk_multipart(struct walk *w, struct mailmime *mime, int inner, int record,
+			   int level)
+{
+	clist *l = mime->mm_data.mm_multipart.mm_mp_list;
+	const char *sub = mime->mm_content_type ? mime->mm_content_type->ct_subtype : NULL;
+
+	if (sub != NULL && strcasecmp(sub, "signed") == 0) {
+		if (l != NULL && clist_begin(l) != NULL)
+			walk(w, clist_content(clist_begin(l)), inner, record, level + 1);
+		return;
+	}
+	if (sub != NULL && strcasecmp(sub, "encrypted") == 0) {
+		const char *proto = ct_param(mime->mm_content_type, "protocol");
+
+		set_unreadable(w, inner, proto != NULL && str_find_ci(proto, "pgp") != NULL
+				 ? "encrypted (PGP)" : "encrypted");
+	}
+	for (clistiter *c = l ? clist_begin(l) : NULL; c; c = clist_next(c))
+		walk(w, clist_content(c), inner, record, level + 1);
+}
+
+/* An opaque S/MIME part: signed data is opened and walked like any MIME
+ * entity (returns 1); anything else is marked unreadable (returns 0, the
+ * part is then listed as an attachment). */
+static int walk_pkcs7(struct walk *w, struct mailmime *mime, const char *name, int inner,
+		      int record, int level)
+{
+	struct mailmime_single_fields sf;
+	const char *st = ct_param(mime->mm_content_type, "smime-type");
+	struct mailmime *in;
+	struct bytes b;
+
+	mailmime_single_fields_init(&sf, mime->mm_mime_fields, mime->mm_content_type);
+	part_bytes(mime, part_encoding(&sf), &b);
+	in = smime_open(w, b.s, b.n);
+	bytes_free(&b);
+	if (in != NULL) {
+		walk(w, in, inner, record, level + 1);
+		return 1;
+	}
+	if (st == NULL ? !name_ends(name, ".p7s") && !name_ends(name, ".p7c")
+	    : strcasecmp(st, "enveloped-data") == 0 || strcasecmp(st, "authenveloped-data") == 0)
+		set_unreadable(w, inner, "encrypted (S/MIME)");
+	return 0;
+}
+
 static void walk(struct walk *w, struct mailmime *mime, int inner, int record, int level)
 {
 	struct mailmime_single_fields sf;
+	struct mailmime *guess;
 	struct bytes b;
 	char *type, *name;
 
 	if (mime == NULL || level > MAX_DEPTH)
 		return;
 	if (mime->mm_type == MAILMIME_MULTIPLE) {
-		clist *l = mime->mm_data.mm_multipart.mm_mp_list;
-
-		for (clistiter *c = l ? clist_begin(l) : NULL; c; c = clist_next(c))
-			walk(w, clist_content(c), inner, record, level + 1);
+		walk_multipart(w, mime, inner, record, level);
 		return;
 	}
 	mailmime_single_fields_init(&sf, mime->mm_mime_fields, mime->mm_content_type);
 	name = part_filename(&sf);
 	type = content_type_str(mime->mm_content_type);
 	if (mime->mm_type == MAILMIME_MESSAGE) {
+		w->enclosed = 1;
 		if (record && (name != NULL || is_disp_attachment(&sf))) {
 			part_bytes(mime, MAILMIME_MECHANISM_8BIT, &b);
 			add_attachment(w->m, name, type, b.s, b.n);
@@ -1192,14 +1369,32 @@ static void walk(struct walk *w, struct mailmime *mime, int inner, int record, i
 		walk(w, mime->mm_data.mm_message.mm_msg_mime, 1, record, level + 1);
 		return;
 	}
-	if (name != NULL || is_disp_attachment(&sf) || strncmp(type, "text/", 5) != 0) {
+	if (strcmp(type, "text/rfc822-headers") == 0)
+		w->enclosed = 1;
+	if (strncmp(type, "multipart/", 10) == 0 && (guess = multipart_guess(w, mime, type))) {
+		free(name);
+		free(type);
+		walk(w, guess, inner, record, level + 1);
+		return;
+	}
+	if (is_pkcs7_mime(type) && walk_pkcs7(w, mime, name, inner, record, level)) {
+		free(name);
+		free(type);
+		return;
+	}
+	if (strcmp(type, "application/ms-tnef") == 0 || strcmp(type, "application/vnd.ms-tnef") == 0
+	    || (name != NULL && strcasecmp(name, "winmail.dat") == 0))
+		set_unreadable(w, inner, "Outlook TNEF (winmail.dat)");
+	/* a multipart left a leaf is read as plain text */
+	if (name != NULL || is_disp_attachment(&sf)
+	    || (strncmp(type, "text/", 5) != 0 && strncmp(type, "multipart/", 10) != 0)) {
 		if (record) {
 			part_bytes(mime, part_encoding(&sf), &b);
 			add_attachment(w->m, name, type, b.s, b.n);
 			bytes_free(&b);
 			return;
 		}
-	} else if (strcmp(type, "text/plain") == 0) {
+	} else if (strcmp(type, "text/plain") == 0 || strncmp(type, "multipart/", 10) == 0) {
 		if (!inner && w->plain == NULL)
 			w->plain = mime;
 		if (inner && w->inner_plain == NULL)
@@ -1333,6 +1528,34 @@ static void bounce_walk(struct mailmime *mime, struct strv *out, int level)
 	free(type);
 }
 
+/* Ids in a JSON report (Amazon SES): the quoted "<...>" value that follows
+ * a Message-ID key, as in {"name":"Message-ID","value":"<id>"} or
+ * "commonHeaders":{"messageId":"<id>"}. */
+static void ses_ids(const char *text, struct strv *out)
+{
+	static const char *const keys[] = { "message-id", "messageid", NULL };
+
+	for (const char *p = text; *p; p++) {
+		for (const char *const *k = keys; *k; k++) {
+			const char *q = p + strlen(*k), *e;
+			char *id;
+
+			if (lower((unsigned char)*p) != 'm' || !mem_prefix_ci(p, strnlen(p, 10), *k))
+				continue;
+			q += strspn(q, "\\\" :,");
+			if (mem_prefix_ci(q, strnlen(q, 5), "value"))
+				q += 5 + strspn(q + 5, "\\\" :");
+			if (*q != '<' || q[-1] != '"' || (e = memchr(q, '>', strnlen(q, 250))) == NULL)
+				continue;
+			id = xstrndup(q + 1, (size_t)(e - q - 1));
+			if (id_ok(id) && strchr(id, '@') != NULL && !strv_contains_ci(out, id))
+				strv_add_own(out, id);
+			else
+				free(id);
+		}
+	}
+}
+
 /* ---- kind ---- */
 
 static const char *const ooo_subjects[] = { "Out of Office", "Automatic reply:", "Autoreply",
@@ -1363,6 +1586,94 @@ static int daemon_sender(const struct strv *from, const char *raw_from)
 	return raw_from != NULL && (str_find_ci(raw_from, "mailer-daemon") != NULL
 				    || str_find_ci(raw_from, "Mail Delivery S") != NULL
 				    || (from->n == 0 && strstr(raw_from, "<>") != NULL));
+}
+
+/* Phrases of delivery failure reports written as plain text. */
+static const char *const dsn_phrases[] = { "could not be delivered",
+	"couldn't be delivered", "was not delivered", "user unknown", "unknown user",
+	"no such user", "invalid user address", "mailbox is full", "mailbox full",
+	"mailbox unavailable", "requested action not taken", "transcript of session follows",
+	"permanent fatal error", "delivery to the following recipient", "recipient address rejected",
+	"undeliverable", NULL };
+
+/* Local part of an address that takes no replies ("no-reply", "donotreply"...). */
+static int noreply_sender(const struct strv *from)
+{
+	static const char *const locals[] = { "no-reply", "noreply", "no_reply", "do-not-reply",
+		"donotreply", "do_not_reply", NULL };
+
+	for (size_t i = 0; i < from->n; i++) {
+		size_t k = strcspn(from->v[i], "@");
+
+		for (const char *const *l = locals; *l; l++)
+			if (k == strlen(*l) && mem_prefix_ci(from->v[i], k, *l))
+				return 1;
+	}
+	return 0;
+}
+
+/* The first dsn_phrases entry found in the first 16 KB of text, or NULL. */
+static const char *dsn_phrase(const char *text)
+{
+	char *head = xstrndup(text, 16384);
+	const char *r = NULL;
+
+	for (const char *const *p = dsn_phrases; *p && r == NULL; p++)
+		if (str_find_ci(head, *p) != NULL)
+			r = *p;
+	free(head);
+	return r;
+}
+
+/* A mailing-list manager's own mail (not a post): From the list's
+ * administrative address (owner-x, x-owner, x-admin, x-request, x-bounces)
+ * with a list server header. One that refers to a mail (In-Reply-To,
+ * References) answers a post it refused or held: a bounce; else (digest,
+ * welcome) it is automatic mail. */
+static int list_manager_notice(const struct header *h, const struct strv *from)
+{
+	static const char *const servers[] = { "X-MLServer", "X-ML-Server", "X-Mailman-Version",
+		"X-List-Administrivia", "Mailing-List", "List-Id", NULL };
+	static const char *const suffixes[] = { "-owner", "-admin", "-request", "-bounces", NULL };
+	int server = 0, admin = 0;
+
+	for (const char *const *p = servers; *p && !server; p++)
+		server = header_get(h, *p) != NULL;
+	for (size_t i = 0; i < from->n && server && !admin; i++) {
+		const char *a = from->v[i];
+		size_t k = strcspn(a, "@");
+
+		admin = mem_prefix_ci(a, k, "owner-");
+		for (const char *const *s = suffixes; *s && !admin; s++)
+			admin = k > strlen(*s) && mem_prefix_ci(a + k - strlen(*s), strlen(*s), *s);
+	}
+	return server && admin;
+}
+
+/* Amazon SES event published through SNS (a JSON body): the value of
+ * "notificationType" or "eventType" (quotes may be escaped), or NULL. */
+static char *ses_event(const struct header *h, const struct strv *from, const char *text)
+{
+	static const char *const keys[] = { "\"notificationType", "\"eventType", NULL };
+	const char *p = NULL;
+	size_t k;
+	int sns = header_get(h, "x-amz-sns-message-id") != NULL;
+
+	for (size_t i = 0; i < from->n && !sns; i++) {
+		const char *d = strchr(from->v[i], '@');
+
+		sns = d != NULL && (strcmp(d, "@sns.amazonaws.com") == 0
+				    || strcmp(d, "@amazonses.com") == 0);
+	}
+	for (const char *const *key = keys; sns && *key && p == NULL; key++)
+		if ((p = strstr(text, *key)) != NULL)
+			p += strlen(*key);
+	if (p == NULL)
+		return NULL;
+	p += strspn(p, "\\\" \t:");
+	for (k = 0; (p[k] >= 'A' && p[k] <= 'Z') || (p[k] >= 'a' && p[k] <= 'z'); k++)
+		;
+	return k > 0 ? xstrndup(p, k) : NULL;
 }
 
 static void set_kind(struct message *m, enum msg_kind k, char *reason)
@@ -1430,25 +1741,61 @@ static void classify_report(struct message *m, const struct mailmime *body)
 	free(t);
 }
 
-static void classify(struct message *m, const struct header *h, const struct mailmime *body,
-		     const struct strv *from)
+/* Bounce and complaint rules that do not rest on multipart/report:
+ * Amazon SES JSON events, client unsubscribe requests, mailer-daemon,
+ * null-sender or no-reply notices (subject, or a failure phrase in the
+ * text), mailing-list manager notices. */
+static void classify_notice(struct message *m, const struct header *h, const struct strv *from,
+			    int enclosed, const char *as)
 {
-	const char *v, *subj = m->subject;
-	char *ct = body ? content_type_str(body->mm_content_type) : NULL, *as = auto_submitted(h);
+	const char *v, *phrase;
 	int daemon = daemon_sender(from, header_get(h, "From")), null_rp = null_return_path(h);
+	char *ev = ses_event(h, from, m->text);
 
-	if (ct != NULL && strcmp(ct, "multipart/report") == 0)
-		classify_report(m, body);
-	free(ct);
-	if (m->kind == MSG_NORMAL && (daemon || null_rp)) {
+	if (ev != NULL) {
+		if (strcasecmp(ev, "Complaint") == 0)
+			set_kind(m, MSG_COMPLAINT, xstrdup("Amazon SES notification: Complaint"));
+		else if (strcasecmp(ev, "Bounce") == 0 || strcasecmp(ev, "Delivery") == 0
+			 || strcasecmp(ev, "DeliveryDelay") == 0 || strcasecmp(ev, "Reject") == 0)
+			set_kind(m, MSG_BOUNCE, xasprintf("Amazon SES notification: %s", ev));
+		free(ev);
+		if (m->kind != MSG_NORMAL)
+			return;
+	}
+	if ((v = header_get(h, "X-Apple-Unsubscribe")) != NULL && strcasecmp(v, "true") == 0) {
+		set_kind(m, MSG_COMPLAINT, xstrdup("unsubscribe request: X-Apple-Unsubscribe"));
+		return;
+	}
+	if (daemon || null_rp) {
 		for (const char *const *p = dsn_subjects; *p && m->kind == MSG_NORMAL; p++)
-			if (str_find_ci(subj, *p) != NULL)
+			if (str_find_ci(m->subject, *p) != NULL)
 				set_kind(m, MSG_BOUNCE, xasprintf("%s notice: %s",
 					 daemon ? "mailer-daemon" : "null sender", *p));
 		if (m->kind == MSG_NORMAL && daemon && (as != NULL || null_rp))
 			set_kind(m, MSG_BOUNCE, xstrdup(as ? "mailer-daemon notice: Auto-Submitted"
 						  : "mailer-daemon notice: Return-Path: <>"));
 	}
+	if (m->kind == MSG_NORMAL && (daemon || null_rp || (enclosed && noreply_sender(from)))
+	    && (phrase = dsn_phrase(m->text)) != NULL)
+		set_kind(m, MSG_BOUNCE, xasprintf("%s notice: \"%s\"", daemon ? "mailer-daemon"
+						  : null_rp ? "null sender" : "no-reply", phrase));
+	if (m->kind == MSG_NORMAL && list_manager_notice(h, from)
+	    && (m->in_reply_to != NULL || m->references.n > 0))
+		set_kind(m, MSG_BOUNCE, xstrdup("mailing-list manager notice"));
+}
+
+static void classify(struct message *m, const struct header *h, const struct mailmime *body,
+		     const struct strv *from, int enclosed)
+{
+	const char *v, *subj = m->subject;
+	char *ct = body ? content_type_str(body->mm_content_type) : NULL, *as = auto_submitted(h);
+	int null_rp = null_return_path(h);
+
+	if (ct != NULL && strcmp(ct, "multipart/report") == 0)
+		classify_report(m, body);
+	free(ct);
+	if (m->kind == MSG_NORMAL)
+		classify_notice(m, h, from, enclosed, as);
 	if (m->kind != MSG_NORMAL) {
 		free(as);
 		return;
@@ -1467,6 +1814,10 @@ static void classify(struct message *m, const struct header *h, const struct mai
 			return;
 		}
 		free(t);
+	}
+	if (list_manager_notice(h, from)) {
+		set_kind(m, MSG_AUTO_REPLY, xstrdup("mailing-list manager mail"));
+		return;
 	}
 	if (header_get(h, "X-Autoreply") != NULL) {
 		set_kind(m, MSG_AUTO_REPLY, xstrdup("X-Autoreply"));
@@ -1623,6 +1974,7 @@ int message_parse(const char *raw, size_t len, struct message *out)
 		walk(&w, body, 0, 1, 0);
 		free(out->text);
 		out->text = choose_text(&w);
+		walk_free(&w);
 	} else {
 		char *t = raw_to_utf8(c + h.body, clen - h.body);
 
@@ -1630,12 +1982,21 @@ int message_parse(const char *raw, size_t len, struct message *out)
 		out->text = normalise_lf(t);
 		free(t);
 	}
-	classify(out, &h, body, &from);
+	if (out->unreadable == NULL
+	    && str_startswith_ci(out->text + strspn(out->text, " \t\n"), "-----BEGIN PGP MESSAGE-----"))
+		out->unreadable = xstrdup("encrypted (PGP)");
+	classify(out, &h, body, &from, w.enclosed);
 	if (out->kind == MSG_BOUNCE || out->kind == MSG_COMPLAINT) {
 		if (body != NULL)
 			bounce_walk(body, &out->bounce_ids, 0);
 		else
 			scan_id_lines(c + h.body, clen - h.body, 0, &out->bounce_ids);
+		ses_ids(out->text, &out->bounce_ids);
+		/* a notice that quotes nothing may still name the mail it answers */
+		if (out->bounce_ids.n == 0 && out->in_reply_to != NULL)
+			strv_add(&out->bounce_ids, out->in_reply_to);
+		for (size_t i = 0; out->bounce_ids.n == 0 && i < out->references.n; i++)
+			strv_add(&out->bounce_ids, out->references.v[i]);
 	}
 	if (mime != NULL)
 		mailmime_free(mime);
@@ -1662,6 +2023,7 @@ void message_free(struct message *m)
 	free(m->auth_results);
 	free(m->kind_reason);
 	free(m->text);
+	free(m->unreadable);
 	for (size_t i = 0; i < m->n_att; i++) {
 		free(m->att[i].name);
 		free(m->att[i].type);

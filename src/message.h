@@ -1,7 +1,12 @@
 /* message.h: one raw inbound mail read into plain fields (libetpan MIME).
  *
  * No I/O: parses bytes in memory. The raw buffer may be freed after
- * message_parse returns (everything is copied). */
+ * message_parse returns (everything is copied).
+ *
+ * S/MIME: signed mail is read through its content (multipart/signed: the
+ * first part; opaque application/pkcs7-mime signed-data: the MIME entity
+ * embedded in the PKCS#7 structure). Signatures are NOT verified: a signed
+ * mail is trusted no more than an unsigned one. */
 #ifndef CGEN_MESSAGE_H
 #define CGEN_MESSAGE_H
 
@@ -45,6 +50,10 @@ struct message {
 	size_t n_att;
 	struct strv bounce_ids; /* for bounces/complaints: Message-IDs of the original
 				   mail found in the report (without brackets) */
+	char *unreadable;   /* NULL, or why the body cannot be read: "encrypted (S/MIME)",
+			       "encrypted (PGP)", "Outlook TNEF (winmail.dat)"; the
+			       opaque part is still listed in att. Only the mail itself
+			       counts, not a message/rfc822 attached to it. */
 };
 
 /* Parses raw (len bytes, CRLF or LF) into *out (zeroed by the caller). Returns 0,

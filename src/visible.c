@@ -1,7 +1,12 @@
-/* visible.c: cut a reply at the first quote, attribution, forwarded part or
- * signature. The text is handled line by line; every pattern is anchored to
- * one line (or to two or three lines of a wrapped attribution, joined), runs
- * under a match limit, and very long lines are never given to a pattern. */
+/* visible.c: the new part of a reply, after github/email_reply_parser.
+ *
+ * The text becomes an array of lines, each with flags set by patterns that
+ * are anchored to that one line (a wrapped attribution is joined first), run
+ * under a match limit and never given a line longer than LINE_MAX_RE. Then:
+ * the first unquoted history line (separator, header block, attribution
+ * without a quote below) ends the text; the rest is cut into fragments from
+ * the bottom up as the reference does, and the fragments at the end that are
+ * quoted, signatures or blank are hidden. */
 #include "config.h"
 
 #include <stdlib.h>
@@ -16,55 +21,101 @@
 /* Longer lines are body text: no header, rule or attribution is that long. */
 #define LINE_MAX_RE 4096
 #define ATTRIB_MAX 1000 /* a (joined) attribution line */
+#define LOOK_BELOW 30   /* lines searched below a header for the quote it introduces */
+#define BLOCK_MAX 10    /* lines of a header block */
 
 enum re_id {
-	RE_ORIGINAL,
-	RE_FORWARD,
-	RE_SIGNATURE,
+	RE_SEPARATOR,
 	RE_MOBILE,
-	RE_RULE,
+	RE_SIGN_OFF,
 	RE_FROM,
 	RE_SENT,
-	RE_ATTRIB,
-	RE_ATTRIB_TAIL,
+	RE_FIELD,
+	RE_ATTRIB_LEAD,
+	RE_ATTRIB_VERB,
+	RE_ATTRIB_ADDR,
+	RE_DATE_TIME,
+	RE_PREFIX,
 	RE_COUNT
 };
 
-/* Possessive quantifiers wherever backtracking buys nothing. */
-#define WORDS(n) "[\\w-]++(?:[ \\t]++[\\w-]++){0," #n "}+"
+#define ORIGINALS                                                                              \
+	"Original Message|Ursprüngliche Nachricht|Message d['’]origine|Mensaje original|"      \
+	"Messaggio originale|Oorspronkelijk bericht|Ursprungligt meddelande|"                  \
+	"Opprinnelig melding|Oprindelig meddelelse|Alkuperäinen viesti|Wiadomość oryginalna|"  \
+	"Исходное сообщение|Оригинальное сообщение|Початкове повідомлення|"                    \
+	"Вихідне повідомлення|原始邮件|原始郵件|元のメッセージ|Mensagem original"
+#define FORWARDS                                                                               \
+	"Forwarded message|Weitergeleitete Nachricht|Message transféré|Mensaje reenviado|"     \
+	"Messaggio inoltrato|Doorgestuurd bericht|Vidarebefordrat meddelande|"                 \
+	"Videresendt melding|Videresendt meddelelse|Välitetty viesti|"                         \
+	"Wiadomość przekazana dalej|Пересылаемое сообщение|Пересланное сообщение|"             \
+	"Переслане повідомлення|转发邮件|转发的邮件|轉寄郵件|転送されたメッセージ|"            \
+	"Mensagem encaminhada"
+#define FORWARD_INTROS                                                                         \
+	"Begin forwarded message|Anfang der weitergeleiteten Nachricht|"                       \
+	"Début du message (?:réexpédié|transféré)|Inicio del mensaje reenviado|"               \
+	"Inizio messaggio inoltrato|Begin doorgestuurd bericht|"                               \
+	"Início da mensagem reencaminhada|Vidarebefordrat mejl|Start på videresendt besked|"   \
+	"Videresendt melding|Välitetty viesti alkaa|Początek przekazywanej wiadomości|"        \
+	"Начало пересылаемого сообщения|Начало переадресованного сообщения"
+/* A few words of a device or program name. */
+#define WORDS(n) "[\\w'’-]++(?:[ \\t]++[\\w'’-]++){0," #n "}+"
+#define FIELD_TAIL "[ \\t\\x{a0}]*+\\*{0,2}+[:：]"
+
 static const char *const re_src[RE_COUNT] = {
-	[RE_ORIGINAL] = "^\\s*+-++\\s*+(?:Original Message|Ursprüngliche Nachricht|"
-			"Message d'origine|Mensaje original|Oprindelig meddelelse|"
-			"Opprinnelig melding|Oorspronkelijk bericht|Ursprungligt meddelande|"
-			"Mensagem original|Messaggio originale)\\s*+-++\\s*+$",
-	[RE_FORWARD] = "^\\s*+(?:Begin forwarded message|Anfang der weitergeleiteten Nachricht|"
-		       "Début du message réexpédié)\\s*+:\\s*+$"
-		       "|^\\s*+-++\\s*+(?:Forwarded message|Weitergeleitete Nachricht|"
-		       "Message transféré|Mensaje reenviado|Videresendt meddelelse|"
-		       "Doorgestuurd bericht|Vidarebefordrat meddelande)\\s*+-++\\s*+$",
-	[RE_SIGNATURE] = "^--[ \\t]*+$",
+	[RE_SEPARATOR] = "^\\s*+(?:-{2,}+|_{2,}+|={2,}+)\\s*+(?:" ORIGINALS "|" FORWARDS
+			 ")\\s*+[-_=]*+\\s*+$"
+			 "|^\\s*+(?:" FORWARD_INTROS ")\\s*+[:：]\\s*+$",
 	[RE_MOBILE] = "^\\s*+(?:Sent from my\\s++" WORDS(5)
 		      "|Sent from (?:Mail|Outlook|Yahoo Mail)(?:\\s++(?:for|on)\\s++" WORDS(2) ")?+"
 		      "|Get Outlook for " WORDS(2)
-		      "|Envoyé de mon " WORDS(3)
-		      "|Enviado desde mi " WORDS(3)
-		      "|Sendt fra min " WORDS(3)
-		      "|Skickat från min " WORDS(3)
-		      "|Verzonden (?:met|vanaf) mijn " WORDS(3)
 		      "|Von meinem [\\w-]++(?:[ \\t]++[\\w-]++){0,3}?[ \\t]++gesendet"
-		      ")[ \\t.!]*+$",
-	[RE_RULE] = "^\\s*+_{8,}+\\s*+$",
-	[RE_FROM] = "^[ \\t]*+\\*{0,2}+(?:From|Fra|Von|De|Van|Från)\\*{0,2}+\\s?+:",
-	[RE_SENT] = "^[ \\t]*+\\*{0,2}+(?:Sent|Date|Sendt|Dato|Gesendet|Datum|Envoyé|Enviado|"
-		    "Fecha|Verzonden|Skickat)\\*{0,2}+\\s?+:",
-	[RE_ATTRIB] = "^[ \\t]*+(?:-++[ \\t]*+)?(?:On\\s.*\\bwrote|Am\\s.*\\bschrieb\\b.*"
-		      "|Le\\s.*\\ba\\s++écrit|El\\s.*\\bescribió|Il\\s.*\\bha\\s++scritto"
-		      "|Op\\s.*\\bschreef\\b.*|Em\\s.*\\bescreveu|Den\\s.*\\bskrev\\b.*)\\s*+:\\s*+$",
-	/* Any "... wrote:" line, when a quote follows it. */
-	[RE_ATTRIB_TAIL] = "\\b(?:wrote|schrieb|a\\s++écrit|escribió|ha\\s++scritto|schreef"
-			   "|escreveu|skrev)\\s*+:\\s*+$",
+		      "|Gesendet von meinem " WORDS(3)
+		      "|Envoyé (?:de|depuis) mon " WORDS(3)
+		      "|Enviado desde mi " WORDS(3)
+		      "|Enviado do meu " WORDS(3)
+		      "|Inviato da (?:il mio )?+" WORDS(3)
+		      "|Inviato dal mio " WORDS(3)
+		      "|Verzonden (?:met|vanaf|van) mijn " WORDS(3)
+		      "|Skickat från min " WORDS(3)
+		      "|Sendt fra min " WORDS(3)
+		      "|Lähetetty [\\w -]{0,40}?(?:sta|stä)"
+		      "|Wysłane z (?:mojego )?+" WORDS(3)
+		      "|Отправлено с (?:моего )?+" WORDS(3)
+		      "|Надіслано з (?:мого )?+" WORDS(3)
+		      "|发自我的\\s*+\\S.{0,40}+"
+		      "|[A-Za-z0-9][A-Za-z0-9 '’-]{0,40}+から送信"
+		      ")[ \\t.!。]*+$",
+	[RE_SIGN_OFF] = "^-\\p{L}[\\p{L}\\p{M}.'’ ]{0,40}+$",
+	[RE_FROM] = "^[ \\t]*+\\*{0,2}+(?:From|Von|De|Da|Van|Från|Fra|Lähettäjä|Od|От|Від|发件人|"
+		    "寄件人|寄件者|差出人|Expéditeur|Remetente|Mittente|Nadawca|Afzender|Avsändare|"
+		    "Absender)" FIELD_TAIL,
+	[RE_SENT] = "^[ \\t]*+\\*{0,2}+(?:Sent|Date|Sendt|Dato|Gesendet|Datum|Envoyé|Date d'envoi|"
+		    "Enviado|Enviada|Fecha|Inviato|Data|Verzonden|Verstuurd|Skickat|Lähetetty|"
+		    "Päivämäärä|Wysłano|Отправлено|Дата|Надіслано|Відправлено|发送时间|发送日期|日期|"
+		    "時間|送信日時|日時|日付)" FIELD_TAIL,
+	[RE_FIELD] = "^[ \\t]*+\\*{0,2}+(?:To|An|À|A|Para|Aan|Till|Til|Vastaanottaja|Do|Кому|"
+		     "收件人|收件者|宛先|Cc|Bcc|Kopie|Kopio|Kopia|DW|Копия|Копія|抄送|副本|Subject|"
+		     "Betreff|Objet|Asunto|Oggetto|Onderwerp|Ämne|Emne|Aihe|Temat|Тема|主题|主旨|件名|"
+		     "Assunto|Reply-To|Antwort an|Répondre à|Importance|Wichtigkeit|Priorität)" FIELD_TAIL,
+	[RE_ATTRIB_LEAD] = "^[ \\t]*+(?:-++[ \\t]*+)?+(?:On\\s.*\\bwrote|Am\\s.*\\bschrieb\\b.*"
+			   "|Le\\s.*\\ba\\s++écrit|El\\s.*\\bescribió|Il\\s.*\\bha\\s++scritto"
+			   "|Op\\s.*\\bschreef\\b.*|Em\\s.*\\bescreveu|Den\\s.*\\bskrev\\b.*"
+			   "|在\\s.*写道)\\s*+[:：]\\s*+$",
+	[RE_ATTRIB_VERB] = "(?:\\bwrote|\\bschrieb|\\ba\\s++écrit|\\bescribió|\\bha\\s++scritto"
+			   "|\\bschreef|\\bescreveu|\\bskrev|\\bkirjoitti|\\bnapisał(?:\\(a\\)|a)?+"
+			   "|\\bнаписал(?:\\(а\\)|а)?+|\\bнаписав(?:\\(ла\\)|ла)?+|\\bпишет|写道"
+			   "|のメッセージ|のメール|は書きました)\\s*+[:：]\\s*+$",
+	[RE_ATTRIB_ADDR] = "<[^<>\\s@]++@[^<>\\s]++>\\s*+[:：]\\s*+$",
+	[RE_DATE_TIME] = "@|\\d[:.]\\d\\d|\\d年",
+	[RE_PREFIX] = "^\\s*+(?:(?:Re|Fwd?|AW|WG|SV|VS|Antw|Doorst|Réf|Rif|Enc|Odp|RV|TR|PD|"
+		      "回复|答复|转发|回覆|答覆|轉寄|转寄)\\s*+(?:\\[\\d++\\]|\\(\\d++\\))?+\\s*+[:：]"
+		      "|\\[EXT(?:ERNAL)?+(?:[ _-]++(?:E-?MAIL|SENDER|MESSAGE))?+\\]"
+		      "|\\*EXT(?:ERNAL)?+\\*)\\s*+",
 };
 #undef WORDS
+#undef FIELD_TAIL
 
 static pcre2_code *re_code[RE_COUNT];
 static pcre2_match_context *re_mctx;
@@ -94,234 +145,462 @@ static void re_init(void)
 	pcre2_set_depth_limit(re_mctx, 1000);
 }
 
-struct line {
-	const char *s;
-	size_t n;
-};
-
-struct text {
-	struct line *l;
-	size_t n;
-	pcre2_match_data *md;
-	struct buf join; /* scratch for wrapped attributions */
-};
+static pcre2_match_data *md_new(void)
+{
+	pcre2_match_data *md = pcre2_match_data_create(1, NULL);
+	if (!md)
+		abort();
+	return md;
+}
 
 /* 1 on a match; no match, an exhausted limit or any other error is 0. */
-static int re_match(struct text *t, enum re_id id, const char *s, size_t n)
+static int re_match(pcre2_match_data *md, enum re_id id, const char *s, size_t n)
 {
 	if (n > LINE_MAX_RE)
 		return 0;
-	int rc = pcre2_match(re_code[id], (PCRE2_SPTR)s, n, 0, 0, t->md, re_mctx);
+	int rc = pcre2_match(re_code[id], (PCRE2_SPTR)s, n, 0, 0, md, re_mctx);
 	if (rc < 0 && rc != PCRE2_ERROR_NOMATCH)
 		log_debug("visible: pattern %d: pcre2 error %d", (int)id, rc);
 	return rc >= 0;
 }
 
-static int is_blank(const struct line *l)
+enum {
+	F_BLANK = 1u << 0,
+	F_QUOTE = 1u << 1,       /* '>' after optional white space */
+	F_ATTRIB = 1u << 2,      /* an attribution, any form */
+	F_ATTRIB_CUT = 1u << 3,  /* one sure enough to end the new text */
+	F_FROM = 1u << 4,
+	F_SENT = 1u << 5,
+	F_FIELD = 1u << 6,       /* any header field, From and Sent included */
+	F_SEPARATOR = 1u << 7,   /* original or forwarded message */
+	F_RULE = 1u << 8,        /* "-----", "_____", "=====" */
+	F_SIG = 1u << 9,         /* starts a signature after a blank line */
+	F_SIG_ANY = 1u << 10,    /* starts a signature anywhere */
+};
+/* Lines that join the quote below them. */
+#define F_ABSORB (F_BLANK | F_ATTRIB | F_FIELD | F_SEPARATOR | F_RULE)
+
+struct line {
+	const char *s;
+	size_t n;
+	unsigned f;
+};
+
+struct lines {
+	struct line *v;
+	size_t n, cap;
+};
+
+static void lines_add(struct lines *l, const char *s, size_t n, unsigned f)
 {
-	for (size_t i = 0; i < l->n; i++)
-		if (l->s[i] != ' ' && l->s[i] != '\t')
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 64;
+		l->v = xrealloc(l->v, l->cap * sizeof *l->v);
+	}
+	l->v[l->n++] = (struct line){ s, n, f };
+}
+
+static int is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
+static int blank(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!is_space(s[i]))
 			return 0;
 	return 1;
 }
 
-static int is_quote(const struct line *l)
+static int quoted(const char *s, size_t n)
 {
 	size_t i = 0;
-	while (i < l->n && (l->s[i] == ' ' || l->s[i] == '\t'))
+	while (i < n && (s[i] == ' ' || s[i] == '\t'))
 		i++;
-	return i < l->n && l->s[i] == '>';
+	return i < n && s[i] == '>';
 }
 
-/* A separator rule left above a cut: "-----", "_____", "=====". */
-static int is_rule(const struct line *l)
+static int ascii_word(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+/* Lines whose trailing white space the reference keeps: optional white
+ * space then "--" or "__", or "-" then a letter or digit. */
+/* Optional white space, then "--" or "__". */
+static int dash_start(const char *s, size_t n)
+{
+	size_t i = 0;
+	while (i < n && is_space(s[i]))
+		i++;
+	return i + 1 < n && ((s[i] == '-' && s[i + 1] == '-') || (s[i] == '_' && s[i + 1] == '_'));
+}
+
+/* Lines whose trailing white space the reference keeps: optional white
+ * space then "--" or "__", or "-" then a letter or digit. */
+static int keeps_trailing(const char *s, size_t n)
+{
+	return (n >= 2 && s[0] == '-' && ascii_word(s[1])) || dash_start(s, n);
+}
+
+static int underscores(const char *s, size_t n)
+{
+	if (n < 8)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] != '_')
+			return 0;
+	return 1;
+}
+
+static int is_rule(const char *s, size_t n)
 {
 	size_t marks = 0;
-	for (size_t i = 0; i < l->n; i++) {
-		char c = l->s[i];
-		if (c == '-' || c == '_' || c == '=')
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '-' || s[i] == '_' || s[i] == '=')
 			marks++;
-		else if (c != ' ' && c != '\t')
+		else if (!is_space(s[i]))
 			return 0;
 	}
 	return marks >= 3;
 }
 
-static size_t next_nonblank(const struct text *t, size_t i)
+/* Splits s (modified: CR before LF and a final CR removed) into raw lines,
+ * adds the reference's empty line above a line of underscores, and strips
+ * trailing white space. */
+static void split_lines(char *s, struct lines *out)
 {
-	while (i < t->n && is_blank(&t->l[i]))
-		i++;
-	return i;
-}
-
-/* Number of lines (1-3) of the attribution starting at line i, or 0. */
-static size_t attribution(struct text *t, size_t i)
-{
-	const struct line *l = &t->l[i];
-	if (is_blank(l) || l->n > ATTRIB_MAX)
-		return 0;
-	t->join.len = 0;
-	buf_add(&t->join, l->s, l->n);
-	for (size_t k = 1; k <= 3; k++) {
-		if (k > 1) {
-			if (i + k - 1 >= t->n)
-				break;
-			const struct line *c = &t->l[i + k - 1];
-			if (is_blank(c) || is_quote(c) || t->join.len + 1 + c->n > ATTRIB_MAX)
-				break;
-			buf_addc(&t->join, ' ');
-			buf_add(&t->join, c->s, c->n);
-		}
-		if (re_match(t, RE_ATTRIB, t->join.s, t->join.len))
-			return k;
-	}
-	size_t q = next_nonblank(t, i + 1);
-	if (q < t->n && is_quote(&t->l[q]) && re_match(t, RE_ATTRIB_TAIL, l->s, l->n))
-		return 1;
-	return 0;
-}
-
-/* An Outlook header block: "From:" then "Sent:"/"Date:" within three lines. */
-static int header_block(struct text *t, size_t i)
-{
-	if (!re_match(t, RE_FROM, t->l[i].s, t->l[i].n))
-		return 0;
-	for (size_t k = i + 1; k <= i + 3 && k < t->n; k++)
-		if (re_match(t, RE_SENT, t->l[k].s, t->l[k].n))
-			return 1;
-	return 0;
-}
-
-static int hard_cut(struct text *t, size_t i)
-{
-	static const enum re_id ids[] = { RE_ORIGINAL, RE_FORWARD, RE_SIGNATURE, RE_MOBILE, RE_RULE };
-	const struct line *l = &t->l[i];
-	for (size_t k = 0; k < ARRAY_LEN(ids); k++)
-		if (re_match(t, ids[k], l->s, l->n))
-			return 1;
-	return header_block(t, i);
-}
-
-/* Splits s (modified: CR before LF removed) into lines. */
-static void split_lines(char *s, struct text *t)
-{
-	size_t cap = 16;
-	t->l = xmalloc(cap * sizeof *t->l);
-	t->n = 0;
 	char *w = s;
 	const char *start = s;
+	size_t prev_len = 0;
 	for (const char *r = s;; r++) {
 		if (*r == '\r' && (r[1] == '\n' || r[1] == '\0'))
 			continue;
-		if (*r == '\n' || *r == '\0') {
-			if (t->n == cap) {
-				cap *= 2;
-				t->l = xrealloc(t->l, cap * sizeof *t->l);
-			}
-			t->l[t->n++] = (struct line){ start, (size_t)(w - start) };
-			if (*r == '\0')
-				break;
-			*w++ = '\n';
-			start = w;
+		if (*r != '\n' && *r != '\0') {
+			*w++ = *r;
 			continue;
 		}
-		*w++ = *r;
-	}
-}
-
-static void emit(struct buf *out, const struct line *l)
-{
-	if (out->len)
-		buf_addc(out, '\n');
-	buf_add(out, l->s, l->n);
-}
-
-/* Text written above the first quote, attribution or cut. */
-static void top_posted(struct text *t, struct buf *out)
-{
-	size_t end = 0;
-	while (end < t->n && !is_quote(&t->l[end]) && !attribution(t, end) && !hard_cut(t, end))
-		end++;
-	if (end < t->n)
-		while (end > 0 && (is_blank(&t->l[end - 1]) || is_rule(&t->l[end - 1])))
-			end--;
-	while (end > 0 && is_blank(&t->l[end - 1]))
-		end--;
-	for (size_t i = 0; i < end; i++)
-		emit(out, &t->l[i]);
-}
-
-/* A reply written below (or between) quotes: the lines that are neither
- * quoted nor attributions, up to the first signature or header block. Runs of
- * blank lines left where quotes were removed count as one. */
-static void bottom_posted(struct text *t, size_t i, struct buf *out)
-{
-	int blank = 1;
-	size_t keep = 0; /* out->len after the last non-blank line */
-	while (i < t->n) {
-		const struct line *l = &t->l[i];
-		size_t span;
-		if (is_quote(l)) {
-			i++;
-			continue;
-		}
-		if ((span = attribution(t, i))) {
-			i += span;
-			continue;
-		}
-		if (hard_cut(t, i))
+		size_t n = (size_t)(w - start);
+		if (underscores(start, n) && out->n && prev_len)
+			lines_add(out, "", 0, F_BLANK);
+		prev_len = n;
+		if (!keeps_trailing(start, n))
+			while (n && is_space(start[n - 1]))
+				n--;
+		while (n && start[n - 1] == '\r')
+			n--; /* no line ends in CR, even one that keeps its white space */
+		lines_add(out, start, n, 0);
+		if (*r == '\0')
 			break;
-		if (is_blank(l)) {
-			if (!blank)
-				emit(out, l);
-			blank = 1;
-		} else {
-			emit(out, l);
-			keep = out->len;
-			blank = 0;
-		}
-		i++;
+		*w++ = '\n';
+		start = w;
 	}
-	out->len = keep;
-	if (out->s)
-		out->s[keep] = '\0';
 }
 
-/* Whether the first non-blank line (first) is a quote, or an attribution
- * with a quote below it: the reply is then below the quote. */
-static int quote_first(struct text *t, size_t first)
+struct ctx {
+	pcre2_match_data *md;
+	struct buf join;    /* scratch */
+	struct strv owned;  /* joined attributions */
+};
+
+/* Number of lines (1-3) of the attribution of the lead form ("On ...
+ * wrote:") starting at in[i], or 0. */
+static size_t lead_attribution(struct ctx *c, const struct lines *in, size_t i)
 {
-	if (first >= t->n)
+	c->join.len = 0;
+	for (size_t k = 1; k <= 3 && i + k - 1 < in->n; k++) {
+		const struct line *l = &in->v[i + k - 1];
+		if (l->f & F_BLANK || (k > 1 && quoted(l->s, l->n)) || c->join.len + 1 + l->n > ATTRIB_MAX)
+			break;
+		if (k > 1)
+			buf_addc(&c->join, ' ');
+		buf_add(&c->join, l->s, l->n);
+		if (re_match(c->md, RE_ATTRIB_LEAD, c->join.s, c->join.len))
+			return k;
+	}
+	return 0;
+}
+
+static int tail_attribution(struct ctx *c, const char *s, size_t n)
+{
+	return n <= ATTRIB_MAX && (re_match(c->md, RE_ATTRIB_VERB, s, n) || re_match(c->md, RE_ATTRIB_ADDR, s, n));
+}
+
+/* A line left open by a wrapped attribution ("... пользователь "a@b" <"). */
+static int open_ended(const struct line *l)
+{
+	if (!l->n || l->f & F_BLANK || l->f & F_ATTRIB || quoted(l->s, l->n))
 		return 0;
-	if (is_quote(&t->l[first]))
-		return 1;
-	size_t span = attribution(t, first);
-	if (!span)
+	char e = l->s[l->n - 1];
+	return e == '<' || e == '(';
+}
+
+static void add_joined(struct ctx *c, struct lines *out, unsigned f)
+{
+	char *s = xstrndup(c->join.s, c->join.len);
+	strv_add_own(&c->owned, s);
+	lines_add(out, s, c->join.len, f);
+}
+
+/* Copies in to out, an attribution wrapped over several lines joined into
+ * one, and sets the blank, quote and attribution flags. */
+static void join_attributions(struct ctx *c, const struct lines *in, struct lines *out)
+{
+	for (size_t i = 0; i < in->n; i++) {
+		const struct line *l = &in->v[i];
+		unsigned f = l->f;
+		if (blank(l->s, l->n)) {
+			lines_add(out, l->s, l->n, f | F_BLANK);
+			continue;
+		}
+		if (quoted(l->s, l->n)) {
+			lines_add(out, l->s, l->n, f | F_QUOTE);
+			continue;
+		}
+		size_t k = lead_attribution(c, in, i);
+		if (k > 1) {
+			add_joined(c, out, F_ATTRIB | F_ATTRIB_CUT);
+			i += k - 1;
+			continue;
+		}
+		if (k == 1) {
+			lines_add(out, l->s, l->n, F_ATTRIB | F_ATTRIB_CUT);
+			continue;
+		}
+		if (!tail_attribution(c, l->s, l->n)) {
+			lines_add(out, l->s, l->n, f);
+			continue;
+		}
+		size_t up = 0, len = l->n;
+		while (up < 2 && up < out->n) {
+			const struct line *p = &out->v[out->n - 1 - up];
+			if (!open_ended(p) || len + 1 + p->n > ATTRIB_MAX)
+				break;
+			len += 1 + p->n;
+			up++;
+		}
+		c->join.len = 0;
+		for (size_t u = up; u > 0; u--) {
+			buf_add(&c->join, out->v[out->n - u].s, out->v[out->n - u].n);
+			buf_addc(&c->join, ' ');
+		}
+		buf_add(&c->join, l->s, l->n);
+		out->n -= up;
+		f = F_ATTRIB | (re_match(c->md, RE_DATE_TIME, c->join.s, c->join.len) ? F_ATTRIB_CUT : 0);
+		if (up)
+			add_joined(c, out, f);
+		else
+			lines_add(out, l->s, l->n, f);
+	}
+}
+
+static unsigned classify(struct ctx *c, const struct line *l)
+{
+	static const struct {
+		enum re_id id;
+		unsigned f;
+	} map[] = {
+		{ RE_FROM, F_FROM | F_FIELD }, { RE_SENT, F_SENT | F_FIELD }, { RE_FIELD, F_FIELD },
+		{ RE_SEPARATOR, F_SEPARATOR }, { RE_MOBILE, F_SIG_ANY | F_SIG },
+		{ RE_SIGN_OFF, F_SIG },
+	};
+	unsigned f = 0;
+	if (l->f & (F_BLANK | F_QUOTE))
 		return 0;
-	size_t q = next_nonblank(t, first + span);
-	return q < t->n && is_quote(&t->l[q]);
+	for (size_t i = 0; i < ARRAY_LEN(map); i++)
+		if (re_match(c->md, map[i].id, l->s, l->n))
+			f |= map[i].f;
+	if (is_rule(l->s, l->n))
+		f |= F_RULE;
+	if (dash_start(l->s, l->n))
+		f |= F_SIG;
+	if (l->n >= 2 && l->s[0] == '-' && l->s[1] == '-' && blank(l->s + 2, l->n - 2))
+		f |= F_SIG_ANY | F_SIG; /* "-- " */
+	return f;
+}
+
+static int continuation(const struct line *l)
+{
+	return !(l->f & (F_BLANK | F_QUOTE)) && l->n && (l->s[0] == ' ' || l->s[0] == '\t');
+}
+
+/* Lines of header fields from i on (continuation lines included) holding a
+ * From and a Sent field, in any order. */
+static int header_block(const struct lines *t, size_t i)
+{
+	unsigned seen = 0;
+	size_t j = i;
+	if (!(t->v[i].f & F_FIELD))
+		return 0;
+	while (j < t->n && j < i + BLOCK_MAX && (t->v[j].f & F_FIELD || (j > i && continuation(&t->v[j]))))
+		seen |= t->v[j++].f;
+	return j - i >= 2 && (seen & F_FROM) && (seen & F_SENT);
+}
+
+/* Whether the header lines from i on lead to a quote. */
+static int introduces_quote(const struct lines *t, size_t i)
+{
+	size_t k = i + 1;
+	while (k < t->n && k < i + LOOK_BELOW && (t->v[k].f & F_ABSORB || continuation(&t->v[k])))
+		k++;
+	return k < t->n && t->v[k].f & F_QUOTE;
+}
+
+/* Index of the first line of unquoted history, or t->n. */
+static size_t history_start(const struct lines *t)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		unsigned f = t->v[i].f;
+		if (f & (F_QUOTE | F_BLANK))
+			continue;
+		if ((f & (F_SEPARATOR | F_ATTRIB_CUT) || header_block(t, i)) && !introduces_quote(t, i))
+			return i;
+	}
+	return t->n;
+}
+
+struct frag {
+	size_t top, bot;
+	int quoted, sig;
+};
+
+static int frag_blank(const struct lines *t, const struct frag *fr)
+{
+	for (size_t i = fr->top; i <= fr->bot; i++)
+		if (!(t->v[i].f & F_BLANK))
+			return 0;
+	return 1;
+}
+
+/* The reference's fragments of t->v[0..end), bottom first; returns their
+ * number, *out allocated. */
+static size_t fragments(const struct lines *t, size_t end, struct frag **out)
+{
+	struct frag *v = xmalloc((end + 1) * sizeof *v), cur = { 0 };
+	size_t n = 0;
+	int open = 0;
+	for (size_t i = end; i-- > 0;) {
+		unsigned f = t->v[i].f;
+		int q = (f & F_QUOTE) != 0;
+		if (open && !cur.quoted) {
+			unsigned top = t->v[cur.top].f;
+			if (top & F_SIG_ANY || (f & F_BLANK && top & F_SIG)) {
+				cur.sig = 1;
+				v[n++] = cur;
+				open = 0;
+			}
+		}
+		if (open && (cur.quoted == q || (cur.quoted && f & F_ABSORB))) {
+			cur.top = i;
+		} else {
+			if (open)
+				v[n++] = cur;
+			cur = (struct frag){ i, i, q, 0 };
+			open = 1;
+		}
+	}
+	if (open) {
+		/* The start of the text counts as a blank line above. */
+		if (!cur.quoted && t->v[cur.top].f & (F_SIG | F_SIG_ANY))
+			cur.sig = 1;
+		v[n++] = cur;
+	}
+	*out = v;
+	return n;
+}
+
+/* [*from, *to): the visible lines of t->v[0..end). */
+static void visible_range(const struct lines *t, size_t end, size_t *from, size_t *to)
+{
+	struct frag *fr;
+	size_t n = fragments(t, end, &fr), low = n;
+	*from = *to = 0;
+	for (size_t i = 0; i < n && low == n; i++)
+		if (!fr[i].quoted && !fr[i].sig && !frag_blank(t, &fr[i]))
+			low = i;
+	if (low < n) {
+		*to = fr[low].bot + 1;
+		/* Quoted history above one stretch of new text: a reply written
+		 * below the quote. */
+		size_t texts = 0, reply = 0, first = n;
+		for (size_t i = n; i-- > low;) {
+			if (frag_blank(t, &fr[i]))
+				continue;
+			if (first == n)
+				first = i;
+			if (!fr[i].quoted) {
+				texts++;
+				reply = i;
+			}
+		}
+		if (fr[first].quoted && texts == 1)
+			*from = fr[reply].top;
+	}
+	free(fr);
 }
 
 char *visible_text(const char *text)
 {
 	re_init();
 	char *copy = xstrdup(text);
-	struct text t = { 0 };
+	struct ctx c = { .md = md_new() };
+	struct lines raw = { 0 }, t = { 0 };
 	struct buf out = { 0 };
-	split_lines(copy, &t);
-	t.md = pcre2_match_data_create(1, NULL);
-	if (!t.md)
-		abort();
 
-	size_t first = next_nonblank(&t, 0);
-	if (quote_first(&t, first))
-		bottom_posted(&t, first, &out);
-	else
-		top_posted(&t, &out);
+	split_lines(copy, &raw);
+	join_attributions(&c, &raw, &t);
+	for (size_t i = 0; i < t.n; i++)
+		t.v[i].f |= classify(&c, &t.v[i]);
+	size_t end = history_start(&t);
+	while (end > 0 && t.v[end - 1].f & (F_BLANK | F_RULE))
+		end--;
+	size_t from, to;
+	visible_range(&t, end, &from, &to);
+	while (from < to && t.v[from].f & F_BLANK)
+		from++;
+	for (size_t i = from; i < to; i++) {
+		if (i > from)
+			buf_addc(&out, '\n');
+		buf_add(&out, t.v[i].s, t.v[i].n);
+	}
+	while (out.len && (is_space(out.s[out.len - 1]) || out.s[out.len - 1] == '\n'))
+		out.len--;
+	if (out.s)
+		out.s[out.len] = '\0';
 
-	pcre2_match_data_free(t.md);
-	buf_free(&t.join);
-	free(t.l);
+	pcre2_match_data_free(c.md);
+	buf_free(&c.join);
+	strv_free(&c.owned);
+	free(raw.v);
+	free(t.v);
 	free(copy);
-	return buf_steal(&out);
+	return out.s ? buf_steal(&out) : xstrdup("");
+}
+
+int visible_is_attribution(const char *line, size_t n)
+{
+	re_init();
+	pcre2_match_data *md = md_new();
+	int r = n <= ATTRIB_MAX && (re_match(md, RE_ATTRIB_LEAD, line, n) || re_match(md, RE_ATTRIB_VERB, line, n) ||
+				    re_match(md, RE_ATTRIB_ADDR, line, n));
+	pcre2_match_data_free(md);
+	return r;
+}
+
+char *subject_strip_prefixes(const char *subject)
+{
+	re_init();
+	pcre2_match_data *md = md_new();
+	const char *s = subject ? subject : "";
+	size_t n = strlen(s);
+	while (re_match(md, RE_PREFIX, s, n)) {
+		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+		if (ov[1] == 0)
+			break;
+		s += ov[1];
+		n -= ov[1];
+	}
+	pcre2_match_data_free(md);
+	return str_trim(xstrdup(s));
 }

@@ -419,6 +419,9 @@ static void test_is_request(void **state)
 		{"Entity: CDT\nAgency: CDT\nDepartment: CDT\n", 1, 0},
 		{"Entity: CDT\nReason: slow\nProvider: AT&T\n", 3, 1},
 		{"Entity:\nServices:\nSLA:\nVendor Documentation:\n", 4, 1},
+		/* quoted lines kept between new text are not the form */
+		{"> Entity: CDT\n> Reason: slow\n  > Provider: AT&T\nthanks\n", 0, 0},
+		{"Entity: CDT\n> Reason: quoted\nReason: slow\nProvider: AT&T\n", 3, 1},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct form f = {0};

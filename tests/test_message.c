@@ -1,6 +1,7 @@
-/* Unit tests of message: header rules, RFC 2047, kinds, MIME text choice,
- * HTML to text, charsets, format=flowed, attachments (RFC 2231, sha256),
- * broken input, and the public corpora in ../shared/corpora. */
+/* Unit tests of message: header rules, RFC 2047, kinds and notices, MIME
+ * part shapes and text choice, HTML to text, charsets, format=flowed,
+ * attachments (RFC 2231, sha256), S/MIME, unreadable bodies, broken input,
+ * and the public corpora in ../shared/corpora. */
 #include "config.h"
 
 #include <dirent.h>
@@ -672,6 +673,16 @@ static void t_broken(void **state)
 	assert_string_equal(m.subject, "mbox");
 	message_free(&m);
 
+	/* regression (fuzz, tests/regress/mime-flowed-lone-space): a flowed
+	 * delsp=yes line holding one space read a length of -1 */
+	parse_ok("From: a@example.org\nContent-Type: text/plain; format=flowed; delsp=yes\n\n"
+		 "Hello \n \nBye\n", &m);
+	assert_string_equal(m.text, "Hello\nBye\n"); /* " " ends the flowed paragraph */
+	message_free(&m);
+	parse_ok("From: a@b.org\nContent-Type: text/plain; format=flowed\n\n> \n \n", &m);
+	assert_string_equal(m.text, "> \n\n");
+	message_free(&m);
+
 	/* binary garbage after a header */
 	unsigned char junk[4096];
 	uint32_t x = 12345;
@@ -706,6 +717,486 @@ static void t_dedup(void **state)
 	assert_string_equal(id, "sha256:5f30e591795b9bb79b7071dde2666179cc6fad72fd0c35edb7a39a235bfc9a88");
 	free(id);
 	message_free(&m);
+}
+
+/* Every part shape: related, digest, 8bit, a boundary missing from the
+ * header (guessed from the body), a multipart with no boundary at all. */
+static void t_shapes(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *mail, *text;
+		size_t n_att;
+		const char *att_type;
+	} cases[] = {
+		{ "Content-Type: multipart/related; boundary=r; type=\"text/html\"\n\n"
+		  "--r\nContent-Type: text/html; charset=utf-8\n\n<p>See <b>logo</b></p>\n"
+		  "--r\nContent-Type: image/png\nContent-ID: <logo>\n"
+		  "Content-Transfer-Encoding: base64\n\niVBORw0K\n--r--\n",
+		  "See logo\n", 1, "image/png" },
+		/* digest parts default to message/rfc822: the first one gives the text */
+		{ "Content-Type: multipart/digest; boundary=d\n\n"
+		  "--d\n\nFrom: x@y.org\nSubject: one\n\nfirst digest text\n"
+		  "--d\n\nFrom: z@y.org\nSubject: two\n\nsecond\n--d--\n",
+		  "first digest text", 0, NULL },
+		{ "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n"
+		  "na\xc3\xafve 8bit\n", "na\xc3\xafve 8bit\n", 0, NULL },
+		/* the boundary parameter sits on an unfolded line (Verizon, Apache James) */
+		{ "Content-Type: multipart/mixed; boundary=\"o\"\n\n--o\n"
+		  "Content-Type: multipart/alternative;\nboundary=\"----=_in\"\n\n"
+		  "------=_in\nContent-Type: text/plain\n\nError: Invalid user address\n"
+		  "------=_in--\n--o--\n",
+		  "Error: Invalid user address", 0, NULL },
+		{ "Content-Type: multipart/mixed\n\npreamble\n--xyz\nContent-Type: text/plain\n\n"
+		  "guessed boundary\n--xyz\nContent-Type: application/pdf; name=a.pdf\n\n%PDF\n"
+		  "--xyz--\n", "guessed boundary", 1, "application/pdf" },
+		{ "Content-Type: multipart/mixed\n\njust text, no boundary at all\n",
+		  "just text, no boundary at all\n", 0, NULL },
+		/* quoted-printable soft breaks and =XX in a nested message/rfc822 */
+		{ "Content-Type: multipart/mixed; boundary=m\n\n--m\nContent-Type: message/rfc822\n\n"
+		  "From: c@d.org\nContent-Type: text/plain; charset=utf-8\n"
+		  "Content-Transfer-Encoding: quoted-printable\n\nsoft=\n break =E2=82=AC\n--m--\n",
+		  "soft break \xe2\x82\xac", 0, NULL },
+	};
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		struct message m;
+		char *mail = xasprintf("From: a@b.org\n%s", cases[i].mail);
+
+		parse_ok(mail, &m);
+		if (strcmp(m.text, cases[i].text) != 0)
+			fail_msg("case %zu: text \"%s\"", i, m.text);
+		assert_int_equal(m.n_att, cases[i].n_att);
+		if (cases[i].att_type != NULL)
+			assert_string_equal(m.att[0].type, cases[i].att_type);
+		assert_null(m.unreadable);
+		message_free(&m);
+		free(mail);
+	}
+}
+
+static char *b64(const char *s, size_t n)
+{
+	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char *p = (const unsigned char *)s;
+	struct buf b = {0};
+
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0)
+			     | (i + 2 < n ? p[i + 2] : 0);
+
+		buf_addc(&b, a[v >> 18 & 63]);
+		buf_addc(&b, a[v >> 12 & 63]);
+		buf_addc(&b, i + 1 < n ? a[v >> 6 & 63] : '=');
+		buf_addc(&b, i + 2 < n ? a[v & 63] : '=');
+	}
+	return buf_steal(&b);
+}
+
+static char *qenc(const char *s)
+{
+	struct buf b = {0};
+
+	for (; *s; s++) {
+		char h[4];
+
+		snprintf(h, sizeof(h), "=%02X", (unsigned char)*s);
+		buf_adds(&b, h);
+	}
+	return buf_steal(&b);
+}
+
+/* Each charset: a body (text/plain; charset=), an RFC 2047 B-encoded
+ * Subject and a Q-encoded From name decode to the exact UTF-8. The encoded
+ * bytes were made once with `printf UTF8 | iconv -t CHARSET`. */
+static void t_charset_table(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *cs, *enc, *utf8;
+	} cases[] = {
+		{ "ISO-8859-1", "Gr\xfc\xdf" "e aus K\xf6ln",
+		  "Gr\xc3\xbc\xc3\x9f" "e aus K\xc3\xb6ln" },
+		{ "ISO-8859-2", "P\xf8\xedli\xb9 \xbelu\xbbou\xe8k\xfd k\xf9\xf2",
+		  "P\xc5\x99\xc3\xadli\xc5\xa1 \xc5\xbelu\xc5\xa5ou\xc4\x8dk\xc3\xbd k\xc5\xaf\xc5\x88" },
+		{ "ISO-8859-3", "\xa1" "a\xf5" "ar Qim",
+		  "\xc4\xa6" "a\xc4\xa1" "ar Qim" },
+		{ "ISO-8859-4", "\xbbimene \xf3\xba\xf3is",
+		  "\xc4\xa3imene \xc4\xb7\xc4\x93\xc4\xb7is" },
+		{ "ISO-8859-5", "\xbf\xe0\xd8\xd2\xd5\xe2 \xdc\xd8\xe0",
+		  "\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82 \xd0\xbc\xd0\xb8\xd1\x80" },
+		{ "ISO-8859-6", "\xe5\xd1\xcd\xc8\xc7",
+		  "\xd9\x85\xd8\xb1\xd8\xad\xd8\xa8\xd8\xa7" },
+		{ "ISO-8859-7", "\xca\xe1\xeb\xe7\xec\xdd\xf1\xe1 \xea\xfc\xf3\xec\xe5",
+		  "\xce\x9a\xce\xb1\xce\xbb\xce\xb7\xce\xbc\xce\xad\xcf\x81\xce\xb1 \xce\xba\xcf\x8c\xcf\x83\xce\xbc\xce\xb5" },
+		{ "ISO-8859-8", "\xf9\xec\xe5\xed \xf2\xe5\xec\xed",
+		  "\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d \xd7\xa2\xd7\x95\xd7\x9c\xd7\x9d" },
+		{ "ISO-8859-9", "T\xfcrk\xe7" "e \xf0\xfd\xfe",
+		  "T\xc3\xbcrk\xc3\xa7" "e \xc4\x9f\xc4\xb1\xc5\x9f" },
+		{ "ISO-8859-10", "S\xe1megiella \xbf",
+		  "S\xc3\xa1megiella \xc5\x8b" },
+		{ "ISO-8859-13", "Lietuvi\xf8 \xe0\xe8\xe6",
+		  "Lietuvi\xc5\xb3 \xc4\x85\xc4\x8d\xc4\x99" },
+		{ "ISO-8859-14", "Cymraeg \xf0\xfe",
+		  "Cymraeg \xc5\xb5\xc5\xb7" },
+		{ "ISO-8859-15", "Prix: 5 \xa4 \xbduvre",
+		  "Prix: 5 \xe2\x82\xac \xc5\x93uvre" },
+		{ "ISO-8859-16", "Rom\xe2n\xe3 \xba\xfe",
+		  "Rom\xc3\xa2n\xc4\x83 \xc8\x99\xc8\x9b" },
+		{ "windows-1250", "Za\xbf\xf3\xb3\xe6 g\xea\x9cl\xb9 ja\x9f\xf1",
+		  "Za\xc5\xbc\xc3\xb3\xc5\x82\xc4\x87 g\xc4\x99\xc5\x9bl\xc4\x85 ja\xc5\xba\xc5\x84" },
+		{ "windows-1251", "\xc7\xe4\xf0\xe0\xe2\xf1\xf2\xe2\xf3\xe9\xf2\xe5",
+		  "\xd0\x97\xd0\xb4\xd1\x80\xd0\xb0\xd0\xb2\xd1\x81\xd1\x82\xd0\xb2\xd1\x83\xd0\xb9\xd1\x82\xd0\xb5" },
+		{ "windows-1252", "\x93Quoted\x94 \x96 caf\xe9 \x80",
+		  "\xe2\x80\x9cQuoted\xe2\x80\x9d \xe2\x80\x93 caf\xc3\xa9 \xe2\x82\xac" },
+		{ "windows-1253", "\xc5\xf5\xf7\xe1\xf1\xe9\xf3\xf4\xfe",
+		  "\xce\x95\xcf\x85\xcf\x87\xce\xb1\xcf\x81\xce\xb9\xcf\x83\xcf\x84\xcf\x8e" },
+		{ "windows-1256", "\xe3\xd1\xcd\xc8\xc7 \xc8\xc7\xe1\xda\xc7\xe1\xe3",
+		  "\xd9\x85\xd8\xb1\xd8\xad\xd8\xa8\xd8\xa7 \xd8\xa8\xd8\xa7\xd9\x84\xd8\xb9\xd8\xa7\xd9\x84\xd9\x85" },
+		{ "KOI8-R", "\xf0\xd2\xc9\xd7\xc5\xd4, \xcd\xc9\xd2",
+		  "\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82, \xd0\xbc\xd0\xb8\xd1\x80" },
+		{ "ISO-2022-JP", "\x1b\x24" "B\x24" "3\x24s\x24K\x24" "A\x24O\x40\x24" "3\x26\x1b\x28" "B",
+		  "\xe3\x81\x93\xe3\x82\x93\xe3\x81\xab\xe3\x81\xa1\xe3\x81\xaf\xe4\xb8\x96\xe7\x95\x8c" },
+		{ "Shift_JIS", "\x93\xfa\x96\x7b\x8c\xea\x82\xcc\x83" "e\x83L\x83X\x83g",
+		  "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e\xe3\x81\xae\xe3\x83\x86\xe3\x82\xad\xe3\x82\xb9\xe3\x83\x88" },
+		{ "GB2312", "\xc4\xe3\xba\xc3\xca\xc0\xbd\xe7",
+		  "\xe4\xbd\xa0\xe5\xa5\xbd\xe4\xb8\x96\xe7\x95\x8c" },
+		{ "GBK", "\xb7\xb1\xf3w\xd6\xd0\xce\xc4\x9cy\xd4\x87",
+		  "\xe7\xb9\x81\xe9\xab\x94\xe4\xb8\xad\xe6\x96\x87\xe6\xb8\xac\xe8\xa9\xa6" },
+		{ "GB18030", "\xba\xba\xd7\xd6 \xa2\xe3 \x94" "9\xfc" "6",
+		  "\xe6\xb1\x89\xe5\xad\x97 \xe2\x82\xac \xf0\x9f\x98\x80" },
+		{ "Big5", "\xc1" "c\xc5\xe9\xa4\xa4\xa4\xe5",
+		  "\xe7\xb9\x81\xe9\xab\x94\xe4\xb8\xad\xe6\x96\x87" },
+	};
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		struct message m;
+		char *b = b64(cases[i].enc, strlen(cases[i].enc)), *q = qenc(cases[i].enc);
+		char *mail = xasprintf("From: =?%s?Q?%s?= <a@b.org>\nSubject: =?%s?B?%s?=\n"
+				       "Content-Type: text/plain; charset=\"%s\"\n"
+				       "Content-Transfer-Encoding: 8bit\n\n%s\n",
+				       cases[i].cs, q, cases[i].cs, b, cases[i].cs, cases[i].enc);
+		char *want = xasprintf("%s\n", cases[i].utf8);
+
+		parse_ok(mail, &m);
+		if (strcmp(m.text, want) != 0)
+			fail_msg("%s body: \"%s\"", cases[i].cs, m.text);
+		if (strcmp(m.subject, cases[i].utf8) != 0)
+			fail_msg("%s subject: \"%s\"", cases[i].cs, m.subject);
+		if (m.from_name == NULL || strcmp(m.from_name, cases[i].utf8) != 0)
+			fail_msg("%s From name: \"%s\"", cases[i].cs, m.from_name);
+		message_free(&m);
+		free(mail);
+		free(want);
+		free(b);
+		free(q);
+	}
+}
+
+/* Labels read as the superset their senders really write (browsers do the
+ * same), and the unlabeled windows-1252 subject. */
+static void t_charset_aliases(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *cs, *enc, *utf8;
+	} cases[] = {
+		{ "shift_jis", "\x87\x40", "\xe2\x91\xa0" },             /* CP932 circled 1 */
+		{ "gb2312", "\xb7\xb1\xf3w", "\xe7\xb9\x81\xe9\xab\x94" }, /* GBK-only hanzi */
+		{ "ks_c_5601-1987", "\xbe\xc8\xb3\xe7\xc7\xcf\xbc\xbc\xbf\xe4",
+		  "\xec\x95\x88\xeb\x85\x95\xed\x95\x98\xec\x84\xb8\xec\x9a\x94" },
+		{ "iso-8859-8-i", "\xf9\xec\xe5\xed", "\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d" },
+		{ "latin1", "caf\xe9", "caf\xc3\xa9" },
+		{ "us-ascii", "caf\xe9", "caf\xc3\xa9" }, /* mislabeled 8-bit: windows-1252 */
+	};
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		struct message m;
+		char *mail = xasprintf("From: a@b.org\nContent-Type: text/plain; charset=%s\n\n%s\n",
+				       cases[i].cs, cases[i].enc);
+		char *want = xasprintf("%s\n", cases[i].utf8);
+
+		parse_ok(mail, &m);
+		assert_string_equal(m.text, want);
+		message_free(&m);
+		free(mail);
+		free(want);
+	}
+	struct message m;
+	parse_ok("From: \x93Jos\xe9\x94 <j@x.org>\nSubject: Re: caf\xe9 \x80 5\n\nx\n", &m);
+	assert_string_equal(m.subject, "Re: caf\xc3\xa9 \xe2\x82\xac 5");
+	assert_string_equal(m.from_name, "\xe2\x80\x9cJos\xc3\xa9\xe2\x80\x9d");
+	message_free(&m);
+}
+
+/* RFC 2231: charset'lang' with a language, on Content-Type name*, and
+ * continuations mixing encoded and plain segments. */
+static void t_rfc2231(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *params, *want;
+	} cases[] = {
+		{ "Content-Type: application/pdf; name*=iso-8859-2'cs'P%F8%EDloha.pdf\n",
+		  "P\xc5\x99\xc3\xadloha.pdf" },
+		{ "Content-Type: application/pdf\nContent-Disposition: attachment;\n"
+		  " filename*=UTF-8'en-us'%E2%82%AC%20rates.pdf\n", "\xe2\x82\xac rates.pdf" },
+		{ "Content-Type: application/pdf\nContent-Disposition: attachment;\n"
+		  " filename*0*=windows-1251''%C7%E4; filename*1=\"-doc\"; filename*2*=%2Epdf\n",
+		  "\xd0\x97\xd0\xb4-doc.pdf" },
+		{ "Content-Type: application/pdf\nContent-Disposition: attachment;\n"
+		  " filename*0=\"long name \"; filename*1=\"in parts.pdf\"\n", "long name in parts.pdf" },
+		/* filename*= wins over the plain filename= */
+		{ "Content-Type: application/pdf\nContent-Disposition: attachment; filename=\"x.pdf\";"
+		  " filename*=utf-8''%C3%A9t%C3%A9.pdf\n", "\xc3\xa9t\xc3\xa9.pdf" },
+	};
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		struct message m;
+		char *mail = xasprintf("From: a@b.org\nContent-Type: multipart/mixed; boundary=b\n\n"
+				       "--b\nContent-Type: text/plain\n\nsee\n--b\n%s\nJVBE\n--b--\n",
+				       cases[i].params);
+
+		parse_ok(mail, &m);
+		assert_int_equal(m.n_att, 1);
+		if (m.att[0].name == NULL || strcmp(m.att[0].name, cases[i].want) != 0)
+			fail_msg("case %zu: name \"%s\"", i, m.att[0].name);
+		message_free(&m);
+		free(mail);
+	}
+}
+
+/* DER PKCS#7 made once with a throw-away key:
+ * openssl smime -sign -nodetach -binary -outform DER -noattr -nocerts
+ * over a multipart/mixed entity holding "APPROVE signed" and a.pdf
+ * ("%PDF-1"); and openssl smime -encrypt -aes128 -outform DER. */
+static const char smime_signed_b64[] =
+	"MIIBrQYJKoZIhvcNAQcCoIIBnjCCAZoCAQExDzANBglghkgBZQMEAgEFADCB7AYJ\n"
+	"KoZIhvcNAQcBoIHeBIHbQ29udGVudC1UeXBlOiBtdWx0aXBhcnQvbWl4ZWQ7IGJv\n"
+	"dW5kYXJ5PSJpbiINCg0KLS1pbg0KQ29udGVudC1UeXBlOiB0ZXh0L3BsYWluOyBj\n"
+	"aGFyc2V0PXV0Zi04DQoNCkFQUFJPVkUgc2lnbmVkDQotLWluDQpDb250ZW50LVR5\n"
+	"cGU6IGFwcGxpY2F0aW9uL3BkZjsgbmFtZT0iYS5wZGYiDQpDb250ZW50LVRyYW5z\n"
+	"ZmVyLUVuY29kaW5nOiBiYXNlNjQNCg0KSlZCRVJpMHgNCi0taW4tLQ0KMYGUMIGR\n"
+	"AgEBMCcwDzENMAsGA1UEAwwEdGVzdAIURBZi/Cl0gw8xUcrH2tWCc5sg+KQwDQYJ\n"
+	"YIZIAWUDBAIBBQAwCgYIKoZIzj0EAwIESDBGAiEAnOD1bQ4hk+xOmiyC0XDmfPkc\n"
+	"86dyz/wNlN0aoi8J6PECIQCOpLeLTuXViWnmUrEGXQ2YyNneb1tPpeaeVkCRLhth\n"
+	"ww==\n";
+static const char smime_enveloped_b64[] =
+	"MIIBNQYJKoZIhvcNAQcDoIIBJjCCASICAQAxgb4wgbsCAQAwJDAMMQowCAYDVQQD\n"
+	"DAF0AhQT84/i6979uzAgjkVGL2hGBgxPSDANBgkqhkiG9w0BAQEFAASBgDtOn2ay\n"
+	"PGKh5Gge3JPCyGIyhabd/0/K2G+WQoSx9sGSnFPUvVx0Rep9z58aDvfJA+U0xD6S\n"
+	"8nRNl9d7N6UIPUHp7XCAvYtXiGg2yU7Y+GHxNPlXCP8VAHRAEkthjgLM7qOZm0jd\n"
+	"LQyRWMychkZc1RukT5TCBYR0BpFtGS1OzCQyMFwGCSqGSIb3DQEHATAdBglghkgB\n"
+	"ZQMEAQIEEBTCZwJMpWdh1n8416RDm5mAMID5wIqvrZLolGP4NVOmjaNQYKXytPnE\n"
+	"XvPHYf+e9nm4mNjs6Sl3y+ClPgKhNxxQsQ==\n";
+#define PDF1_SHA256 "21af8e71c8703196df7fe1ff901869a88fe64c07bbaa83d838efb45a52b4f303"
+#define ENVELOPED_SHA256 "250cf63997833050352aa9775b9d28bad8bb3cfec720b0081e74ee48e88d2a09"
+
+static void t_smime_signed(void **state)
+{
+	(void)state;
+	static const char *const sig_types[] = { "application/pkcs7-signature",
+		"application/x-pkcs7-signature", "application/pgp-signature" };
+	struct message m;
+	char *mail;
+
+	/* multipart/signed: the first part is read, the signature is not listed */
+	for (size_t i = 0; i < ARRAY_LEN(sig_types); i++) {
+		mail = xasprintf("From: a@b.org\nContent-Type: multipart/signed;"
+				 " protocol=\"%s\"; micalg=sha-256; boundary=s\n\n"
+				 "--s\nContent-Type: multipart/mixed; boundary=in\n\n"
+				 "--in\nContent-Type: text/plain\n\nAPPROVE\n"
+				 "--in\nContent-Type: application/pdf; name=a.pdf\n"
+				 "Content-Transfer-Encoding: base64\n\nJVBERi0x\n--in--\n"
+				 "--s\nContent-Type: %s; name=smime.p7s\n"
+				 "Content-Transfer-Encoding: base64\n\nMIIBrQYJKoZIhvcNAQcC\n--s--\n",
+				 sig_types[i], sig_types[i]);
+		parse_ok(mail, &m);
+		assert_string_equal(m.text, "APPROVE");
+		assert_int_equal(m.n_att, 1);
+		assert_string_equal(m.att[0].name, "a.pdf");
+		assert_string_equal(m.att[0].sha256, PDF1_SHA256);
+		assert_null(m.unreadable);
+		message_free(&m);
+		free(mail);
+	}
+
+	/* opaque signed data, as the whole mail and as a part, both type spellings */
+	for (int i = 0; i < 2; i++) {
+		const char *t = i ? "application/x-pkcs7-mime" : "application/pkcs7-mime";
+
+		mail = xasprintf("From: a@b.org\nContent-Type: %s; smime-type=signed-data;"
+				 " name=smime.p7m\nContent-Transfer-Encoding: base64\n\n%s",
+				 t, smime_signed_b64);
+		parse_ok(mail, &m);
+		assert_string_equal(m.text, "APPROVE signed");
+		assert_int_equal(m.n_att, 1);
+		assert_string_equal(m.att[0].name, "a.pdf");
+		assert_string_equal(m.att[0].type, "application/pdf");
+		assert_int_equal(m.att[0].size, 6);
+		assert_string_equal(m.att[0].sha256, PDF1_SHA256);
+		assert_null(m.unreadable);
+		message_free(&m);
+		free(mail);
+	}
+	/* no smime-type: signed data is recognised by its content */
+	mail = xasprintf("From: a@b.org\nContent-Type: multipart/mixed; boundary=o\n\n"
+			 "--o\nContent-Type: application/pkcs7-mime; name=\"smime.p7m\"\n"
+			 "Content-Transfer-Encoding: base64\n\n%s--o--\n", smime_signed_b64);
+	parse_ok(mail, &m);
+	assert_string_equal(m.text, "APPROVE signed");
+	assert_int_equal(m.n_att, 1);
+	assert_null(m.unreadable);
+	message_free(&m);
+	free(mail);
+
+	/* signed data that does not decode is kept as an attachment */
+	parse_ok("From: a@b.org\nContent-Type: application/pkcs7-mime; smime-type=signed-data;"
+		 " name=smime.p7m\nContent-Transfer-Encoding: base64\n\nMIIBrQYJKoZIhvcNAQcC\n", &m);
+	assert_string_equal(m.text, "");
+	assert_int_equal(m.n_att, 1);
+	assert_string_equal(m.att[0].name, "smime.p7m");
+	assert_null(m.unreadable);
+	message_free(&m);
+}
+
+static void t_unreadable(void **state)
+{
+	(void)state;
+	struct message m;
+	char *mail;
+
+	for (int i = 0; i < 2; i++) {
+		mail = xasprintf("From: a@b.org\nContent-Type: application/pkcs7-mime;%s"
+				 " name=smime.p7m\nContent-Disposition: attachment; filename=smime.p7m\n"
+				 "Content-Transfer-Encoding: base64\n\n%s",
+				 i ? "" : " smime-type=enveloped-data;", smime_enveloped_b64);
+		parse_ok(mail, &m);
+		assert_string_equal(m.unreadable, "encrypted (S/MIME)");
+		assert_string_equal(m.text, "");
+		assert_int_equal(m.n_att, 1);
+		assert_string_equal(m.att[0].name, "smime.p7m");
+		assert_string_equal(m.att[0].type, "application/pkcs7-mime");
+		assert_int_equal(m.att[0].size, 313);
+		assert_string_equal(m.att[0].sha256, ENVELOPED_SHA256);
+		message_free(&m);
+		free(mail);
+	}
+
+	parse_ok("From: a@b.org\n"
+		 "Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\";"
+		 " boundary=e\n\n"
+		 "--e\nContent-Type: application/pgp-encrypted\n\nVersion: 1\n"
+		 "--e\nContent-Type: application/octet-stream; name=encrypted.asc\n\n"
+		 "-----BEGIN PGP MESSAGE-----\n\nhQEMA\n-----END PGP MESSAGE-----\n--e--\n", &m);
+	assert_string_equal(m.unreadable, "encrypted (PGP)");
+	assert_int_equal(m.n_att, 2);
+	assert_string_equal(m.att[0].type, "application/pgp-encrypted");
+	assert_string_equal(m.att[1].name, "encrypted.asc");
+	message_free(&m);
+
+	/* inline PGP */
+	parse_ok("From: a@b.org\n\n\n-----BEGIN PGP MESSAGE-----\n\nhQEMA\n"
+		 "-----END PGP MESSAGE-----\n", &m);
+	assert_string_equal(m.unreadable, "encrypted (PGP)");
+	message_free(&m);
+	/* ... but a person quoting the marker in a sentence is readable */
+	parse_ok("From: a@b.org\n\nIt said -----BEGIN PGP MESSAGE----- then junk\n", &m);
+	assert_null(m.unreadable);
+	message_free(&m);
+
+	/* Outlook TNEF, by type or by name; the plain text is still read */
+	static const char *const tnef[] = { "application/ms-tnef; name=\"winmail.dat\"",
+		"application/octet-stream; name=\"WINMAIL.DAT\"", "application/vnd.ms-tnef" };
+	for (size_t i = 0; i < ARRAY_LEN(tnef); i++) {
+		mail = xasprintf("From: a@b.org\nContent-Type: multipart/mixed; boundary=t\n\n"
+				 "--t\nContent-Type: text/plain\n\nsee attached\n"
+				 "--t\nContent-Type: %s\nContent-Transfer-Encoding: base64\n\n"
+				 "eJ8+IgEAAQ==\n--t--\n", tnef[i]);
+		parse_ok(mail, &m);
+		assert_string_equal(m.unreadable, "Outlook TNEF (winmail.dat)");
+		assert_string_equal(m.text, "see attached");
+		assert_int_equal(m.n_att, 1);
+		assert_int_equal(m.att[0].size, 7);
+		message_free(&m);
+		free(mail);
+	}
+
+	/* an encrypted mail forwarded as an attachment leaves the mail readable */
+	parse_ok("From: a@b.org\nContent-Type: multipart/mixed; boundary=f\n\n"
+		 "--f\nContent-Type: text/plain\n\nFYI\n"
+		 "--f\nContent-Type: message/rfc822\n\n"
+		 "From: c@d.org\nContent-Type: multipart/encrypted; protocol=\"application/"
+		 "pgp-encrypted\"; boundary=e\n\n--e\nContent-Type: application/pgp-encrypted\n\n"
+		 "Version: 1\n--e--\n--f--\n", &m);
+	assert_null(m.unreadable);
+	assert_string_equal(m.text, "FYI");
+	message_free(&m);
+}
+
+/* Bounce and complaint notices that are not multipart/report. */
+static void t_notices(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *mail;
+		enum msg_kind kind;
+		const char *reason, *id;
+	} cases[] = {
+		{ "From: SES <no-reply@sns.amazonaws.com>\nSubject: AWS Notification Message\n"
+		  "x-amz-sns-message-id: 1\n\n{\"notificationType\":\"Bounce\",\"bounce\":{},\"mail\":"
+		  "{\"headers\":[{\"name\":\"Message-ID\",\"value\":\"<cgen.1@cdt.ca.gov>\"}]}}\n",
+		  MSG_BOUNCE, "Amazon SES notification: Bounce", "cgen.1@cdt.ca.gov" },
+		{ "From: SES <no-reply@sns.amazonaws.com>\nSubject: AWS Notification Message\n\n"
+		  "{\"Type\" : \"Notification\", \"Message\" : \"{\\\"notificationType\\\":"
+		  "\\\"Complaint\\\",\\\"mail\\\":{\\\"commonHeaders\\\":{\\\"messageId\\\":"
+		  "\\\"<cgen.2@cdt.ca.gov>\\\"}}}\"}\n",
+		  MSG_COMPLAINT, "Amazon SES notification: Complaint", "cgen.2@cdt.ca.gov" },
+		{ "From: x@sns.example\nx-amz-sns-message-id: 2\n\n{\"eventType\": \"Delivery\"}\n",
+		  MSG_BOUNCE, "Amazon SES notification: Delivery", NULL },
+		{ "From: x@sns.example\nx-amz-sns-message-id: 2\n\n{\"eventType\": \"Open\"}\n",
+		  MSG_NORMAL, NULL, NULL },
+		/* the same JSON from anyone else is a person's mail */
+		{ "From: dev@agency.ca.gov\n\n{\"notificationType\":\"Bounce\"}\n",
+		  MSG_NORMAL, NULL, NULL },
+		{ "From: me@icloud.com\nSubject: unsubscribe\nAuto-Submitted: auto-replied\n"
+		  "X-Apple-Unsubscribe: true\n\nApple Mail sent this email to unsubscribe\n",
+		  MSG_COMPLAINT, "unsubscribe request: X-Apple-Unsubscribe", NULL },
+		{ "From: post_master@vtext.example\nSubject: Re:Test message\n"
+		  "In-Reply-To: <cgen.3@cdt.ca.gov>\n\nError: Invalid user address\n",
+		  MSG_BOUNCE, "mailer-daemon notice: \"invalid user address\"", "cgen.3@cdt.ca.gov" },
+		{ "From: no-reply@isp.example\nReturn-Path: <>\nSubject: Mail\n\n"
+		  "Could not be delivered to: <x@isp.example>\n",
+		  MSG_BOUNCE, "null sender notice: \"could not be delivered\"", NULL },
+		{ "From: no-reply@isp.example\nSubject: notice\nContent-Type: multipart/mixed;"
+		  " boundary=k\n\n--k\nContent-Type: text/plain\n\nAs their mailbox is full.\n"
+		  "--k\nContent-Type: message/rfc822\n\nMessage-ID: <cgen.4@cdt.ca.gov>\n\nx\n--k--\n",
+		  MSG_BOUNCE, "no-reply notice: \"mailbox is full\"", "cgen.4@cdt.ca.gov" },
+		/* no-reply mail about a parcel, with nothing enclosed: not a bounce */
+		{ "From: no-reply@shop.example\nSubject: Your parcel\n\nIt could not be delivered.\n",
+		  MSG_NORMAL, NULL, NULL },
+		{ "From: neko-admin@example.org\nX-MLServer: fml\nReferences: <cgen.5@cdt.ca.gov>\n"
+		  "Subject: You are not member\n\nYou are not a member of this mailing list.\n",
+		  MSG_BOUNCE, "mailing-list manager notice", "cgen.5@cdt.ca.gov" },
+		{ "From: ppp-request@zzz.org\nX-Mailman-Version: 2.0.4\nSubject: Ppp digest\n\nx\n",
+		  MSG_AUTO_REPLY, "mailing-list manager mail", NULL },
+		/* a list post by a person is not the manager's */
+		{ "From: jane@agency.ca.gov\nList-Id: <cgen.lists.example>\n"
+		  "References: <cgen.6@cdt.ca.gov>\n\nmy mail could not be delivered, user unknown\n",
+		  MSG_NORMAL, NULL, NULL },
+	};
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		struct message m;
+
+		parse_ok(cases[i].mail, &m);
+		if (m.kind != cases[i].kind)
+			fail_msg("case %zu: kind %d (%s)", i, m.kind, m.kind_reason);
+		if (cases[i].reason == NULL)
+			assert_null(m.kind_reason);
+		else
+			assert_string_equal(m.kind_reason, cases[i].reason);
+		if (cases[i].id != NULL) {
+			assert_int_equal(m.bounce_ids.n, 1);
+			assert_string_equal(m.bounce_ids.v[0], cases[i].id);
+		}
+		message_free(&m);
+	}
 }
 
 /* ---- corpora ---- */
@@ -822,6 +1313,9 @@ static void t_corpus_talon(void **state)
 			fail_msg("%s: text starts \"%.20s\"", replies[i], t);
 		if (strcmp(replies[i], "iphone") == 0)
 			assert_non_null(strstr(t, "Hello\n\nSent from my iPhone\n"));
+		/* a person's reply: no notice rule may make it automatic mail */
+		if (m.kind != MSG_NORMAL || m.unreadable != NULL)
+			fail_msg("%s: kind %d (%s)", replies[i], m.kind, m.kind_reason);
 		if (strcmp(replies[i], "android") == 0) /* base64 UTF-8 */
 			assert_non_null(strstr(t, "\xd0\xbd\xd0\xb0\xd0\xbf\xd0\xb8\xd1\x81\xd0\xb0\xd0\xbb:"));
 		message_free(&m);
@@ -856,6 +1350,38 @@ static void t_corpus_talon(void **state)
 		if (strstr(all.v[i], ".html") != NULL && r != -1)
 			fail_msg("%s: %d", all.v[i], r);
 		message_free(&m);
+	}
+	strv_free(&all);
+	free(dir);
+}
+
+/* email_reply_parser's replies as bodies of a person's reply to the agent
+ * stay MSG_NORMAL and readable. */
+static void t_corpus_replies(void **state)
+{
+	(void)state;
+	char *dir = corpus_dir("email_reply_parser/emails");
+	struct strv all = {0};
+	struct message m;
+
+	if (dir == NULL)
+		skip();
+	list_files(dir, &all);
+	assert_true(all.n >= 20);
+	for (size_t i = 0; i < all.n; i++) {
+		size_t n;
+		char *body = slurp(all.v[i], &n);
+		char *mail = xasprintf("From: Jane Doe <jane@agency.ca.gov>\nTo: cgen@cdt.ca.gov\n"
+				       "Subject: Re: [CGEN-2026-0042] request\n"
+				       "In-Reply-To: <cgen.1@cdt.ca.gov>\n"
+				       "References: <cgen.1@cdt.ca.gov>\n\n%s", body);
+
+		parse_ok(mail, &m);
+		if (m.kind != MSG_NORMAL || m.unreadable != NULL || m.bounce_ids.n != 0)
+			fail_msg("%s: kind %d (%s)", all.v[i], m.kind, m.kind_reason);
+		message_free(&m);
+		free(mail);
+		free(body);
 	}
 	strv_free(&all);
 	free(dir);
@@ -939,15 +1465,10 @@ static void t_corpus_mime(void **state)
 
 /* Agreement with sisimai's expected classes, per file of EXPECTED.tsv
  * (bounces and "delivered" DSNs -> MSG_BOUNCE, vacation -> MSG_AUTO_REPLY,
- * feedback -> MSG_COMPLAINT). Known misses (16 of 590), read as normal
- * unless said: Amazon SNS JSON notices (amazonses-09..13), post_master@
- * notices without a DSN subject (apachejames-01, verizon-02), mailing-list
- * admin notices (fml-02, fml-03), Japanese-only subjects (interscanmss-01,
- * kddi-01; kddi-02/03 are auto-replies by their null Return-Path), a
- * postmaster report (postfix-75), a bounce forwarded by a person
- * (sendmail-14), an unsubscribe complaint sent as an auto-reply (arf-26,
- * auto-reply). */
-#define SISIMAI_MIN_AGREE 574
+ * feedback -> MSG_COMPLAINT): 589 of 590 (99.8 %). The one miss is
+ * lhost-sendmail-14, a bounce forwarded by a person ("Fwd: Returned mail",
+ * the report quoted with "> "): it is a person's mail and stays normal. */
+#define SISIMAI_MIN_AGREE 589
 
 static void t_corpus_sisimai(void **state)
 {
@@ -1023,7 +1544,15 @@ int main(void)
 		cmocka_unit_test(t_forwarded),
 		cmocka_unit_test(t_broken),
 		cmocka_unit_test(t_dedup),
+		cmocka_unit_test(t_shapes),
+		cmocka_unit_test(t_charset_table),
+		cmocka_unit_test(t_charset_aliases),
+		cmocka_unit_test(t_rfc2231),
+		cmocka_unit_test(t_smime_signed),
+		cmocka_unit_test(t_unreadable),
+		cmocka_unit_test(t_notices),
 		cmocka_unit_test(t_corpus_talon),
+		cmocka_unit_test(t_corpus_replies),
 		cmocka_unit_test(t_corpus_mime),
 		cmocka_unit_test(t_corpus_sisimai),
 	};
