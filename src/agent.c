@@ -772,6 +772,27 @@ int agent_run_inbox(struct agent *a, time_t now, size_t *handled)
 	}
 }
 
+/* Records the outcome of one send (inside the caller's transaction). */
+static int record_send(struct agent *a, const struct outbox_rec *o, int r, const char *err, time_t now)
+{
+	if (r == SENDER_OK)
+		return store_outbox_sent(a->st, o->id, now);
+	if (r == SENDER_TEMPFAIL) {
+		int shift = o->attempts < 6 ? o->attempts : 6;
+		time_t next = now + (time_t)60 * (1 << shift);
+		log_warn("outbox %lld: %s; retry later", (long long)o->id, err);
+		return store_outbox_retry(a->st, o->id, next, err);
+	}
+	log_err("outbox %lld: %s; given up", (long long)o->id, err);
+	if (store_outbox_failed(a->st, o->id, now, err) != STORE_OK)
+		return STORE_ERR;
+	char *d = xasprintf("outbox %lld to %s failed: %s", (long long)o->id,
+			    o->rcpts.n ? o->rcpts.v[0] : "?", err);
+	int rc = store_event_add(a->st, o->case_id, now, "send_failed", "agent", d);
+	free(d);
+	return rc;
+}
+
 int agent_flush_outbox(struct agent *a, time_t now, size_t *sent)
 {
 	*sent = 0;
@@ -786,41 +807,41 @@ int agent_flush_outbox(struct agent *a, time_t now, size_t *sent)
 			store_outbox_free(v, n);
 			return 0;
 		}
-		size_t progress = 0;
-		for (size_t i = 0; i < n; i++) {
-			char *err = NULL;
-			int r = a->snd->send(a->snd_state, v[i].id, v[i].env_from, &v[i].rcpts, v[i].data,
-					     v[i].len, &err);
-			int rc;
-			if (r == SENDER_OK) {
-				rc = store_outbox_sent(a->st, v[i].id, now);
-				(*sent)++;
+		int *res = xcalloc(n, sizeof *res);
+		char **errs = xcalloc(n, sizeof *errs);
+		size_t tried = 0, progress = 0, tempfails = 0;
+		/* Three temporary failures in a row: the server is away; the rest
+		 * waits for the next round instead of a timeout each. */
+		for (; tried < n && tempfails < 3; tried++) {
+			res[tried] = a->snd->send(a->snd_state, v[tried].id, v[tried].env_from, &v[tried].rcpts,
+						  v[tried].data, v[tried].len, &errs[tried]);
+			if (res[tried] == SENDER_TEMPFAIL)
+				tempfails++;
+			else {
+				tempfails = 0;
 				progress++;
-			} else if (r == SENDER_TEMPFAIL) {
-				int shift = v[i].attempts < 6 ? v[i].attempts : 6;
-				time_t next = now + (time_t)60 * (1 << shift);
-				log_warn("outbox %lld: %s; retry later", (long long)v[i].id, err);
-				rc = store_outbox_retry(a->st, v[i].id, next, err);
-			} else {
-				log_err("outbox %lld: %s; given up", (long long)v[i].id, err);
-				rc = store_outbox_failed(a->st, v[i].id, now, err);
-				if (rc == STORE_OK) {
-					char *d = xasprintf("outbox %lld to %s failed: %s", (long long)v[i].id,
-							    v[i].rcpts.n ? v[i].rcpts.v[0] : "?", err);
-					rc = store_event_add(a->st, v[i].case_id, now, "send_failed", "agent", d);
-					free(d);
-				}
-				progress++;
-			}
-			free(err);
-			if (rc != STORE_OK) {
-				log_err("store: %s", store_errmsg(a->st));
-				store_outbox_free(v, n);
-				return -1;
+				*sent += res[tried] == SENDER_OK;
 			}
 		}
+		/* One commit for the whole round. A crash before it sends these
+		 * mails once more, with the same Message-ID. */
+		int rc = store_begin(a->st);
+		for (size_t i = 0; i < tried && rc == STORE_OK; i++)
+			rc = record_send(a, &v[i], res[i], errs[i], now);
+		if (rc == STORE_OK)
+			rc = store_commit(a->st);
+		if (rc != STORE_OK) {
+			log_err("store: %s", store_errmsg(a->st));
+			store_rollback(a->st);
+		}
+		for (size_t i = 0; i < n; i++)
+			free(errs[i]);
+		free(errs);
+		free(res);
 		store_outbox_free(v, n);
-		if (progress == 0)
-			return 0; /* everything due failed for now: retried later */
+		if (rc != STORE_OK)
+			return -1;
+		if (progress == 0 || tempfails >= 3)
+			return 0; /* what failed for now is retried later */
 	}
 }
