@@ -1,6 +1,7 @@
 /* fuzz_form.c: libFuzzer harness for the request form: form_parse, then every
  * rendering the engine stores or sends (fields and problems as JSON, problems
- * and summary as text), and the money helpers on the same bytes. */
+ * and summary as text), and the money helpers on the same bytes; the values
+ * are checked against form.h. */
 #include "config.h"
 
 #include <stddef.h>
@@ -22,6 +23,26 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* The promises of form.h about parsed values. */
+static void check(const struct form *f)
+{
+	const char *rc = f->reason_category;
+
+	for (size_t i = 0; i < f->n_services; i++)
+		if (f->services[i].quantity < 1 || !f->services[i].type ||
+		    !f->services[i].address)
+			abort();
+	for (size_t i = 0; i < f->n_cost_items; i++)
+		if (!f->cost_items[i].item)
+			abort();
+	if (rc && strcmp(rc, "features") != 0 && strcmp(rc, "functionality") != 0 &&
+	    strcmp(rc, "availability") != 0)
+		abort();
+	for (size_t i = 0; i < f->n_problems; i++)
+		if (!f->problems[i].field || !f->problems[i].message)
+			abort();
+}
+
 static void render(const struct form *f)
 {
 	free(form_fields_json(f));
@@ -30,11 +51,26 @@ static void render(const struct form *f)
 	free(form_summary_text(f));
 }
 
+/* money_format writes what money_parse reads back. */
+static void money(const char *s)
+{
+	long long cents, again;
+	char *text;
+
+	if (money_parse(s, &cents) != 0)
+		return;
+	if (cents < 0)
+		abort();
+	text = money_format(cents);
+	if (money_parse(text, &again) != 0 || again != cents)
+		abort();
+	free(text);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *text = malloc(size + 1);
 	struct form f;
-	long long cents;
 
 	if (!text)
 		return 0;
@@ -44,14 +80,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&f, 0, sizeof(f));
 	form_parse(text, &f);
 	(void)form_is_request(&f);
+	check(&f);
 	render(&f);
 	form_add_problem(&f, FORM_F_ENTITY, "Entity %s is not in the directory.",
 			 f.entity ? f.entity : "(none)");
 	render(&f);
 	form_free(&f);
 
-	if (size <= 64 && money_parse(text, &cents) == 0)
-		free(money_format(cents));
+	if (size <= 64)
+		money(text);
 	free(text);
 	return 0;
 }

@@ -1,5 +1,6 @@
 /* fuzz_visible.c: libFuzzer harness for the visible-part reader: visible_text,
- * then command_parse of its result, as the agent does with every body. */
+ * then command_parse of its result, as the agent does with every body. The
+ * result is checked against visible.h. */
 #include "config.h"
 
 #include <stddef.h>
@@ -33,6 +34,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(text, data, size);
 	text[size] = '\0';
 	vis = visible_text(text);
+	/* visible.h: LF line ends, trailing blank lines removed. */
+	if (strstr(vis, "\r\n") || (*vis && vis[strlen(vis) - 1] == '\n'))
+		abort();
 	command_parse(vis, &cmd);
 	command_free(&cmd);
 	free(vis);

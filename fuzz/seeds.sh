@@ -17,7 +17,8 @@ put() {
 	shift
 	for f in "$@"; do
 		[ -f "$f" ] || continue
-		name=$(printf '%s' "${f#"$corpora"/}" | sed -e "s|^$src/||" -e 's|[^A-Za-z0-9._-]|_|g')
+		name=${f#"$corpora"/}
+		name=$(printf '%s' "${name#"$src"/}" | tr -c 'A-Za-z0-9._-' '_')
 		cp "$f" "$out/$dir/$name"
 	done
 }
@@ -29,15 +30,14 @@ put visible "$src"/scripts/demo-mails/*.eml "$src"/tests/regress/visible-*
 put command "$src"/templates/help.txt "$src"/tests/regress/command-*
 
 if [ -d "$corpora" ]; then
-	put mime $(find "$corpora/cpython_email/data" "$corpora/flanker_messages/messages" \
-		"$corpora/sisimai_set_of_emails/set-of-emails" "$corpora/talon" \
-		-type f \( -name '*.eml' -o -name 'msg_*.txt' \) 2>/dev/null | sort)
-	put form $(find "$corpora/email_reply_parser/emails" "$corpora/email_reply_parser" \
-		-maxdepth 1 -type f -name '*.txt' 2>/dev/null | sort)
-	put visible $(find "$corpora/email_reply_parser" "$corpora/talon" -type f \
-		\( -name '*.txt' -o -name '*_reply_text' -o -name '*.html' \) 2>/dev/null | sort)
-	put command $(find "$corpora/email_reply_parser/expected_visible" "$corpora/talon" \
-		-type f \( -name '*.txt' -o -name '*_reply_text' \) 2>/dev/null | sort)
+	put mime $(find "$corpora/cpython_email/data" "$corpora/flanker_messages" \
+		"$corpora/sisimai_set_of_emails/maildir" "$corpora/talon" -type f \
+		\( -name '*.eml' -o -name 'msg_*.txt' \) | sort)
+	put form $(find "$corpora/email_reply_parser/emails" -type f | sort)
+	put visible $(find "$corpora/email_reply_parser/emails" "$corpora/talon/fixtures" \
+		-type f ! -name '*.eml' | sort)
+	put command $(find "$corpora/email_reply_parser/expected_visible" \
+		"$corpora/talon/fixtures/standard_replies" -type f ! -name '*.eml' | sort)
 fi
 
 # Command lines of DESIGN.md section 3, one seed each.

@@ -17,6 +17,7 @@
 #include "case.h"
 #include "command.h"
 #include "compose.h"
+#include "digest.h"
 #include "engine.h"
 #include "form.h"
 #include "log.h"
@@ -28,8 +29,8 @@
 const char *const agent_templates[] = {
 	"ack", "approval-request", "approval-recorded", "audit", "cdt-review", "cto-review",
 	"decision", "help", "incomplete", "info-answer", "info-request", "not-accepted",
-	"not-required", "note-recorded", "notice", "refused", "rejected", "request-form",
-	"status", "too-large", "unclear", "unreadable", "withdrawn", NULL,
+	"not-required", "note-recorded", "notice", "overdue", "refused", "rejected", "reminder",
+	"request-form", "status", "too-large", "unclear", "unreadable", "withdrawn", NULL,
 };
 
 int agent_open(struct agent *a, const struct conf *cfg, int mail, char **err)
@@ -52,6 +53,12 @@ int agent_open(struct agent *a, const struct conf *cfg, int mail, char **err)
 	}
 	if (conf_read_secrets(cfg->secret_file, &a->secrets, &e) != 0) {
 		*err = e;
+		goto fail;
+	}
+	if (calendar_load(&a->cal, cfg->workflow.holidays_file, &errs) != 0) {
+		char *j = strv_join(&errs, "\n");
+		*err = xasprintf("holidays: %s", j);
+		free(j);
 		goto fail;
 	}
 	if ((cfg->mailbox.password_file && conf_check_private(cfg->mailbox.password_file, &e) != 0) ||
@@ -101,6 +108,7 @@ void agent_close(struct agent *a)
 		store_close(a->st);
 	strv_free(&a->secrets);
 	directory_free(&a->dir);
+	calendar_free(&a->cal);
 	memset(a, 0, sizeof *a);
 }
 
@@ -752,15 +760,28 @@ int agent_run_inbox(struct agent *a, time_t now, size_t *handled)
 			store_rollback(a->st);
 		} else {
 			/* Only after the durable commit is the mail marked on the source. */
+			const char **refs = xcalloc(n, sizeof *refs);
+			size_t nrefs = 0;
 			for (size_t i = 0; i < n; i++) {
-				int r = bad[i] ? a->src->quarantine(a->src_state, msgs[i].ref, &err)
-					       : a->src->done(a->src_state, msgs[i].ref, &err);
+				int r = 0;
+				if (bad[i])
+					r = a->src->quarantine(a->src_state, msgs[i].ref, &err);
+				else if (a->src->done_many)
+					refs[nrefs++] = msgs[i].ref;
+				else
+					r = a->src->done(a->src_state, msgs[i].ref, &err);
 				if (r != 0) {
 					log_err("mailbox: %s", err);
 					free(err);
 					err = NULL;
 				}
 			}
+			if (nrefs && a->src->done_many(a->src_state, refs, nrefs, &err) != 0) {
+				log_err("mailbox: %s", err);
+				free(err);
+				err = NULL;
+			}
+			free(refs);
 			*handled += n;
 		}
 		for (size_t i = 0; i < n; i++)
@@ -844,4 +865,353 @@ int agent_flush_outbox(struct agent *a, time_t now, size_t *sent)
 		if (progress == 0 || tempfails >= 3)
 			return 0; /* what failed for now is retried later */
 	}
+}
+
+/* ---- the clock: reminders, overdue notices and digests ---- */
+
+static struct engine_timing timing_of(const struct agent *a)
+{
+	struct engine_timing t = {
+		.cal = &a->cal,
+		.remind_after = a->cfg->workflow.remind_after,
+		.max_reminders = a->cfg->workflow.max_reminders,
+	};
+	return t;
+}
+
+static struct engine_env env_of(const struct agent *a, time_t now)
+{
+	struct engine_env env = {
+		.dir = &a->dir,
+		.cdt = &a->cfg->workflow.cdt,
+		.cto = a->cfg->workflow.cto,
+		.agent_addr = a->cfg->smtp.from_addr,
+		.now = now,
+		.next_case_id = "",
+	};
+	return env;
+}
+
+/* Every open case, oldest first within each state. */
+static int open_cases(struct agent *a, struct case_rec **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	for (int s = 0; s < ST__COUNT; s++) {
+		if (!case_state_open((enum case_state)s))
+			continue;
+		struct case_rec *v = NULL;
+		size_t k = 0;
+		if (store_case_list(a->st, case_state_name((enum case_state)s), &v, &k) != STORE_OK) {
+			store_cases_free(*out, *n);
+			*out = NULL;
+			*n = 0;
+			return -1;
+		}
+		*out = xrealloc(*out, (*n + k + 1) * sizeof **out);
+		if (k)
+			memcpy(*out + *n, v, k * sizeof *v);
+		*n += k;
+		free(v); /* the members moved to *out */
+	}
+	return 0;
+}
+
+int agent_tick(struct agent *a, time_t now, size_t *reminded)
+{
+	struct case_rec *v = NULL;
+	size_t n = 0;
+	int rc = -1, in_tx = 0;
+	*reminded = 0;
+	directory_free(&a->dir);
+	if (store_directory_load(a->st, &a->dir) != STORE_OK || open_cases(a, &v, &n) != 0)
+		goto out;
+	struct engine_env env = env_of(a, now);
+	struct engine_timing t = timing_of(a);
+	for (size_t i = 0; i < n; i++) {
+		struct engine_out o;
+		engine_tick(&env, &v[i], &t, &o);
+		int ok = 1;
+		if (o.changed) {
+			if (!in_tx) {
+				ok = store_begin(a->st) == STORE_OK;
+				in_tx = ok;
+			}
+			ok = ok && store_case_put(a->st, &o.c) == STORE_OK;
+			for (size_t k = 0; ok && k < o.n_events; k++)
+				ok = store_event_add(a->st, o.c.id, now, o.events[k].kind, o.events[k].actor,
+						     o.events[k].detail) == STORE_OK;
+			for (size_t k = 0; ok && k < o.n_mails; k++)
+				ok = queue_mail(a, &o.c, &o.mails[k], NULL, now) == 0;
+			if (ok) {
+				(*reminded)++;
+				log_info("case %s: %s", o.c.id, o.c.overdue ? "overdue, CDT told" : "reminder sent");
+			}
+		}
+		engine_out_free(&o);
+		if (!ok)
+			goto out;
+	}
+	if (in_tx && store_commit(a->st) != STORE_OK)
+		goto out;
+	in_tx = 0;
+	rc = 0;
+out:
+	if (rc != 0) {
+		log_err("clock: store: %s", store_errmsg(a->st));
+		if (in_tx)
+			store_rollback(a->st);
+		*reminded = 0;
+	}
+	store_cases_free(v, n);
+	return rc;
+}
+
+int agent_digest_due(struct agent *a, time_t now)
+{
+	char day[11];
+	time_t first = (time_t)-1;
+	calendar_day_text(now, day);
+	int sent = store_digest_get(a->st, day, NULL);
+	int r = sent == STORE_ERR ? STORE_ERR : store_event_first_at(a->st, &first);
+	if (r == STORE_ERR) {
+		log_err("digest: store: %s", store_errmsg(a->st));
+		return -1;
+	}
+	return calendar_digest_due(now, a->cfg->workflow.digest_hour, a->cfg->workflow.digest_min,
+				   sent == STORE_OK ? day : NULL, r == STORE_OK ? first : (time_t)-1, day);
+}
+
+/* Builds the CDT digest at now into *m, with the chain head it publishes in
+ * head. Returns 0, or -1 on a store error. */
+static int build_cdt_digest(struct agent *a, time_t now, struct digest_mail *m, char head[65])
+{
+	struct case_rec *v = NULL;
+	struct event_rec *ev = NULL;
+	size_t n = 0, nev = 0;
+	char *finding = NULL;
+	int64_t count = 0;
+	int rc = -1;
+	directory_free(&a->dir);
+	if (store_directory_load(a->st, &a->dir) != STORE_OK ||
+	    store_case_list(a->st, NULL, &v, &n) != STORE_OK ||
+	    store_events_since(a->st, now - 24 * 3600, &ev, &nev) != STORE_OK ||
+	    store_verify(a->st, &finding, head, &count) == STORE_ERR)
+		goto out;
+	struct engine_env env = env_of(a, now);
+	struct engine_timing t = timing_of(a);
+	struct digest_in in = {
+		.env = &env,
+		.timing = &t,
+		.cases = v,
+		.n_cases = n,
+		.events = ev,
+		.n_events = nev,
+		.head = head,
+		.chain_len = count,
+		.chain_problem = finding,
+	};
+	digest_cdt(&in, m);
+	rc = 0;
+out:
+	free(finding);
+	store_events_free(ev, nev);
+	store_cases_free(v, n);
+	return rc;
+}
+
+/* Queues one digest mail to one address (in the caller's transaction). */
+static int queue_digest(struct agent *a, const char *to, const struct digest_mail *dm,
+			const char *day, time_t now)
+{
+	const struct conf *cfg = a->cfg;
+	struct strv rcpts = {0};
+	int64_t id, got;
+	int rc = -1;
+	if (store_outbox_next_id(a->st, &id) != STORE_OK)
+		return -1;
+	char *msgid = xasprintf("cgen.digest.%s.%lld@%s", day, (long long)id, addr_domain(cfg->smtp.from_addr));
+	strv_add(&rcpts, to);
+	struct outmail om = {
+		.from = cfg->smtp.from,
+		.to = &rcpts,
+		.subject = dm->subject,
+		.body = dm->text,
+		.html = dm->html,
+		.message_id = msgid,
+		.date = now,
+	};
+	size_t len;
+	char *data = compose_message(&om, &len);
+	if (store_outbox_add(a->st, NULL, cfg->smtp.from_addr, &rcpts, data, len, now, &got) == STORE_OK) {
+		char *d = xasprintf("digest of %s to %s (outbox %lld)", day, to, (long long)got);
+		rc = store_event_add(a->st, NULL, now, "mailed", "agent", d) == STORE_OK ? 0 : -1;
+		free(d);
+	}
+	free(data);
+	free(msgid);
+	strv_free(&rcpts);
+	return rc;
+}
+
+/* The reply key of (case, step, role, addressee), made known to the store. */
+static int step_key(struct agent *a, const struct case_rec *c, enum role r, const char *to,
+		    char key[REPLYKEY_LEN + 1])
+{
+	replykey_make(a->secrets.v[0], c->id, c->step, role_name(r), to, key);
+	struct key_rec kr;
+	int k = store_key_get(a->st, key, &kr);
+	if (k == STORE_OK) {
+		store_key_clear(&kr);
+		return 0;
+	}
+	if (k == STORE_NOTFOUND &&
+	    store_key_add(a->st, key, c->id, c->step, role_name(r), to) == STORE_OK)
+		return 0;
+	return -1;
+}
+
+struct approver {
+	char *to;
+	struct digest_item *items;
+	char (*keys)[REPLYKEY_LEN + 1];
+	size_t n;
+};
+
+static void approver_add(struct approver **v, size_t *n, const char *to, const struct case_rec *c,
+			 enum role r)
+{
+	size_t i = 0;
+	while (i < *n && !addr_equal((*v)[i].to, to))
+		i++;
+	if (i == *n) {
+		*v = xrealloc(*v, (*n + 1) * sizeof **v);
+		memset(&(*v)[i], 0, sizeof **v);
+		(*v)[i].to = xstrdup(to);
+		(*n)++;
+	}
+	struct approver *ap = &(*v)[i];
+	ap->items = xrealloc(ap->items, (ap->n + 1) * sizeof *ap->items);
+	ap->keys = xrealloc(ap->keys, (ap->n + 1) * sizeof *ap->keys);
+	ap->items[ap->n].c = c;
+	ap->items[ap->n].role = r;
+	ap->n++;
+}
+
+/* One mail to each AIO, CIO and CTO that more than one case waits on. */
+static int queue_approver_digests(struct agent *a, const struct case_rec *v, size_t n,
+				  const char *day, time_t now, int *sent)
+{
+	struct approver *ap = NULL;
+	size_t nap = 0;
+	int rc = 0;
+	*sent = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct case_rec *c = &v[i];
+		unsigned w = case_waiting_on(c);
+		const struct entity *e = c->entity ? directory_by_code(&a->dir, c->entity) : NULL;
+		if (c->state == ST_AWAITING_APPROVALS && e) {
+			/* as the approval requests went: one addressee for both roles */
+			if ((w & (1u << ROLE_AIO)) && e->aio)
+				approver_add(&ap, &nap, e->aio, c, ROLE_AIO);
+			if ((w & (1u << ROLE_CIO)) && e->cio &&
+			    !((w & (1u << ROLE_AIO)) && addr_equal(e->aio, e->cio)))
+				approver_add(&ap, &nap, e->cio, c, ROLE_CIO);
+		} else if (c->state == ST_CTO_DECISION)
+			approver_add(&ap, &nap, a->cfg->workflow.cto, c, ROLE_CTO);
+	}
+	struct engine_env env = env_of(a, now);
+	for (size_t i = 0; i < nap && rc == 0; i++) {
+		if (ap[i].n < 2)
+			continue;
+		for (size_t k = 0; k < ap[i].n && rc == 0; k++) {
+			rc = step_key(a, ap[i].items[k].c, ap[i].items[k].role, ap[i].to, ap[i].keys[k]);
+			ap[i].items[k].key = ap[i].keys[k];
+		}
+		if (rc != 0)
+			break;
+		struct digest_approver_in in = {
+			.env = &env,
+			.to = ap[i].to,
+			.items = ap[i].items,
+			.n = ap[i].n,
+			.agent_addr = a->cfg->smtp.from_addr,
+			.reply_plain = a->cfg->workflow.reply_plain,
+		};
+		struct digest_mail dm = {0};
+		digest_approver(&in, &dm);
+		rc = queue_digest(a, ap[i].to, &dm, day, now);
+		*sent += rc == 0;
+		digest_mail_free(&dm);
+	}
+	for (size_t i = 0; i < nap; i++) {
+		free(ap[i].to);
+		free(ap[i].items);
+		free(ap[i].keys);
+	}
+	free(ap);
+	return rc;
+}
+
+int agent_digest(struct agent *a, time_t now, int print_only, struct buf *out)
+{
+	struct digest_mail dm = {0};
+	struct case_rec *v = NULL;
+	size_t n = 0;
+	char day[11];
+	int rc = -1, in_tx = 0;
+	char head[65] = "";
+	calendar_day_text(now, day);
+	if (build_cdt_digest(a, now, &dm, head) != 0)
+		goto out;
+	if (print_only) {
+		if (out)
+			buf_adds(out, dm.text);
+		rc = 0;
+		goto out;
+	}
+	if (store_begin(a->st) != STORE_OK)
+		goto out;
+	in_tx = 1;
+	int r = store_digest_get(a->st, day, NULL);
+	if (r == STORE_ERR)
+		goto out;
+	if (r == STORE_OK) {
+		store_rollback(a->st);
+		in_tx = 0;
+		if (out)
+			buf_addf(out, "the digest of %s was already sent\n", day);
+		rc = 1;
+		goto out;
+	}
+	const struct strv *cdt = &a->cfg->workflow.cdt;
+	for (size_t i = 0; i < cdt->n; i++)
+		if (queue_digest(a, cdt->v[i], &dm, day, now) != 0)
+			goto out;
+	int approvers = 0;
+	if (a->cfg->workflow.approver_digest &&
+	    (open_cases(a, &v, &n) != 0 || queue_approver_digests(a, v, n, day, now, &approvers) != 0))
+		goto out;
+	char *d = xasprintf("digest of %s to %zu CDT address(es) and %d approver(s); published chain "
+			    "head %s", day, cdt->n, approvers, head);
+	int ok = store_digest_add(a->st, day, now) == STORE_OK &&
+		 store_event_add(a->st, NULL, now, "digest", "agent", d) == STORE_OK;
+	free(d);
+	if (!ok || store_commit(a->st) != STORE_OK)
+		goto out;
+	in_tx = 0;
+	log_info("digest of %s queued for %zu CDT address(es) and %d approver(s)", day, cdt->n, approvers);
+	if (out)
+		buf_addf(out, "digest of %s queued for %zu CDT address(es) and %d approver(s)\n", day,
+			 cdt->n, approvers);
+	rc = 0;
+out:
+	if (rc < 0) {
+		log_err("digest: store: %s", store_errmsg(a->st));
+		if (in_tx)
+			store_rollback(a->st);
+	}
+	store_cases_free(v, n);
+	digest_mail_free(&dm);
+	return rc;
 }

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "calendar.h"
 #include "conf.h"
 #include "directory.h"
 #include "sender.h"
@@ -28,6 +29,7 @@ struct agent {
 	void *snd_state;
 	struct directory dir;
 	size_t batch;            /* mails per transaction */
+	struct calendar cal;     /* [workflow] holidays_file */
 };
 
 /* The templates the engine and the agent use; all must exist. */
@@ -51,5 +53,26 @@ int agent_handle_raw(struct agent *a, const char *raw, size_t len, const char *r
 /* Sends what the outbox holds and is due. *sent counts the mails accepted.
  * Returns 0, or -1 when the sender cannot be used at all. */
 int agent_flush_outbox(struct agent *a, time_t now, size_t *sent);
+
+/* The clock's pass (DESIGN.md section 5): reminders and overdue notices for
+ * every open case at now, stored with their events and outbox rows in one
+ * transaction. *reminded counts the cases that changed. Returns 0, or -1 on a
+ * store error (logged; nothing half-written). */
+int agent_tick(struct agent *a, time_t now, size_t *reminded);
+
+/* 1 when the CDT digest is due at now (calendar_digest_due: at or after
+ * digest_at local time, none sent this local day, the record started before
+ * digest_at that day), 0 when not, -1 on a store error. */
+int agent_digest_due(struct agent *a, time_t now);
+
+/* The CDT digest at now. print_only: its text is appended to out (may be NULL
+ * otherwise) and nothing is sent or recorded. Else, in one transaction: when
+ * no digest was recorded for the local day of now, one mail (text and HTML)
+ * per CDT address and, with approver_digest, one mail per approver with more
+ * than one case waiting, go to the outbox, and the day is recorded with a
+ * "digest" event; out (when not NULL) gets a one-line summary. Returns 0 when
+ * built (and sent), 1 when the day already had its digest (nothing done), -1
+ * on a store error. */
+int agent_digest(struct agent *a, time_t now, int print_only, struct buf *out);
 
 #endif

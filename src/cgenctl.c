@@ -3,10 +3,17 @@
  *   cgenctl -c FILE [--now TIMESTAMP] COMMAND
  *     list [--state S] [--json]     show CASE [--json]
  *     directory import FILE         queue [--json]
- *     parse FILE [--json]           verify
+ *     parse FILE [--json]           verify [--head HASH] [DIR]
+ *     digest [--print]              export --granted DIR [--entity CODE] [--since DATE]
  *
- * Exit codes: 0 ok, 1 a finding (verify failed, case not found, bad import),
- * 2 usage, 78 configuration error. */
+ * "digest" queues the CDT digest (and the approver digests) in the outbox at
+ * once, whatever the time of day, unless the local day of --now already had
+ * its digest; cgend sends it on its next pass. "digest --print" writes the
+ * digest's text on stdout and neither sends nor records anything.
+ *
+ * Exit codes: 0 ok, 1 a finding (verify failed, published head not in the
+ * chain, case not found, bad import, the day's digest already sent), 2 usage,
+ * 78 configuration error. */
 #include "config.h"
 
 #include <errno.h>
@@ -16,9 +23,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "agent.h"
 #include "case.h"
 #include "conf.h"
 #include "directory.h"
+#include "export.h"
 #include "log.h"
 #include "report.h"
 #include "store.h"
@@ -34,7 +43,13 @@ static void usage(FILE *f)
 	      "  directory import FILE       replace the entity directory from CSV\n"
 	      "  queue [--json]              mails waiting for an operator\n"
 	      "  parse FILE [--json]         what the agent reads in one raw mail\n"
-	      "  verify                      check the event hash chain\n", f);
+	      "  verify [--head HASH]        check the event hash chain (and that a published\n"
+	      "                              head is in it)\n"
+	      "  verify ... DIR              also check that export folder DIR matches the store\n"
+	      "  digest [--print]            queue today's CDT digest now, unless it was sent\n"
+	      "                              today; --print: only show it\n"
+	      "  export --granted DIR [--entity CODE] [--since YYYY-MM-DD]\n"
+	      "                              write or update the central file of granted cases\n", f);
 }
 
 static int read_file(const char *path, char **data, size_t *len)
@@ -68,7 +83,10 @@ static void emit(struct buf *b)
 /* Pulls "--json" and "--state S" out of the command's arguments. */
 struct cmd_opts {
 	int json;
+	int print;               /* digest --print */
 	const char *state;
+	const char *head;        /* verify --head HASH */
+	const char *granted, *entity, *since; /* export */
 	const char *args[4];
 	int nargs;
 };
@@ -81,6 +99,16 @@ static int split_opts(int argc, char **argv, struct cmd_opts *o)
 			o->json = 1;
 		else if (strcmp(argv[i], "--state") == 0 && i + 1 < argc)
 			o->state = argv[++i];
+		else if (strcmp(argv[i], "--print") == 0)
+			o->print = 1;
+		else if (strcmp(argv[i], "--head") == 0 && i + 1 < argc)
+			o->head = argv[++i];
+		else if (strcmp(argv[i], "--granted") == 0 && i + 1 < argc)
+			o->granted = argv[++i];
+		else if (strcmp(argv[i], "--entity") == 0 && i + 1 < argc)
+			o->entity = argv[++i];
+		else if (strcmp(argv[i], "--since") == 0 && i + 1 < argc)
+			o->since = argv[++i];
 		else if (argv[i][0] == '-' && argv[i][1] == '-')
 			return -1;
 		else if (o->nargs < 4)
@@ -137,6 +165,85 @@ static int cmd_import(struct store *st, const char *file)
 	return 0;
 }
 
+/* The chain is intact (count events): is the published head one of them? */
+static int verify_head(struct store *st, const char *published, int64_t count)
+{
+	char h[65];
+	snprintf(h, sizeof h, "%s", published);
+	str_lower(h);
+	int64_t seq = 0;
+	int r = strlen(published) == 64 ? store_event_find(st, h, &seq) : STORE_NOTFOUND;
+	if (r == STORE_OK) {
+		printf("event chain intact: %lld events; published head found at event %lld of %lld\n",
+		       (long long)count, (long long)seq, (long long)count);
+		return 0;
+	}
+	if (r == STORE_NOTFOUND) {
+		printf("published head %s not found in the event chain (%lld events): the record "
+		       "was rewritten or cut after it was published\n", h, (long long)count);
+		return 1;
+	}
+	fprintf(stderr, "cgenctl: store: %s\n", store_errmsg(st));
+	return 1;
+}
+
+static int cmd_export(struct store *st, const struct cmd_opts *o)
+{
+	struct export_filter f = {.entity = o->entity};
+	struct export_stats s;
+	char *err = NULL;
+	if (o->since && export_parse_date(o->since, &f.since) != 0) {
+		fprintf(stderr, "cgenctl: --since: not a date (YYYY-MM-DD): %s\n", o->since);
+		return 2;
+	}
+	if (export_granted(st, o->granted, &f, &s, &err) != EXPORT_OK) {
+		fprintf(stderr, "cgenctl: export: %s\n", err);
+		free(err);
+		return 1;
+	}
+	printf("exported %zu granted cases to %s: %zu files written, %zu unchanged\n", s.cases,
+	       o->granted, s.written, s.unchanged);
+	return 0;
+}
+
+/* verify DIR: the export folder against the store; each finding on a line. */
+static int cmd_verify_export(struct store *st, const char *dir)
+{
+	struct strv findings = {0};
+	size_t cases = 0;
+	char *err = NULL;
+	if (export_verify(st, dir, &findings, &cases, &err) != EXPORT_OK) {
+		fprintf(stderr, "cgenctl: verify: %s\n", err);
+		free(err);
+		return 1;
+	}
+	for (size_t i = 0; i < findings.n; i++)
+		printf("%s\n", findings.v[i]);
+	if (findings.n)
+		printf("export %s does not match the store: %zu findings\n", dir, findings.n);
+	else
+		printf("export %s matches the store: %zu cases\n", dir, cases);
+	int rc = findings.n ? 1 : 0;
+	strv_free(&findings);
+	return rc;
+}
+
+static int cmd_digest(const struct conf *cfg, time_t now, int print_only, struct buf *b)
+{
+	struct agent a;
+	char *err = NULL;
+	if (agent_open(&a, cfg, 0, &err) != 0) {
+		fprintf(stderr, "cgenctl: %s\n", err);
+		free(err);
+		return EX_CONFIG;
+	}
+	int r = agent_digest(&a, now, print_only, b);
+	agent_close(&a);
+	if (r < 0)
+		fprintf(stderr, "cgenctl: the digest could not be built or queued\n");
+	return r == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -175,9 +282,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	int want = strcmp(cmd, "show") == 0 || strcmp(cmd, "parse") == 0 || sub ? 1 : 0;
+	int is_export = strcmp(cmd, "export") == 0, is_verify = strcmp(cmd, "verify") == 0;
 	int known = want || strcmp(cmd, "list") == 0 || strcmp(cmd, "queue") == 0 ||
-		    strcmp(cmd, "verify") == 0;
-	if (!known || o.nargs != want) {
+		    is_verify || strcmp(cmd, "digest") == 0 || is_export;
+	if (!known || (o.nargs != want && !(is_verify && o.nargs == 1)) ||
+	    (o.print && strcmp(cmd, "digest") != 0) || (o.head && !is_verify) ||
+	    (is_export != (o.granted != NULL)) || (!is_export && (o.entity || o.since))) {
 		usage(stderr);
 		return 2;
 	}
@@ -273,7 +383,9 @@ int main(int argc, char **argv)
 		char *finding = NULL, head[65] = "";
 		int64_t count = 0;
 		int r = store_verify(st, &finding, head, &count);
-		if (r == STORE_OK)
+		if (r == STORE_OK && o.head)
+			rc = verify_head(st, o.head, count);
+		else if (r == STORE_OK)
 			printf("event chain intact: %lld events, head %s\n", (long long)count, head);
 		else if (r == STORE_NOTFOUND) {
 			printf("event chain broken: %s\n", finding);
@@ -283,6 +395,12 @@ int main(int argc, char **argv)
 			rc = 1;
 		}
 		free(finding);
+		if (o.nargs == 1 && cmd_verify_export(st, o.args[0]) != 0)
+			rc = 1;
+	} else if (strcmp(cmd, "digest") == 0) {
+		rc = cmd_digest(&cfg, now, o.print, &b);
+	} else if (is_export) {
+		rc = cmd_export(st, &o);
 	}
 	emit(&b);
 	store_close(st);

@@ -97,6 +97,39 @@ static time_t now_of(int fixed, time_t fixed_now)
 	return fixed ? fixed_now : time(NULL);
 }
 
+/* Closes the mailbox source and opens it again after about delay seconds
+ * (plus up to a quarter more, at random, so that agents do not reconnect in
+ * step), sleeping in short steps so that signals end the pause. On failure
+ * a->src_state stays NULL and the caller tries again later. */
+static void reopen_source(struct agent *a, unsigned delay)
+{
+	if (a->src_state) {
+		a->src->close(a->src_state);
+		a->src_state = NULL;
+	}
+	static int seeded;
+	if (!seeded) {
+		srandom((unsigned)getpid() ^ (unsigned)time(NULL));
+		seeded = 1;
+	}
+	long long ms = 1000LL * delay + random() % (250LL * delay + 1);
+	log_info("mailbox: reconnecting in %lld ms", ms);
+	for (; ms > 0 && !got_term && !got_hup; ms -= 200) {
+		struct timespec ts = {0, (ms < 200 ? ms : 200) * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+	if (got_term)
+		return;
+	char *err = NULL;
+	if (a->src->open(a->cfg, a->st, &a->src_state, &err) != 0) {
+		log_warn("mailbox: %s", err);
+		free(err);
+		a->src_state = NULL;
+		return;
+	}
+	log_info("mailbox: reconnected");
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -189,15 +222,23 @@ int main(int argc, char **argv)
 	log_info("started on %s (store %s)", cfg.mailbox.url, cfg.store_path);
 
 	int status = 0;
+	unsigned backoff = 0; /* seconds before reopening the mailbox; 0 while healthy */
 	while (!got_term) {
 		size_t handled = 0, sent = 0;
 		wake = 0;
-		int rc = agent_run_inbox(&a, now_of(fixed, fixed_now), &handled);
+		/* src_state is NULL while the mailbox could not be reopened */
+		int rc = a.src_state ? agent_run_inbox(&a, now_of(fixed, fixed_now), &handled) : -1;
+		/* The clock: reminders, then the digest when due (DESIGN.md section 5). */
+		size_t reminded = 0;
+		int rc3 = agent_tick(&a, now_of(fixed, fixed_now), &reminded);
+		int due = agent_digest_due(&a, now_of(fixed, fixed_now));
+		if (due < 0 || (due == 1 && agent_digest(&a, now_of(fixed, fixed_now), 0, NULL) < 0))
+			rc3 = -1;
 		int rc2 = agent_flush_outbox(&a, now_of(fixed, fixed_now), &sent);
 		if (handled || sent)
 			log_info("handled %zu mail(s), sent %zu", handled, sent);
 		if (once) {
-			status = rc || rc2 ? 1 : 0;
+			status = rc || rc2 || rc3 ? 1 : 0;
 			break;
 		}
 		if (rc == 0) {
@@ -205,10 +246,14 @@ int main(int argc, char **argv)
 			if (a.src->wait(a.src_state, cfg.mailbox.poll_interval, &wake, &werr) != 0) {
 				log_warn("mailbox: %s", werr);
 				free(werr);
+				rc = -1;
+			} else {
+				backoff = 0;
 			}
-		} else {
-			for (int s = 0; s < cfg.mailbox.poll_interval && !got_term && !got_hup; s++)
-				sleep(1);
+		}
+		if (rc != 0 && !got_term) {
+			backoff = backoff ? (backoff * 2 > 60 ? 60 : backoff * 2) : 1;
+			reopen_source(&a, backoff);
 		}
 		if (got_hup) {
 			got_hup = 0;

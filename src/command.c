@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <pcre2.h>
@@ -80,7 +81,7 @@ static void re_init(void)
 	int err = 0;
 	PCRE2_SIZE off;
 	word_re = pcre2_compile((PCRE2_SPTR) "\\w++(?:['’]\\w++)*+", PCRE2_ZERO_TERMINATED,
-				PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF, &err, &off, NULL);
+				PCRE2_UTF | PCRE2_UCP, &err, &off, NULL);
 	word_mctx = pcre2_match_context_create(NULL);
 	if (!word_re || !word_mctx) {
 		log_err("command: cannot compile the word pattern (error %d)", err);
@@ -146,8 +147,23 @@ static size_t tokenize(const char *line, size_t n, struct token **out)
 	pcre2_match_data *md = pcre2_match_data_create(1, NULL);
 	if (!md)
 		abort();
+	/* UTF-8 is checked once here, not by every match (a long first line
+	 * would take quadratic time): invalid bytes, which never match, become
+	 * spaces at the same offsets. */
+	char *clean = xmalloc(n + 1);
+	for (size_t i = 0; i < n;) {
+		size_t k = utf8_valid_len((const unsigned char *)line + i, n - i);
+		if (k == 0) {
+			clean[i++] = ' ';
+		} else {
+			memcpy(clean + i, line + i, k);
+			i += k;
+		}
+	}
+	clean[n] = '\0';
 	while (at < n) {
-		int rc = pcre2_match(word_re, (PCRE2_SPTR)line, n, at, 0, md, word_mctx);
+		int rc = pcre2_match(word_re, (PCRE2_SPTR)clean, n, at, PCRE2_NO_UTF_CHECK, md,
+				     word_mctx);
 		if (rc < 0) {
 			if (rc != PCRE2_ERROR_NOMATCH)
 				log_debug("command: pcre2 error %d", rc);
@@ -164,6 +180,7 @@ static size_t tokenize(const char *line, size_t n, struct token **out)
 		at = ov[1] > at ? ov[1] : at + 1;
 	}
 	pcre2_match_data_free(md);
+	free(clean);
 	*out = t;
 	return cnt;
 }

@@ -619,41 +619,64 @@ char *compose_message(const struct outmail *m, size_t *len)
 	buf_adds(&b, "MIME-Version: 1.0\r\n");
 
 	char *qp = compose_qp(m->body ? m->body : "");
-	char boundary[40];
-	if (m->attach_name) {
+	char boundary[40], alt[48];
+	if (m->attach_name || m->html) {
 		/* "=_" never occurs in quoted-printable or base64 text */
 		uint64_t h = 1469598103934665603ULL;
 		for (const char *p = m->message_id ? m->message_id : ""; *p; p++)
 			h = (h ^ (unsigned char)*p) * 1099511628211ULL;
 		h ^= (uint64_t)m->date;
 		snprintf(boundary, sizeof(boundary), "=_cgen_%016llx", (unsigned long long)h);
+		/* not an extension of boundary: a delimiter must not start another */
+		snprintf(alt, sizeof(alt), "=_cgen_alt_%016llx", (unsigned long long)h);
+	}
+	if (m->attach_name)
 		buf_addf(&b, "Content-Type: multipart/mixed;\r\n boundary=\"%s\"\r\n", boundary);
-	} else {
+	else if (m->html)
+		buf_addf(&b, "Content-Type: multipart/alternative;\r\n boundary=\"%s\"\r\n", alt);
+	else {
 		buf_adds(&b, "Content-Type: text/plain; charset=UTF-8\r\n"
 			     "Content-Transfer-Encoding: quoted-printable\r\n");
 	}
 	buf_addf(&b, "Auto-Submitted: %s\r\n", m->auto_replied ? "auto-replied" : "auto-generated");
 	buf_adds(&b, "X-Auto-Response-Suppress: All\r\n\r\n");
 
-	if (!m->attach_name) {
+	if (!m->attach_name && !m->html) {
 		buf_adds(&b, qp);
 		if (b.s[b.len - 1] != '\n')
 			buf_adds(&b, "\r\n");
 	} else {
-		buf_addf(&b, "--%s\r\n"
-			     "Content-Type: text/plain; charset=UTF-8\r\n"
-			     "Content-Transfer-Encoding: quoted-printable\r\n\r\n", boundary);
+		if (m->attach_name)
+			buf_addf(&b, "--%s\r\n", boundary);
+		if (m->html) {
+			if (m->attach_name)
+				buf_addf(&b, "Content-Type: multipart/alternative;\r\n boundary=\"%s\"\r\n\r\n",
+					 alt);
+			buf_addf(&b, "--%s\r\n", alt);
+		}
+		buf_adds(&b, "Content-Type: text/plain; charset=UTF-8\r\n"
+			     "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
 		buf_adds(&b, qp);
-		char *type = str_trim(clean(m->attach_type, ""));
-		buf_addf(&b, "\r\n--%s\r\nContent-Type: %s\r\n", boundary,
-			 *type ? type : "application/octet-stream");
-		free(type);
-		buf_adds(&b, "Content-Transfer-Encoding: base64\r\n");
-		add_disposition(&b, m->attach_name);
-		buf_adds(&b, "\r\n");
-		base64_add(&b, (const unsigned char *)(m->attach_data ? m->attach_data : ""),
-			   m->attach_data ? m->attach_len : 0, QP_LINE_MAX);
-		buf_addf(&b, "\r\n--%s--\r\n", boundary);
+		if (m->html) {
+			char *hq = compose_qp(m->html);
+			buf_addf(&b, "\r\n--%s\r\nContent-Type: text/html; charset=UTF-8\r\n"
+				     "Content-Transfer-Encoding: quoted-printable\r\n\r\n", alt);
+			buf_adds(&b, hq);
+			buf_addf(&b, "\r\n--%s--\r\n", alt);
+			free(hq);
+		}
+		if (m->attach_name) {
+			char *type = str_trim(clean(m->attach_type, ""));
+			buf_addf(&b, "%s--%s\r\nContent-Type: %s\r\n", m->html ? "" : "\r\n", boundary,
+				 *type ? type : "application/octet-stream");
+			free(type);
+			buf_adds(&b, "Content-Transfer-Encoding: base64\r\n");
+			add_disposition(&b, m->attach_name);
+			buf_adds(&b, "\r\n");
+			base64_add(&b, (const unsigned char *)(m->attach_data ? m->attach_data : ""),
+				   m->attach_data ? m->attach_len : 0, QP_LINE_MAX);
+			buf_addf(&b, "\r\n--%s--\r\n", boundary);
+		}
 	}
 	free(qp);
 	*len = b.len;

@@ -42,13 +42,16 @@ struct outmail {
 	const char *attach_type;
 	const char *attach_data;
 	size_t attach_len;
+	const char *html;        /* optional HTML alternative of body (UTF-8), or NULL */
 };
 
 /* Builds the whole message: CRLF, Date, From, To, Subject (RFC 2047 B or Q when
  * not ASCII, folded at 78), Message-ID, In-Reply-To/References when given,
  * Reply-To when given, MIME-Version, Content-Type text/plain; charset=UTF-8,
  * Content-Transfer-Encoding: quoted-printable, Auto-Submitted,
- * X-Auto-Response-Suppress: All. Header values from mail data cannot inject
+ * X-Auto-Response-Suppress: All. With html, the text is a multipart/alternative
+ * of text/plain and text/html (both UTF-8, quoted-printable), inside the
+ * multipart/mixed when there is an attachment. Header values from mail data cannot inject
  * headers. Returns the allocated message and its length in *len. */
 char *compose_message(const struct outmail *m, size_t *len);
 

@@ -878,3 +878,122 @@ void engine_out_free(struct engine_out *o)
 	case_clear(&o->c);
 	memset(o, 0, sizeof *o);
 }
+
+/* ---- the clock: reminders and the overdue notice (DESIGN.md section 5) ---- */
+
+char *engine_waiting_text(const struct engine_env *env, const struct case_rec *c)
+{
+	return waiting_text(env, c);
+}
+
+time_t engine_deadline(const struct case_rec *c, const struct engine_timing *t, int k)
+{
+	return calendar_add_business_days(t->cal, c->state_since, k * t->remind_after);
+}
+
+/* The commands the addressee of a reminder can send, one a line. */
+static const char *reminder_commands(const struct case_rec *c, enum role r)
+{
+	switch (r) {
+	case ROLE_AIO:
+	case ROLE_CIO:
+		return "  APPROVE [comment]\n  REJECT reason";
+	case ROLE_CDT:
+		return "  INFO question                  to ask the requester for more information\n"
+		       "  RECOMMEND APPROVE rationale    to send a recommendation to the CTO\n"
+		       "  RECOMMEND DENY rationale\n"
+		       "  NOTE text                      to add an internal note";
+	case ROLE_CTO:
+		return "  APPROVE [conditions]   to grant the exemption\n"
+		       "  DENY reason            to deny it";
+	default:
+		return c->state == ST_INCOMPLETE
+			? "  the corrected form (all fields, not only the corrected ones)\n  WITHDRAW"
+			: "  your answer to CDT's question, above the quoted text\n  WITHDRAW";
+	}
+}
+
+static void local_time_text(time_t t, char out[40])
+{
+	struct tm tm;
+	localtime_r(&t, &tm);
+	strftime(out, 40, "%Y-%m-%d %H:%M %Z", &tm);
+}
+
+static void reminder_to(const struct engine_env *env, struct engine_out *o, const char *to,
+			enum role r, int n, const struct engine_timing *t, const char *since)
+{
+	struct engine_mail *m = case_mail(env, o, "reminder", to, r, 1, 0);
+	char num[16], max[16];
+	snprintf(num, sizeof num, "%d", n);
+	snprintf(max, sizeof max, "%d", t->max_reminders);
+	var(m, "reminder", num);
+	var(m, "max_reminders", max);
+	var(m, "since", since);
+	var(m, "commands", reminder_commands(&o->c, r));
+	var(m, "role_text", r == ROLE_AIO || r == ROLE_CIO ? (r == ROLE_AIO ? "AIO" : "CIO")
+							   : role_name(r));
+}
+
+void engine_tick(const struct engine_env *env, const struct case_rec *c,
+		 const struct engine_timing *t, struct engine_out *o)
+{
+	memset(o, 0, sizeof *o);
+	o->mail_kind = "other";
+	case_copy(&o->c, c);
+	o->has_case = 1;
+	unsigned w = case_waiting_on(c);
+	if (!case_state_open(c->state) || !w || c->overdue || t->remind_after < 1)
+		return;
+	char since[40];
+	local_time_text(c->state_since, since);
+	int max = t->max_reminders < 0 ? 0 : t->max_reminders;
+	struct case_rec *oc = &o->c;
+
+	if (env->now >= engine_deadline(c, t, max + 1)) {
+		oc->overdue = 1;
+		oc->updated = env->now;
+		o->changed = 1;
+		char *who = waiting_text(env, c);
+		ev(o, "overdue", "agent", "waiting on %s since %s; %d reminder(s) sent", who, since,
+		   c->reminders);
+		char *n = xasprintf("%d", c->reminders);
+		for (size_t i = 0; i < env->cdt->n; i++) {
+			struct engine_mail *m = case_mail(env, o, "overdue", env->cdt->v[i], ROLE_CDT, 1, 0);
+			var(m, "since", since);
+			var(m, "reminders", n);
+		}
+		free(n);
+		free(who);
+		return;
+	}
+	int passed = 0;
+	while (passed < max && env->now >= engine_deadline(c, t, passed + 1))
+		passed++;
+	if (passed <= c->reminders)
+		return;
+	oc->reminders = passed;
+	oc->updated = env->now;
+	o->changed = 1;
+	const struct entity *e = case_entity(env, c);
+	struct strv sent = {0};
+	if (w & R(ROLE_REQUESTER))
+		reminder_to(env, o, c->requester, ROLE_REQUESTER, passed, t, since);
+	/* As the approval requests went: one mail when AIO and CIO are one address. */
+	if ((w & R(ROLE_AIO)) && e && e->aio)
+		reminder_to(env, o, e->aio, ROLE_AIO, passed, t, since);
+	if ((w & R(ROLE_CIO)) && e && e->cio &&
+	    !((w & R(ROLE_AIO)) && addr_equal(e->aio, e->cio)))
+		reminder_to(env, o, e->cio, ROLE_CIO, passed, t, since);
+	if (w & R(ROLE_CDT))
+		for (size_t i = 0; i < env->cdt->n; i++)
+			reminder_to(env, o, env->cdt->v[i], ROLE_CDT, passed, t, since);
+	if (w & R(ROLE_CTO))
+		reminder_to(env, o, env->cto, ROLE_CTO, passed, t, since);
+	for (size_t i = 0; i < o->n_mails; i++)
+		strv_add(&sent, o->mails[i].to);
+	char *to = strv_join(&sent, ", ");
+	ev(o, "reminder", "agent", "reminder %d of %d to %s (waiting since %s)", passed, max, to, since);
+	free(to);
+	strv_free(&sent);
+}

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "calendar.h"
 #include "case.h"
 #include "command.h"
 #include "directory.h"
@@ -88,6 +89,36 @@ struct engine_out {
 void engine_handle(const struct engine_env *env, const struct case_rec *c,
 		   const struct engine_in *in, struct engine_out *out);
 void engine_out_free(struct engine_out *out);
+
+/* The clock's numbers (DESIGN.md section 5, [workflow] of the config). */
+struct engine_timing {
+	const struct calendar *cal;  /* business days and holidays */
+	int remind_after;            /* business days, >= 1 */
+	int max_reminders;           /* >= 0 */
+};
+
+/* The end of the k-th remind_after period (k >= 1) of c's current state:
+ * k * remind_after business days after c->state_since. Reminder k is due at
+ * engine_deadline(k) for k = 1..max_reminders; the case is overdue at
+ * engine_deadline(max_reminders + 1). */
+time_t engine_deadline(const struct case_rec *c, const struct engine_timing *t, int k);
+
+/* What the clock does to one case at env->now (env->next_case_id unused).
+ * For an open case that waits on someone and is not yet overdue: once the
+ * overdue deadline passed, c->overdue = 1, an "overdue" event and one
+ * "overdue" mail to each CDT address (keyed, role cdt); otherwise, when more
+ * reminder deadlines passed than c->reminders counts, one "reminder" mail to
+ * each party the case waits on (keyed with the role and addressee of the
+ * step's original request, so the reply key is the same), a "reminder" event,
+ * and c->reminders = the number of deadlines passed. out->changed tells
+ * whether the case must be stored. *out is overwritten; free with
+ * engine_out_free. */
+void engine_tick(const struct engine_env *env, const struct case_rec *c,
+		 const struct engine_timing *t, struct engine_out *out);
+
+/* Who case c waits on, for people: "the AIO (aio@x.gov) and the CIO
+ * (cio@x.gov)", "CDT", "nobody (the case is closed)". Allocated. */
+char *engine_waiting_text(const struct engine_env *env, const struct case_rec *c);
 
 /* Roles addr holds in case c (bitmask of 1 << ROLE_x): requester, aio/cio by
  * the directory (delegates included), cdt, cto. */

@@ -1160,17 +1160,25 @@ struct walk {
 	struct mailmime **owned; /* MIME entities opened from S/MIME signed data */
 	char **owned_buf;        /* their raw bytes, alive as long as they are */
 	size_t n_owned;
+	int keep_data;           /* message_parse_data: keep each attachment's bytes */
+	struct buf *data;        /* ... data[i] for m->att[i] */
 };
 
 static char *crlf_copy(const char *s, size_t n, size_t *out_len, char **base);
 static void walk(struct walk *w, struct mailmime *mime, int inner, int record, int level);
 
-static void add_attachment(struct message *m, char *name, char *type, const char *data,
+static void add_attachment(struct walk *w, char *name, char *type, const char *data,
 			   size_t n)
 {
+	struct message *m = w->m;
 	unsigned char dig[32];
 	struct msg_attachment *a;
 
+	if (w->keep_data) {
+		w->data = xrealloc(w->data, (m->n_att + 1) * sizeof(*w->data));
+		memset(&w->data[m->n_att], 0, sizeof(*w->data));
+		buf_add(&w->data[m->n_att], data, n);
+	}
 	m->att = xrealloc(m->att, (m->n_att + 1) * sizeof(*m->att));
 	a = &m->att[m->n_att++];
 	a->name = name;
@@ -1359,7 +1367,7 @@ static void walk(struct walk *w, struct mailmime *mime, int inner, int record, i
 		w->enclosed = 1;
 		if (record && (name != NULL || is_disp_attachment(&sf))) {
 			part_bytes(mime, MAILMIME_MECHANISM_8BIT, &b);
-			add_attachment(w->m, name, type, b.s, b.n);
+			add_attachment(w, name, type, b.s, b.n);
 			bytes_free(&b);
 			record = 0;
 		} else {
@@ -1390,7 +1398,7 @@ static void walk(struct walk *w, struct mailmime *mime, int inner, int record, i
 	    || (strncmp(type, "text/", 5) != 0 && strncmp(type, "multipart/", 10) != 0)) {
 		if (record) {
 			part_bytes(mime, part_encoding(&sf), &b);
-			add_attachment(w->m, name, type, b.s, b.n);
+			add_attachment(w, name, type, b.s, b.n);
 			bytes_free(&b);
 			return;
 		}
@@ -1948,7 +1956,8 @@ static void read_header(struct message *m, const struct header *h, struct strv *
 		m->auth_results = xstrdup(v);
 }
 
-int message_parse(const char *raw, size_t len, struct message *out)
+/* message_parse, and with data non-NULL message_parse_data. */
+static int parse(const char *raw, size_t len, struct message *out, struct buf **data)
 {
 	struct header h = {0};
 	struct strv from = {0};
@@ -1957,6 +1966,8 @@ int message_parse(const char *raw, size_t len, struct message *out)
 	size_t start, clen, idx = 0, fl;
 	char *base, *c;
 
+	if (data != NULL)
+		*data = NULL;
 	out->subject = xstrdup("");
 	out->text = xstrdup("");
 	start = header_start(raw, len);
@@ -1969,6 +1980,7 @@ int message_parse(const char *raw, size_t len, struct message *out)
 	read_header(out, &h, &from);
 
 	w.m = out;
+	w.keep_data = data != NULL;
 	if (mailmime_parse(c, clen, &idx, &mime) == MAILIMF_NO_ERROR && mime != NULL) {
 		body = mime->mm_type == MAILMIME_MESSAGE ? mime->mm_data.mm_message.mm_msg_mime : mime;
 		walk(&w, body, 0, 1, 0);
@@ -2003,7 +2015,26 @@ int message_parse(const char *raw, size_t len, struct message *out)
 	header_free(&h);
 	strv_free(&from);
 	free(base);
+	if (data != NULL)
+		*data = w.data;
 	return 0;
+}
+
+int message_parse(const char *raw, size_t len, struct message *out)
+{
+	return parse(raw, len, out, NULL);
+}
+
+int message_parse_data(const char *raw, size_t len, struct message *out, struct buf **data)
+{
+	return parse(raw, len, out, data);
+}
+
+void message_data_free(struct buf *data, size_t n)
+{
+	for (size_t i = 0; data != NULL && i < n; i++)
+		buf_free(&data[i]);
+	free(data);
 }
 
 void message_free(struct message *m)

@@ -62,6 +62,14 @@ struct message {
 int message_parse(const char *raw, size_t len, struct message *out);
 void message_free(struct message *m);
 
+/* Like message_parse, and also the decoded bytes of every attachment: *data
+ * is an allocated array of out->n_att buffers (NULL when there are none),
+ * data[i] holding the bytes of out->att[i] (those its size and sha256
+ * describe; data[i].s is NULL when they are empty). *data is NULL when -1 is
+ * returned. Free with message_data_free(*data, out->n_att). */
+int message_parse_data(const char *raw, size_t len, struct message *out, struct buf **data);
+void message_data_free(struct buf *data, size_t n);
+
 /* The de-duplication key of DESIGN.md section 8: the Message-ID, or
  * "sha256:HEX" of the raw bytes when there is none. Allocated. */
 char *message_dedup_id(const struct message *m, const char *raw, size_t len);

@@ -116,3 +116,24 @@ CREATE TABLE entities (
 	cio_delegates TEXT NOT NULL,
 	exempt TEXT
 );
+
+-- version 2
+
+-- IMAP sources: per mailbox (its URL without password) the UIDVALIDITY seen
+-- and the highest UID up to which every mail was handled.
+CREATE TABLE mailbox_state (
+	mailbox TEXT PRIMARY KEY,
+	uidvalidity INTEGER NOT NULL,
+	last_uid INTEGER NOT NULL
+);
+
+-- version 3
+
+-- The CDT digest, once per local day (DESIGN.md section 5): a day that has a
+-- row never gets a second digest.
+CREATE TABLE digests (
+	day TEXT PRIMARY KEY,
+	sent_at INTEGER NOT NULL
+);
+-- The digest's events of the last day.
+CREATE INDEX events_at ON events (at);

@@ -5,11 +5,15 @@
 
 #include "conf.h"
 #include "source.h"
+#include "util.h"
 
 const struct source_ops *source_for(const struct conf *cfg)
 {
 	if (cfg->mailbox.maildir)
 		return &source_maildir;
+	if (cfg->mailbox.url && (str_startswith_ci(cfg->mailbox.url, "imap://") ||
+				 str_startswith_ci(cfg->mailbox.url, "imaps://")))
+		return &source_imap;
 	return NULL;
 }
 

@@ -18,6 +18,9 @@ struct source_msg {
 	int oversize;       /* 1: larger than [mailbox] max_message_size, not
 			       fetched whole: the agent answers and quarantines it */
 };
+/* A mail the backend cannot read at all (IMAP: its FETCH fails to parse even
+ * alone) comes back with data "" (allocated), len 0 and oversize 0: the agent
+ * quarantines it, so one poisonous mail never blocks the mailbox. */
 
 struct source_ops {
 	const char *name;
@@ -33,6 +36,10 @@ struct source_ops {
 	 * Idempotent. Once done or quarantine was called for a ref, even when it
 	 * failed, fetch does not return that ref again in this session. */
 	int (*done)(void *state, const char *ref, char **err);
+	/* done for n refs at once, where the backend does better than n calls
+	 * (IMAP: one UID MOVE). NULL when it does not; the agent then calls done.
+	 * 0, or -1 with *err set (the refs that could be parsed are still done). */
+	int (*done_many)(void *state, const char *const *refs, size_t n, char **err);
 	/* Move aside a mail that cannot be handled (Maildir: PATH/.Quarantine/). */
 	int (*quarantine)(void *state, const char *ref, char **err);
 	/* Waits until new mail may have arrived, at most timeout seconds, or until
@@ -49,6 +56,11 @@ struct source_ops {
  * renames to cur/NAME:2,FLAGS with S added; quarantine renames to
  * PATH/.Quarantine/cur/ likewise. Nothing is deleted. */
 extern const struct source_ops source_maildir;
+/* imap://[user@]host[:port]/FOLDER (STARTTLS when [mailbox] starttls = yes) and
+ * imaps://...: certificates are verified (system trust, or ca_file) with the host
+ * name; UIDVALIDITY and the last UID handled live in the store (mailbox state);
+ * done and quarantine move the mail to processed_folder or quarantine_folder
+ * (created when missing); wait uses IDLE when offered, else sleeps. */
 extern const struct source_ops source_imap;
 
 /* The backend for cfg's mailbox URL, or NULL when not supported. */

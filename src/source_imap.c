@@ -1,0 +1,1028 @@
+/* source_imap.c: imap:// and imaps:// as a source (DESIGN.md sections 7 and 8).
+ *
+ * One libetpan session, blocking, with a 30 s network timeout. TLS certificates
+ * are checked here with GnuTLS (libetpan checks nothing): the chain against the
+ * system trust or ca_file, and the host name. Fetching is UID based: UID SEARCH
+ * for UIDs above the last one handled, sizes first, then bodies in batches
+ * bounded by count and bytes. A mail is finished by done or quarantine; the last
+ * UID below which every mail is finished is kept in the store with the
+ * mailbox's UIDVALIDITY, so a restart resumes there. When UIDVALIDITY changes the
+ * stored UID is forgotten and the agent's Message-ID de-duplication skips the
+ * mails it already has. libetpan's quirks handled here: LIBETPAN.md. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#include <libetpan/libetpan.h>
+
+#include "conf.h"
+#include "log.h"
+#include "source.h"
+#include "store.h"
+#include "util.h"
+
+#define NET_TIMEOUT 30               /* seconds, each network read or write */
+#define IDLE_START_TIMEOUT 10       /* seconds for the server to accept IDLE */
+#define IDLE_MAX (25 * 60)           /* re-issue IDLE well within 29 minutes */
+#define BATCH_BYTES (16u << 20)      /* body bytes fetched by one fetch() */
+
+/* A UID found by the last search above last_uid; finished: done or quarantine
+ * was called for it. */
+struct known {
+	uint32_t uid;
+	int finished;
+};
+
+struct imap_src {
+	char *host, *user, *folder, *processed, *quarantine, *ca_file, *token_command;
+	char *password;          /* NULL with auth = xoauth2 */
+	int port, tls, starttls;
+	long long max_size;
+	char *label;             /* "imaps://host:port", for messages */
+	char *key;               /* the mailbox in the store: URL without password */
+	struct store *st;        /* may be NULL */
+	mailimap *imap;          /* NULL while not connected */
+	uint32_t uidvalidity;    /* 0 before the first SELECT */
+	uint32_t last_uid;       /* every mail up to it is finished */
+	struct known *known;     /* ascending UIDs > last_uid */
+	size_t nknown;
+	struct strv created;     /* folders created (or found) in this session */
+};
+
+/* --- errors --- */
+
+/* Errors after which the session is unusable (as opposed to NO/BAD replies). */
+static int is_broken(int r)
+{
+	switch (r) {
+	case MAILIMAP_ERROR_BAD_STATE:
+	case MAILIMAP_ERROR_STREAM:
+	case MAILIMAP_ERROR_PARSE:
+	case MAILIMAP_ERROR_CONNECTION_REFUSED:
+	case MAILIMAP_ERROR_MEMORY:
+	case MAILIMAP_ERROR_FATAL:
+	case MAILIMAP_ERROR_PROTOCOL:
+	case MAILIMAP_ERROR_DONT_ACCEPT_CONNECTION:
+	case MAILIMAP_ERROR_SSL:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static char *describe(const mailimap *imap, int r)
+{
+	switch (r) {
+	case MAILIMAP_ERROR_STREAM: return xstrdup("connection lost or timed out");
+	case MAILIMAP_ERROR_PARSE: return xstrdup("unreadable server response");
+	case MAILIMAP_ERROR_CONNECTION_REFUSED: return xstrdup("cannot connect");
+	case MAILIMAP_ERROR_DONT_ACCEPT_CONNECTION: return xstrdup("server refuses the connection");
+	case MAILIMAP_ERROR_SSL: return xstrdup("TLS handshake failed");
+	case MAILIMAP_ERROR_BAD_STATE: return xstrdup("command not valid in this state");
+	default:
+		if (imap && imap->imap_response && *imap->imap_response)
+			return xasprintf("server said: %s", imap->imap_response);
+		return xasprintf("libetpan error %d", r);
+	}
+}
+
+static void disconnect(struct imap_src *s, int dead);
+
+/* Sets *err to "LABEL: what: reason"; drops a broken session. Returns -1. */
+static int fail(struct imap_src *s, char **err, const char *what, int r)
+{
+	char *why = describe(s->imap, r);
+	*err = xasprintf("%s: %s: %s", s->label, what, why);
+	free(why);
+	if (is_broken(r))
+		disconnect(s, 1);
+	return -1;
+}
+
+/* --- secrets --- */
+
+/* The first line of path, trailing CR/LF stripped; NULL with *err set. */
+static char *read_password(const char *path, char **err)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		*err = xasprintf("%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n = getline(&line, &cap, f);
+	fclose(f);
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	if (n <= 0) {
+		free(line);
+		*err = xasprintf("%s: no password on its first line", path);
+		return NULL;
+	}
+	char *pw = xstrdup(line);
+	explicit_bzero(line, cap);
+	free(line);
+	return pw;
+}
+
+/* Runs token_command; its first output line is the token (allocated). */
+static char *run_token_command(struct imap_src *s, char **err)
+{
+	FILE *p = popen(s->token_command, "r");
+	if (!p) {
+		*err = xasprintf("%s: token_command: %s", s->label, strerror(errno));
+		return NULL;
+	}
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n = getline(&line, &cap, p);
+	int status = pclose(p);
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	if (status != 0 || n <= 0) {
+		if (line)
+			explicit_bzero(line, cap);
+		free(line);
+		*err = xasprintf("%s: token_command failed (%s)", s->label,
+				 status != 0 ? "non-zero exit status" : "no output");
+		return NULL;
+	}
+	char *tok = xstrdup(line);
+	explicit_bzero(line, cap);
+	free(line);
+	return tok;
+}
+
+/* --- TLS --- */
+
+/* Sets SNI before the handshake (not for an address literal, RFC 6066). */
+static void tls_setup(struct mailstream_ssl_context *ctx, void *data)
+{
+	struct imap_src *s = data;
+	unsigned char a[sizeof(struct in6_addr)];
+	if (inet_pton(AF_INET, s->host, a) != 1 && inet_pton(AF_INET6, s->host, a) != 1)
+		mailstream_ssl_set_server_name(ctx, s->host);
+}
+
+/* Checks the peer's chain against ca_file (or the system trust) and the host
+ * name. 0, or -1 with *err set; the caller then drops the connection. */
+static int tls_verify(struct imap_src *s, char **err)
+{
+	carray *chain = mailstream_get_certificate_chain(s->imap->imap_stream);
+	unsigned n = chain ? carray_count(chain) : 0;
+	gnutls_x509_crt_t *crts = xcalloc(n ? n : 1, sizeof *crts);
+	gnutls_x509_trust_list_t tl = NULL;
+	char *why = NULL;
+	unsigned status = 0, ncrt = 0;
+	int r;
+	if (n == 0) {
+		why = xstrdup("the server sent no certificate");
+		goto out;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		MMAPString *der = carray_get(chain, i);
+		gnutls_datum_t d = {(unsigned char *)der->str, (unsigned)der->len};
+		if ((r = gnutls_x509_crt_init(&crts[i])) >= 0) {
+			ncrt = i + 1;
+			r = gnutls_x509_crt_import(crts[i], &d, GNUTLS_X509_FMT_DER);
+		}
+		if (r < 0) {
+			why = xasprintf("cannot read certificate %u: %s", i, gnutls_strerror(r));
+			goto out;
+		}
+	}
+	if ((r = gnutls_x509_trust_list_init(&tl, 0)) < 0) {
+		why = xstrdup(gnutls_strerror(r));
+		goto out;
+	}
+	if (s->ca_file) {
+		r = gnutls_x509_trust_list_add_trust_file(tl, s->ca_file, NULL, GNUTLS_X509_FMT_PEM, 0, 0);
+		if (r <= 0) {
+			why = xasprintf("ca_file %s: %s", s->ca_file,
+					r < 0 ? gnutls_strerror(r) : "no certificate in it");
+			goto out;
+		}
+	} else if ((r = gnutls_x509_trust_list_add_system_trust(tl, 0, 0)) < 0) {
+		why = xasprintf("system trust store: %s", gnutls_strerror(r));
+		goto out;
+	}
+	gnutls_typed_vdata_st vd[] = {
+		{GNUTLS_DT_DNS_HOSTNAME, (unsigned char *)s->host, 0},
+		{GNUTLS_DT_KEY_PURPOSE_OID, (unsigned char *)GNUTLS_KP_TLS_WWW_SERVER, 0},
+	};
+	r = gnutls_x509_trust_list_verify_crt2(tl, crts, n, vd, ARRAY_LEN(vd), 0, &status, NULL);
+	if (r < 0) {
+		why = xstrdup(gnutls_strerror(r));
+	} else if (status) {
+		gnutls_datum_t out = {NULL, 0};
+		if (gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &out, 0) == 0) {
+			why = xstrdup((const char *)out.data);
+			gnutls_free(out.data);
+		} else {
+			why = xasprintf("verification status 0x%x", status);
+		}
+	}
+out:;
+	int rc = why ? -1 : 0;
+	if (why)
+		*err = xasprintf("%s: certificate not trusted: %s", s->label, why);
+	free(why);
+	if (tl)
+		gnutls_x509_trust_list_deinit(tl, 1);
+	for (unsigned i = 0; i < ncrt; i++)
+		gnutls_x509_crt_deinit(crts[i]);
+	free(crts);
+	if (chain)
+		mailstream_certificate_chain_free(chain);
+	return rc;
+}
+
+/* --- session --- */
+
+/* Ends the session. dead: the connection is known broken, so no LOGOUT (which
+ * would block until the timeout); otherwise LOGOUT with a short timeout. */
+static void disconnect(struct imap_src *s, int dead)
+{
+	mailimap *imap = s->imap;
+	if (!imap)
+		return;
+	s->imap = NULL;
+	if (!dead && imap->imap_stream) {
+		mailstream_low_set_timeout(mailstream_get_low(imap->imap_stream), 2);
+		mailimap_logout(imap);
+	}
+	if (imap->imap_stream) {
+		mailstream_close(imap->imap_stream);
+		imap->imap_stream = NULL;
+	}
+	mailimap_free(imap);
+}
+
+static void store_state(struct imap_src *s)
+{
+	if (s->st && store_mailbox_set(s->st, s->key, s->uidvalidity, s->last_uid) != STORE_OK)
+		log_warn("%s: cannot store the last UID: %s", s->label, store_errmsg(s->st));
+}
+
+/* Takes the selected mailbox's UIDVALIDITY: on the first SELECT of the session
+ * compares it with the store's, later with the one seen before. */
+static void adopt_uidvalidity(struct imap_src *s, uint32_t uv)
+{
+	uint32_t old_uv = s->uidvalidity, old_last = s->last_uid;
+	if (old_uv == 0 && s->st) {
+		int rc = store_mailbox_get(s->st, s->key, &old_uv, &old_last);
+		if (rc == STORE_ERR)
+			log_warn("%s: cannot read the last UID: %s", s->label, store_errmsg(s->st));
+		if (rc != STORE_OK)
+			old_uv = 0, old_last = 0;
+	}
+	if (old_uv == uv) {
+		s->uidvalidity = uv;
+		s->last_uid = old_last;
+		return;
+	}
+	if (old_uv)
+		log_warn("%s: UIDVALIDITY of %s changed from %u to %u: forgetting last UID %u; "
+			 "mails already handled are skipped by Message-ID",
+			 s->label, s->folder, old_uv, uv, old_last);
+	s->uidvalidity = uv;
+	s->last_uid = 0;
+	s->nknown = 0;
+	store_state(s);
+}
+
+/* UIDVALIDITY by STATUS, for a server that did not send it with SELECT. */
+static int status_uidvalidity(struct imap_src *s, uint32_t *uv, char **err)
+{
+	struct mailimap_status_att_list *atts = mailimap_status_att_list_new_empty();
+	struct mailimap_mailbox_data_status *res = NULL;
+	mailimap_status_att_list_add(atts, MAILIMAP_STATUS_ATT_UIDVALIDITY);
+	int r = mailimap_status(s->imap, s->folder, atts, &res);
+	mailimap_status_att_list_free(atts);
+	if (r != MAILIMAP_NO_ERROR)
+		return fail(s, err, "STATUS", r);
+	*uv = 0;
+	for (clistiter *it = res->st_info_list ? clist_begin(res->st_info_list) : NULL; it;
+	     it = clist_next(it)) {
+		struct mailimap_status_info *i = clist_content(it);
+		if (i->st_att == MAILIMAP_STATUS_ATT_UIDVALIDITY)
+			*uv = i->st_value;
+	}
+	mailimap_mailbox_data_status_free(res);
+	if (*uv == 0) {
+		*err = xasprintf("%s: the server gives no UIDVALIDITY for %s", s->label, s->folder);
+		return -1;
+	}
+	return 0;
+}
+
+static int refresh_capability(struct imap_src *s, char **err)
+{
+	struct mailimap_capability_data *cap = NULL;
+	int r = mailimap_capability(s->imap, &cap);
+	if (r != MAILIMAP_NO_ERROR)
+		return fail(s, err, "CAPABILITY", r);
+	mailimap_capability_data_free(cap);
+	return 0;
+}
+
+static int login(struct imap_src *s, char **err)
+{
+	const char *user = s->user ? s->user : "";
+	int r;
+	if (s->password) {
+		r = mailimap_login(s->imap, user, s->password);
+	} else {
+		char *tok = run_token_command(s, err);
+		if (!tok)
+			return -1;
+		r = mailimap_oauth2_authenticate(s->imap, user, tok);
+		explicit_bzero(tok, strlen(tok));
+		free(tok);
+	}
+	if (r != MAILIMAP_NO_ERROR) {
+		char *what = xasprintf("login as %s", user);
+		fail(s, err, what, r);
+		free(what);
+		return -1;
+	}
+	return 0;
+}
+
+/* Connects, secures, logs in and selects the folder. 0, or -1 with *err set
+ * and no session left. */
+static int connect_session(struct imap_src *s, char **err)
+{
+	int r;
+	s->imap = mailimap_new(0, NULL);
+	mailimap_set_timeout(s->imap, NET_TIMEOUT);
+	if (s->tls)
+		r = mailimap_ssl_connect_with_callback(s->imap, s->host, (uint16_t)s->port,
+						       tls_setup, s);
+	else
+		r = mailimap_socket_connect(s->imap, s->host, (uint16_t)s->port);
+	if (r != MAILIMAP_NO_ERROR_NON_AUTHENTICATED && r != MAILIMAP_NO_ERROR_AUTHENTICATED) {
+		fail(s, err, "connect", r);
+		goto fail;
+	}
+	int authenticated = r == MAILIMAP_NO_ERROR_AUTHENTICATED;
+	/* one small command per mail (done): no Nagle delay */
+	int one = 1, fd = mailstream_low_get_fd(mailstream_get_low(s->imap->imap_stream));
+	if (fd >= 0)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	if (s->tls && tls_verify(s, err) < 0)
+		goto fail;
+	if (!s->tls && s->starttls) {
+		r = mailimap_socket_starttls_with_callback(s->imap, tls_setup, s);
+		if (r != MAILIMAP_NO_ERROR) {
+			fail(s, err, "STARTTLS", r);
+			goto fail;
+		}
+		/* the capabilities cached before TLS are not to be trusted */
+		if (tls_verify(s, err) < 0 || refresh_capability(s, err) < 0)
+			goto fail;
+	}
+	if (!authenticated && login(s, err) < 0)
+		goto fail;
+	if (refresh_capability(s, err) < 0)
+		goto fail;
+	r = mailimap_select(s->imap, s->folder);
+	if (r != MAILIMAP_NO_ERROR) {
+		char *what = xasprintf("SELECT %s", s->folder);
+		fail(s, err, what, r);
+		free(what);
+		goto fail;
+	}
+	uint32_t uv = s->imap->imap_selection_info ? s->imap->imap_selection_info->sel_uidvalidity : 0;
+	if (uv == 0 && status_uidvalidity(s, &uv, err) < 0)
+		goto fail;
+	adopt_uidvalidity(s, uv);
+	return 0;
+fail:
+	disconnect(s, 1);
+	return -1;
+}
+
+static int ensure_connected(struct imap_src *s, char **err)
+{
+	return s->imap ? 0 : connect_session(s, err);
+}
+
+/* --- UID bookkeeping --- */
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static struct known *find_known(struct imap_src *s, uint32_t uid)
+{
+	return s->nknown ? bsearch(&uid, s->known, s->nknown, sizeof *s->known, cmp_u32) : NULL;
+}
+
+/* Marks uid finished and moves last_uid up over the finished prefix. */
+static void finish(struct imap_src *s, uint32_t uid)
+{
+	struct known *k = find_known(s, uid);
+	if (k)
+		k->finished = 1;
+	size_t i = 0;
+	uint32_t last = s->last_uid;
+	while (i < s->nknown && s->known[i].finished)
+		last = s->known[i++].uid;
+	if (i) {
+		s->nknown -= i;
+		memmove(s->known, s->known + i, s->nknown * sizeof *s->known);
+	}
+	if (last > s->last_uid) {
+		s->last_uid = last;
+		store_state(s);
+	}
+}
+
+/* UID SEARCH UID last+1:* into s->known, keeping what was finished. */
+static int search_new(struct imap_src *s, char **err)
+{
+	struct mailimap_search_key *key =
+		mailimap_search_key_new_uid(mailimap_set_new_interval(s->last_uid + 1, 0));
+	clist *res = NULL;
+	int r = mailimap_uid_search(s->imap, NULL, key, &res);
+	mailimap_search_key_free(key);
+	if (r != MAILIMAP_NO_ERROR)
+		return fail(s, err, "UID SEARCH", r);
+	size_t n = 0;
+	uint32_t *uids = xcalloc((res ? (size_t)clist_count(res) : 0) + 1, sizeof *uids);
+	for (clistiter *it = res ? clist_begin(res) : NULL; it; it = clist_next(it)) {
+		uint32_t u = *(uint32_t *)clist_content(it);
+		if (u > s->last_uid) /* the server always includes its highest UID */
+			uids[n++] = u;
+	}
+	if (res)
+		mailimap_search_result_free(res);
+	qsort(uids, n, sizeof *uids, cmp_u32);
+	struct known *k = xcalloc(n + 1, sizeof *k);
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (m && k[m - 1].uid == uids[i])
+			continue;
+		struct known *old = find_known(s, uids[i]);
+		k[m].uid = uids[i];
+		k[m++].finished = old && old->finished;
+	}
+	free(uids);
+	free(s->known);
+	s->known = k;
+	s->nknown = m;
+	return 0;
+}
+
+/* --- FETCH --- */
+
+static struct mailimap_set *uid_set(const uint32_t *uids, size_t n)
+{
+	struct mailimap_set *set = mailimap_set_new_empty();
+	for (size_t i = 0; i < n; i++)
+		mailimap_set_add_single(set, uids[i]);
+	return set;
+}
+
+/* UID FETCH uids with "UID" plus att (consumed). *res: list of msg_att. */
+static int uid_fetch(struct imap_src *s, const uint32_t *uids, size_t n,
+		     struct mailimap_fetch_att *att, clist **res)
+{
+	struct mailimap_set *set = uid_set(uids, n);
+	struct mailimap_fetch_type *ft = mailimap_fetch_type_new_fetch_att_list_empty();
+	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_uid());
+	mailimap_fetch_type_new_fetch_att_list_add(ft, att);
+	*res = NULL;
+	int r = mailimap_uid_fetch(s->imap, set, ft, res);
+	mailimap_fetch_type_free(ft);
+	mailimap_set_free(set);
+	return r;
+}
+
+/* The UID, RFC822.SIZE and body section of one FETCH response (0/NULL when
+ * absent). */
+static void att_get(struct mailimap_msg_att *m, uint32_t *uid, uint32_t *size,
+		    const char **body, size_t *len)
+{
+	*uid = 0;
+	if (size)
+		*size = 0;
+	if (body)
+		*body = NULL, *len = 0;
+	for (clistiter *it = clist_begin(m->att_list); it; it = clist_next(it)) {
+		struct mailimap_msg_att_item *item = clist_content(it);
+		if (item->att_type != MAILIMAP_MSG_ATT_ITEM_STATIC)
+			continue;
+		struct mailimap_msg_att_static *st = item->att_data.att_static;
+		if (st->att_type == MAILIMAP_MSG_ATT_UID)
+			*uid = st->att_data.att_uid;
+		else if (st->att_type == MAILIMAP_MSG_ATT_RFC822_SIZE && size)
+			*size = st->att_data.att_rfc822_size;
+		else if (st->att_type == MAILIMAP_MSG_ATT_BODY_SECTION && body &&
+			 st->att_data.att_body_section) {
+			*body = st->att_data.att_body_section->sec_body_part;
+			*len = st->att_data.att_body_section->sec_length;
+		}
+	}
+}
+
+static struct mailimap_fetch_att *body_att(int header_only)
+{
+	return mailimap_fetch_att_new_body_peek_section(header_only ? mailimap_section_new_header()
+								    : mailimap_section_new(NULL));
+}
+
+/* One mail being fetched. */
+struct pick {
+	uint32_t uid, size;
+	int oversize, have;
+	char *data;
+	size_t len;
+};
+
+static int cmp_pick(const void *a, const void *b)
+{
+	return cmp_u32(&((const struct pick *)a)->uid, &((const struct pick *)b)->uid);
+}
+
+/* Stores the bodies of res into picks (sorted by uid). */
+static void take_bodies(struct pick *p, size_t n, clist *res)
+{
+	for (clistiter *it = res ? clist_begin(res) : NULL; it; it = clist_next(it)) {
+		uint32_t uid;
+		const char *body;
+		size_t len;
+		att_get(clist_content(it), &uid, NULL, &body, &len);
+		struct pick key = {.uid = uid};
+		struct pick *q = bsearch(&key, p, n, sizeof *p, cmp_pick);
+		if (!q || !body || q->have)
+			continue;
+		q->data = xmalloc(len + 1);
+		memcpy(q->data, body, len);
+		q->data[len] = '\0';
+		q->len = len;
+		q->have = 1;
+	}
+}
+
+/* Fetches the bodies (or headers) of the picks p[i] with p[i].oversize ==
+ * header_only. A response libetpan cannot parse is retried one UID at a time
+ * on a new session; a mail that still fails gets "" (the agent quarantines it). */
+static int fetch_bodies(struct imap_src *s, struct pick *p, size_t n, int header_only, char **err)
+{
+	uint32_t *uids = xcalloc(n + 1, sizeof *uids);
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++)
+		if (p[i].oversize == header_only)
+			uids[m++] = p[i].uid;
+	int rc = 0;
+	if (m == 0)
+		goto out;
+	clist *res = NULL;
+	int r = uid_fetch(s, uids, m, body_att(header_only), &res);
+	if (r == MAILIMAP_NO_ERROR) {
+		take_bodies(p, n, res);
+		if (res)
+			mailimap_fetch_list_free(res);
+		goto out;
+	}
+	if (r != MAILIMAP_ERROR_PARSE) {
+		rc = fail(s, err, "UID FETCH", r);
+		goto out;
+	}
+	log_warn("%s: unreadable FETCH response for %zu mail(s): retrying one by one", s->label, m);
+	uint32_t uv = s->uidvalidity;
+	disconnect(s, 1); /* after a parse error the session is out of step */
+	for (size_t i = 0; i < m; i++) {
+		if (!s->imap && connect_session(s, err) < 0) {
+			rc = -1;
+			goto out;
+		}
+		if (s->uidvalidity != uv) {
+			*err = xasprintf("%s: UIDVALIDITY changed during the fetch", s->label);
+			rc = -1;
+			goto out;
+		}
+		r = uid_fetch(s, &uids[i], 1, body_att(header_only), &res);
+		if (r == MAILIMAP_NO_ERROR) {
+			take_bodies(p, n, res);
+			if (res)
+				mailimap_fetch_list_free(res);
+			continue;
+		}
+		if (r != MAILIMAP_ERROR_PARSE) {
+			rc = fail(s, err, "UID FETCH", r);
+			goto out;
+		}
+		disconnect(s, 1);
+		struct pick key = {.uid = uids[i]};
+		struct pick *q = bsearch(&key, p, n, sizeof *p, cmp_pick);
+		log_warn("%s: UID %u: unreadable FETCH response; handing it over empty to be "
+			 "quarantined", s->label, uids[i]);
+		q->data = xstrdup("");
+		q->len = 0;
+		q->have = 1;
+	}
+	if (!s->imap)
+		rc = connect_session(s, err);
+out:
+	free(uids);
+	return rc;
+}
+
+/* One attempt at fetch(); on a broken connection the session is gone after. */
+static int fetch_once(struct imap_src *s, size_t max, struct source_msg **msgs, size_t *n,
+		      char **err)
+{
+	struct pick *p = NULL;
+	size_t np = 0, cand = 0, i;
+	int rc = -1;
+	*msgs = NULL;
+	*n = 0;
+	/* NOOP first: Dovecot looks for new mail when a command ends, not before
+	 * a SEARCH; this also finds a dead connection */
+	int r = mailimap_noop(s->imap);
+	if (r != MAILIMAP_NO_ERROR)
+		return fail(s, err, "NOOP", r);
+	if (search_new(s, err) < 0)
+		return -1;
+	uint32_t *uids = xcalloc(s->nknown + 1, sizeof *uids);
+	for (i = 0; i < s->nknown && cand < max; i++)
+		if (!s->known[i].finished)
+			uids[cand++] = s->known[i].uid;
+	if (cand == 0) {
+		free(uids);
+		return 0;
+	}
+	/* sizes first: libetpan allocates each literal at its announced size */
+	clist *res = NULL;
+	r = uid_fetch(s, uids, cand, mailimap_fetch_att_new_rfc822_size(), &res);
+	free(uids);
+	if (r != MAILIMAP_NO_ERROR)
+		return fail(s, err, "UID FETCH RFC822.SIZE", r);
+	p = xcalloc((res ? (size_t)clist_count(res) : 0) + 1, sizeof *p);
+	for (clistiter *it = res ? clist_begin(res) : NULL; it; it = clist_next(it)) {
+		uint32_t uid, size;
+		att_get(clist_content(it), &uid, &size, NULL, NULL);
+		if (uid > s->last_uid)
+			p[np].uid = uid, p[np++].size = size;
+	}
+	if (res)
+		mailimap_fetch_list_free(res);
+	qsort(p, np, sizeof *p, cmp_pick);
+	/* the batch: at most max mails and BATCH_BYTES of bodies (at least one) */
+	size_t bytes = 0, take = 0;
+	for (; take < np && take < max; take++) {
+		p[take].oversize = s->max_size > 0 && (long long)p[take].size > s->max_size;
+		size_t cost = p[take].oversize ? 0 : p[take].size;
+		if (take > 0 && bytes + cost > BATCH_BYTES)
+			break;
+		bytes += cost;
+	}
+	if (fetch_bodies(s, p, take, 0, err) < 0 || fetch_bodies(s, p, take, 1, err) < 0)
+		goto out;
+	*msgs = xcalloc(take + 1, sizeof **msgs);
+	for (i = 0; i < take; i++) {
+		if (!p[i].have)
+			continue; /* expunged meanwhile */
+		struct source_msg *m = &(*msgs)[(*n)++];
+		m->ref = xasprintf("%u:%u", s->uidvalidity, p[i].uid);
+		m->data = p[i].data;
+		m->len = p[i].len;
+		m->size = p[i].oversize || p[i].len == 0 ? p[i].size : p[i].len;
+		m->oversize = p[i].oversize;
+		p[i].data = NULL;
+	}
+	rc = 0;
+out:
+	for (i = 0; i < np; i++)
+		free(p[i].data);
+	free(p);
+	return rc;
+}
+
+/* --- source_ops --- */
+
+static void imap_close(void *state);
+
+static int imap_open(const struct conf *cfg, struct store *st, void **state, char **err)
+{
+	const struct conf_mailbox *mb = &cfg->mailbox;
+	struct imap_src *s = xcalloc(1, sizeof *s);
+	*state = NULL;
+	s->host = xstrdup(mb->host);
+	s->user = xstrdup(mb->user);
+	s->folder = xstrdup(mb->folder ? mb->folder : "INBOX");
+	s->processed = xstrdup(mb->processed_folder ? mb->processed_folder : "Processed");
+	s->quarantine = xstrdup(mb->quarantine_folder ? mb->quarantine_folder : "Quarantine");
+	s->ca_file = xstrdup(mb->ca_file);
+	s->token_command = xstrdup(mb->token_command);
+	s->port = mb->port;
+	s->tls = mb->tls;
+	s->starttls = mb->starttls;
+	s->max_size = mb->max_message_size;
+	s->st = st;
+	s->label = xasprintf("%s://%s:%d", s->tls ? "imaps" : "imap", s->host ? s->host : "",
+			     s->port);
+	s->key = xasprintf("%s://%s@%s:%d/%s", s->tls ? "imaps" : "imap", s->user ? s->user : "",
+			   s->host ? s->host : "", s->port, s->folder);
+	if (!s->host) {
+		*err = xasprintf("%s: not an imap:// or imaps:// mailbox", mb->url ? mb->url : "mailbox");
+		goto fail;
+	}
+	if (mb->auth == CONF_AUTH_XOAUTH2) {
+		if (!s->token_command) {
+			*err = xasprintf("%s: auth = xoauth2 needs token_command", s->label);
+			goto fail;
+		}
+	} else if (!mb->password_file) {
+		*err = xasprintf("%s: password_file is not set", s->label);
+		goto fail;
+	} else if (!(s->password = read_password(mb->password_file, err))) {
+		goto fail;
+	}
+	if (connect_session(s, err) < 0)
+		goto fail;
+	*state = s;
+	return 0;
+fail:
+	imap_close(s);
+	return -1;
+}
+
+static int imap_fetch(void *state, size_t max, struct source_msg **msgs, size_t *n, char **err)
+{
+	struct imap_src *s = state;
+	*msgs = NULL;
+	*n = 0;
+	if (max == 0)
+		return 0;
+	int was_connected = s->imap != NULL;
+	if (ensure_connected(s, err) < 0)
+		return -1;
+	if (fetch_once(s, max, msgs, n, err) == 0)
+		return 0;
+	if (s->imap || !was_connected)
+		return -1;
+	/* the connection broke: one new session before giving up */
+	log_warn("%s; reconnecting", *err);
+	free(*err);
+	*err = NULL;
+	if (connect_session(s, err) < 0)
+		return -1;
+	return fetch_once(s, max, msgs, n, err);
+}
+
+/* "UIDVALIDITY:UID" of this mailbox; 0, or -1 with *err set. */
+static int parse_ref(struct imap_src *s, const char *ref, uint32_t *uid, char **err)
+{
+	char *end;
+	errno = 0;
+	unsigned long uv = strtoul(ref, &end, 10);
+	unsigned long u = 0;
+	int ok = end != ref && *end == ':' && errno == 0 && uv <= UINT32_MAX;
+	if (ok) {
+		const char *p = end + 1;
+		u = strtoul(p, &end, 10);
+		ok = end != p && *end == '\0' && errno == 0 && u > 0 && u <= UINT32_MAX;
+	}
+	if (!ok) {
+		*err = xasprintf("%s: bad mail reference \"%s\"", s->label, ref);
+		return -1;
+	}
+	if (uv != s->uidvalidity) {
+		*err = xasprintf("%s: mail reference %s is stale (UIDVALIDITY is now %u): left alone",
+				 s->label, ref, s->uidvalidity);
+		return -1;
+	}
+	*uid = (uint32_t)u;
+	return 0;
+}
+
+/* CREATE folder once a session; an existing folder is fine. */
+static int ensure_folder(struct imap_src *s, const char *folder, char **err)
+{
+	for (size_t i = 0; i < s->created.n; i++)
+		if (strcmp(s->created.v[i], folder) == 0)
+			return 0;
+	int r = mailimap_create(s->imap, folder);
+	if (r != MAILIMAP_NO_ERROR && r != MAILIMAP_ERROR_CREATE) {
+		char *what = xasprintf("CREATE %s", folder);
+		fail(s, err, what, r);
+		free(what);
+		return -1;
+	}
+	strv_add(&s->created, folder);
+	return 0;
+}
+
+/* UID MOVE, or UID COPY + \Deleted + UID EXPUNGE (never a plain EXPUNGE), of
+ * every UID in set (which is freed). */
+static int move_set(struct imap_src *s, struct mailimap_set *set, const char *folder, char **err)
+{
+	int r, rc = -1;
+	if (mailimap_has_extension(s->imap, "MOVE")) {
+		r = mailimap_uid_move(s->imap, set, folder);
+		if (r != MAILIMAP_NO_ERROR) {
+			fail(s, err, "UID MOVE", r);
+			goto out;
+		}
+		rc = 0;
+		goto out;
+	}
+	r = mailimap_uid_copy(s->imap, set, folder);
+	if (r != MAILIMAP_NO_ERROR) {
+		fail(s, err, "UID COPY", r);
+		goto out;
+	}
+	struct mailimap_flag_list *fl = mailimap_flag_list_new_empty();
+	mailimap_flag_list_add(fl, mailimap_flag_new_deleted());
+	struct mailimap_store_att_flags *sa = mailimap_store_att_flags_new_add_flags_silent(fl);
+	r = mailimap_uid_store(s->imap, set, sa);
+	mailimap_store_att_flags_free(sa);
+	if (r != MAILIMAP_NO_ERROR) {
+		fail(s, err, "UID STORE", r);
+		goto out;
+	}
+	if (mailimap_has_extension(s->imap, "UIDPLUS")) {
+		r = mailimap_uid_expunge(s->imap, set);
+		if (r != MAILIMAP_NO_ERROR) {
+			fail(s, err, "UID EXPUNGE", r);
+			goto out;
+		}
+	}
+	/* without UIDPLUS the copy stays flagged \Deleted: it is never fetched
+	 * again, as its UID is at or below the last UID */
+	rc = 0;
+out:
+	mailimap_set_free(set);
+	return rc;
+}
+
+static int move_uid(struct imap_src *s, uint32_t uid, const char *folder, char **err)
+{
+	return move_set(s, mailimap_set_new_single(uid), folder, err);
+}
+
+static int finish_ref(struct imap_src *s, const char *ref, const char *folder, char **err)
+{
+	uint32_t uid;
+	if (parse_ref(s, ref, &uid, err) < 0)
+		return -1;
+	/* committed by the agent: finished whatever happens to the move */
+	finish(s, uid);
+	if (ensure_connected(s, err) < 0 || parse_ref(s, ref, &uid, err) < 0 ||
+	    ensure_folder(s, folder, err) < 0)
+		return -1;
+	return move_uid(s, uid, folder, err);
+}
+
+/* Every ref in one UID MOVE: Dovecot spends ~10 ms per MOVE command whatever
+ * its size, so a batch of 200 costs what one mail did. A bad ref is reported
+ * (the last error) and the others are still moved. */
+static int imap_done_many(void *state, const char *const *refs, size_t n, char **err)
+{
+	struct imap_src *s = state;
+	struct mailimap_set *set = mailimap_set_new_empty();
+	size_t k = 0;
+	int rc = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t uid;
+		char *e = NULL;
+		if (parse_ref(s, refs[i], &uid, &e) < 0) {
+			free(*err);
+			*err = e;
+			rc = -1;
+			continue;
+		}
+		finish(s, uid);
+		mailimap_set_add_single(set, uid);
+		k++;
+	}
+	if (k == 0) {
+		mailimap_set_free(set);
+		return rc;
+	}
+	char *e = NULL;
+	if (ensure_connected(s, &e) < 0 || ensure_folder(s, s->processed, &e) < 0) {
+		mailimap_set_free(set);
+		free(*err);
+		*err = e;
+		return -1;
+	}
+	if (move_set(s, set, s->processed, &e) < 0) {
+		free(*err);
+		*err = e;
+		return -1;
+	}
+	return rc;
+}
+
+static int imap_done(void *state, const char *ref, char **err)
+{
+	struct imap_src *s = state;
+	return finish_ref(s, ref, s->processed, err);
+}
+
+static int imap_quarantine(void *state, const char *ref, char **err)
+{
+	struct imap_src *s = state;
+	return finish_ref(s, ref, s->quarantine, err);
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int imap_wait(void *state, int timeout, volatile sig_atomic_t *stop, char **err)
+{
+	struct imap_src *s = state;
+	if (ensure_connected(s, err) < 0)
+		return -1;
+	if (!mailimap_has_idle(s->imap)) {
+		for (int i = 0; i < timeout && !*stop; i++)
+			sleep(1);
+		return 0;
+	}
+	/* NOOP first: untagged data before "+ idling" can hang mailimap_idle */
+	int r = mailimap_noop(s->imap);
+	if (r != MAILIMAP_NO_ERROR)
+		return fail(s, err, "NOOP", r);
+	/* a short stream timeout while waiting for "+ idling" (libetpan issue 393) */
+	mailstream_low *low = mailstream_get_low(s->imap->imap_stream);
+	mailstream_low_set_timeout(low, IDLE_START_TIMEOUT);
+	r = mailimap_idle(s->imap);
+	if (r != MAILIMAP_NO_ERROR)
+		return fail(s, err, "IDLE", r);
+	mailstream_low_set_timeout(low, NET_TIMEOUT);
+	long long end = now_ms() + 1000LL * (timeout < IDLE_MAX ? timeout : IDLE_MAX);
+	int fd = mailimap_idle_get_fd(s->imap);
+	while (!*stop && s->imap->imap_stream->read_buffer_len == 0) {
+		long long left = end - now_ms();
+		if (left <= 0)
+			break;
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		int pr = poll(&pfd, 1, left < 1000 ? (int)left : 1000);
+		if (pr > 0 || (pr < 0 && errno != EINTR))
+			break; /* data, hang-up or error: DONE tells which */
+	}
+	r = mailimap_idle_done(s->imap);
+	if (r != MAILIMAP_NO_ERROR)
+		return fail(s, err, "IDLE", r);
+	return 0;
+}
+
+static void imap_close(void *state)
+{
+	struct imap_src *s = state;
+	if (!s)
+		return;
+	disconnect(s, 0);
+	if (s->password) {
+		explicit_bzero(s->password, strlen(s->password));
+		free(s->password);
+	}
+	free(s->host);
+	free(s->user);
+	free(s->folder);
+	free(s->processed);
+	free(s->quarantine);
+	free(s->ca_file);
+	free(s->token_command);
+	free(s->label);
+	free(s->key);
+	free(s->known);
+	strv_free(&s->created);
+	free(s);
+}
+
+const struct source_ops source_imap = {
+	.name = "imap",
+	.open = imap_open,
+	.fetch = imap_fetch,
+	.done = imap_done,
+	.done_many = imap_done_many,
+	.quarantine = imap_quarantine,
+	.wait = imap_wait,
+	.close = imap_close,
+};

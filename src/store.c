@@ -24,6 +24,8 @@ enum q {
 	Q_MSG_ADD,
 	Q_MSG_SET_CASE,
 	Q_MSG_RAW,
+	Q_MSG_REQUEST_BY_ID,
+	Q_MSG_REQUEST,
 	Q_CASE_MAXNUM,
 	Q_CASE_GET,
 	Q_CASE_PUT,
@@ -43,11 +45,19 @@ enum q {
 	Q_OB_FAILED,
 	Q_OB_COUNT_TO,
 	Q_OB_COUNTS,
+	Q_OB_DATA,
 	Q_QUEUE_ADD,
 	Q_QUEUE_LIST,
 	Q_ENT_CLEAR,
 	Q_ENT_ADD,
 	Q_ENT_LOAD,
+	Q_MBOX_GET,
+	Q_MBOX_SET,
+	Q_EV_SINCE,
+	Q_EV_FIRST_AT,
+	Q_EV_FIND,
+	Q_DIGEST_GET,
+	Q_DIGEST_ADD,
 	Q__COUNT
 };
 
@@ -67,6 +77,11 @@ static const char *const sql[Q__COUNT] = {
 		      "subject, case_id, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 	[Q_MSG_SET_CASE] = "UPDATE messages SET case_id = ?2 WHERE id = ?1",
 	[Q_MSG_RAW] = "SELECT raw FROM messages WHERE id = ?1",
+	/* By the unique dedup_id first: a scan must read past every raw blob. */
+	[Q_MSG_REQUEST_BY_ID] = "SELECT raw FROM messages WHERE dedup_id = ?2 AND case_id = ?1 "
+				"AND kind = 'request'",
+	[Q_MSG_REQUEST] = "SELECT raw FROM messages WHERE case_id = ?1 AND kind = 'request' "
+			  "ORDER BY id LIMIT 1",
 	[Q_CASE_MAXNUM] = "SELECT coalesce(max(num), 0) FROM cases WHERE year = ?1",
 	[Q_CASE_GET] = "SELECT " CASE_COLS " FROM cases WHERE id = ?1",
 	[Q_CASE_PUT] = "INSERT OR REPLACE INTO cases (" CASE_COLS ", year, num) VALUES "
@@ -99,6 +114,7 @@ static const char *const sql[Q__COUNT] = {
 			  "instr(char(10) || lower(rcpts) || char(10), "
 			  "char(10) || lower(?1) || char(10)) > 0",
 	[Q_OB_COUNTS] = "SELECT status, count(*) FROM outbox GROUP BY status",
+	[Q_OB_DATA] = "SELECT data FROM outbox WHERE id = ?1 AND case_id = ?2",
 	[Q_QUEUE_ADD] = "INSERT INTO queue (message_id, at, reason) VALUES (?1, ?2, ?3)",
 	[Q_QUEUE_LIST] = "SELECT q.id, q.message_id, q.at, m.from_addr, m.subject, q.reason "
 			 "FROM queue q JOIN messages m ON m.id = q.message_id "
@@ -108,6 +124,14 @@ static const char *const sql[Q__COUNT] = {
 		      "cio_delegates, exempt) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 	[Q_ENT_LOAD] = "SELECT code, name, domains, aio, cio, aio_delegates, cio_delegates, "
 		       "exempt FROM entities ORDER BY rowid",
+	[Q_MBOX_GET] = "SELECT uidvalidity, last_uid FROM mailbox_state WHERE mailbox = ?1",
+	[Q_MBOX_SET] = "INSERT OR REPLACE INTO mailbox_state (mailbox, uidvalidity, last_uid) "
+		       "VALUES (?1, ?2, ?3)",
+	[Q_EV_SINCE] = "SELECT " EVENT_COLS " FROM events WHERE at >= ?1 ORDER BY seq",
+	[Q_EV_FIRST_AT] = "SELECT at FROM events ORDER BY seq LIMIT 1",
+	[Q_EV_FIND] = "SELECT seq FROM events WHERE hash = ?1 ORDER BY seq LIMIT 1",
+	[Q_DIGEST_GET] = "SELECT sent_at FROM digests WHERE day = ?1",
+	[Q_DIGEST_ADD] = "INSERT INTO digests (day, sent_at) VALUES (?1, ?2)",
 };
 
 struct store {
@@ -291,7 +315,7 @@ static const char *next_section(const char *p, int *n, const char **body)
 	return NULL;
 }
 
-static int schema_latest(void)
+int store_schema_version(void)
 {
 	int n, latest = 0;
 	const char *p = schema_sql, *body;
@@ -315,7 +339,7 @@ static int user_version(sqlite3 *db, int *v)
  * Returns 0, or -1 with *msg allocated. */
 static int schema_apply(sqlite3 *db, char **msg)
 {
-	int cur, latest = schema_latest();
+	int cur, latest = store_schema_version();
 	if (user_version(db, &cur) < 0)
 		goto sqlerr;
 	if (cur == latest)
@@ -531,6 +555,21 @@ int store_message_raw(struct store *st, int64_t id, char **raw, size_t *len)
 	if (rc == STORE_OK)
 		*raw = col_blob(s, 0, len);
 	done(s);
+	return rc;
+}
+
+int store_case_request_raw(struct store *st, const struct case_rec *c, char **raw, size_t *len)
+{
+	int rc = STORE_NOTFOUND;
+	for (int by_id = c->request_msgid != NULL; rc == STORE_NOTFOUND && by_id >= 0; by_id--) {
+		sqlite3_stmt *s = stmt(st, by_id ? Q_MSG_REQUEST_BY_ID : Q_MSG_REQUEST);
+		rc = STORE_ERR;
+		if (s && bindv(st, s, by_id ? "tt" : "t", c->id, c->request_msgid) == STORE_OK)
+			rc = row(st, s);
+		if (rc == STORE_OK)
+			*raw = col_blob(s, 0, len);
+		done(s);
+	}
 	return rc;
 }
 
@@ -1051,6 +1090,19 @@ out:
 	return rc;
 }
 
+int store_outbox_data(struct store *st, int64_t id, const char *case_id, char **data,
+		      size_t *len)
+{
+	sqlite3_stmt *s = stmt(st, Q_OB_DATA);
+	int rc = STORE_ERR;
+	if (s && bindv(st, s, "lt", id, case_id) == STORE_OK)
+		rc = row(st, s);
+	if (rc == STORE_OK)
+		*data = col_blob(s, 0, len);
+	done(s);
+	return rc;
+}
+
 /* --- operator queue --- */
 
 int store_queue_add(struct store *st, int64_t message_id, time_t at, const char *reason)
@@ -1162,5 +1214,104 @@ out:
 	done(s);
 	if (rc != STORE_OK)
 		directory_free(out);
+	return rc;
+}
+
+/* --- mailbox state --- */
+
+int store_mailbox_get(struct store *st, const char *mailbox, uint32_t *uidvalidity,
+		      uint32_t *last_uid)
+{
+	sqlite3_stmt *s = stmt(st, Q_MBOX_GET);
+	int rc = STORE_ERR;
+	if (s && bindv(st, s, "t", mailbox) == STORE_OK)
+		rc = row(st, s);
+	if (rc == STORE_OK) {
+		*uidvalidity = (uint32_t)sqlite3_column_int64(s, 0);
+		*last_uid = (uint32_t)sqlite3_column_int64(s, 1);
+	}
+	done(s);
+	return rc;
+}
+
+int store_mailbox_set(struct store *st, const char *mailbox, uint32_t uidvalidity,
+		      uint32_t last_uid)
+{
+	sqlite3_stmt *s = stmt(st, Q_MBOX_SET);
+	int rc = STORE_ERR;
+	if (s && bindv(st, s, "tll", mailbox, (int64_t)uidvalidity, (int64_t)last_uid) == STORE_OK)
+		rc = run(st, s);
+	done(s);
+	return rc;
+}
+
+/* --- digests --- */
+
+int store_events_since(struct store *st, time_t since, struct event_rec **out, size_t *n)
+{
+	sqlite3_stmt *s = stmt(st, Q_EV_SINCE);
+	struct event_rec *v = NULL;
+	size_t len = 0, cap = 0;
+	int rc = STORE_ERR;
+	if (s && bindv(st, s, "T", since) == STORE_OK) {
+		while ((rc = row(st, s)) == STORE_OK) {
+			v = grow(v, len, &cap, sizeof *v);
+			event_from_row(s, &v[len++]);
+		}
+		if (rc == STORE_NOTFOUND)
+			rc = STORE_OK;
+	}
+	done(s);
+	if (rc != STORE_OK) {
+		store_events_free(v, len);
+		v = NULL;
+		len = 0;
+	}
+	*out = v;
+	*n = len;
+	return rc;
+}
+
+int store_event_first_at(struct store *st, time_t *at)
+{
+	sqlite3_stmt *s = stmt(st, Q_EV_FIRST_AT);
+	int rc = s ? row(st, s) : STORE_ERR;
+	if (rc == STORE_OK)
+		*at = (time_t)sqlite3_column_int64(s, 0);
+	done(s);
+	return rc;
+}
+
+int store_event_find(struct store *st, const char *hash, int64_t *seq)
+{
+	sqlite3_stmt *s = stmt(st, Q_EV_FIND);
+	int rc = STORE_ERR;
+	if (s && bindv(st, s, "t", hash) == STORE_OK)
+		rc = row(st, s);
+	if (rc == STORE_OK)
+		*seq = sqlite3_column_int64(s, 0);
+	done(s);
+	return rc;
+}
+
+int store_digest_get(struct store *st, const char *day, time_t *sent_at)
+{
+	sqlite3_stmt *s = stmt(st, Q_DIGEST_GET);
+	int rc = STORE_ERR;
+	if (s && bindv(st, s, "t", day) == STORE_OK)
+		rc = row(st, s);
+	if (rc == STORE_OK && sent_at)
+		*sent_at = (time_t)sqlite3_column_int64(s, 0);
+	done(s);
+	return rc;
+}
+
+int store_digest_add(struct store *st, const char *day, time_t sent_at)
+{
+	sqlite3_stmt *s = stmt(st, Q_DIGEST_ADD);
+	int rc = STORE_ERR;
+	if (s && bindv(st, s, "tT", day, sent_at) == STORE_OK)
+		rc = run(st, s);
+	done(s);
 	return rc;
 }

@@ -23,6 +23,8 @@ struct store;
  * or STORE_ERR with *err allocated. */
 int store_open(const char *path, struct store **out, char **err);
 void store_close(struct store *st);
+/* The schema version this program creates and migrates to (user_version). */
+int store_schema_version(void);
 const char *store_errmsg(const struct store *st);
 
 int store_begin(struct store *st);     /* BEGIN IMMEDIATE */
@@ -45,6 +47,10 @@ int store_message_set_case(struct store *st, int64_t id, const char *case_id);
 /* Exact bytes of a stored mail (allocated, with a NUL after the len bytes).
  * STORE_NOTFOUND when no mail has that id. */
 int store_message_raw(struct store *st, int64_t id, char **raw, size_t *len);
+/* Exact bytes of case c's original request: the first stored mail of kind
+ * "request" with that case (looked up by c->request_msgid first when not
+ * NULL). Allocated, NUL after the len bytes. STORE_NOTFOUND when none. */
+int store_case_request_raw(struct store *st, const struct case_rec *c, char **raw, size_t *len);
 
 /* --- cases --- */
 /* The next free id for year: "CGEN-YEAR-NNNN" (at least 4 digits, one past the
@@ -124,6 +130,10 @@ int store_outbox_failed(struct store *st, int64_t id, time_t at, const char *err
 /* Number of outbox messages addressed to addr queued since since (rate limit);
  * addresses compare whole, ASCII case-insensitively; every status counts. */
 int store_outbox_count_to(struct store *st, const char *addr, time_t since, int *count);
+/* The message of outbox row id when it belongs to case_id (allocated, CRLF,
+ * NUL after the len bytes); STORE_NOTFOUND when no such row. */
+int store_outbox_data(struct store *st, int64_t id, const char *case_id, char **data,
+		      size_t *len);
 /* Summary for cgenctl: counts of pending, sent and failed rows. */
 int store_outbox_counts(struct store *st, int *pending, int *sent, int *failed);
 
@@ -144,5 +154,28 @@ void store_queue_free(struct queue_rec *v, size_t n);
 int store_directory_replace(struct store *st, const struct directory *d);
 /* The stored directory, in import order (free with directory_free). */
 int store_directory_load(struct store *st, struct directory *out);
+
+/* --- mailbox state (IMAP sources) --- */
+/* The UIDVALIDITY and last UID stored for mailbox (its URL without password);
+ * STORE_NOTFOUND when none is. */
+int store_mailbox_get(struct store *st, const char *mailbox, uint32_t *uidvalidity,
+		      uint32_t *last_uid);
+/* Inserts or replaces the state of mailbox. */
+int store_mailbox_set(struct store *st, const char *mailbox, uint32_t uidvalidity,
+		      uint32_t last_uid);
+
+/* --- digests (DESIGN.md section 5) --- */
+/* Events with at >= since, in chain order (free with store_events_free). */
+int store_events_since(struct store *st, time_t since, struct event_rec **out, size_t *n);
+/* The time of the first event; STORE_NOTFOUND when there is none. */
+int store_event_first_at(struct store *st, time_t *at);
+/* The seq of the event whose hash is hash (lowercase hex); STORE_NOTFOUND
+ * when no event has it. */
+int store_event_find(struct store *st, const char *hash, int64_t *seq);
+/* When the digest of local day "YYYY-MM-DD" was sent (sent_at may be NULL);
+ * STORE_NOTFOUND when it was not. */
+int store_digest_get(struct store *st, const char *day, time_t *sent_at);
+/* Records the digest of day; STORE_ERR when that day already has one. */
+int store_digest_add(struct store *st, const char *day, time_t sent_at);
 
 #endif
