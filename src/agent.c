@@ -51,6 +51,17 @@ int agent_open(struct agent *a, const struct conf *cfg, int mail, char **err)
 		free(j);
 		goto fail;
 	}
+	{
+		/* The blank form, used by several templates: rendered once. */
+		struct strv none = {0};
+		char *fs = NULL;
+		if (templates_render(a->tpl, "request-form", &none, &fs, &a->form_text, &e) != 0) {
+			*err = xasprintf("templates: request-form: %s", e);
+			free(e);
+			goto fail;
+		}
+		free(fs);
+	}
 	if (conf_read_secrets(cfg->secret_file, &a->secrets, &e) != 0) {
 		*err = e;
 		goto fail;
@@ -107,6 +118,7 @@ void agent_close(struct agent *a)
 	if (a->st)
 		store_close(a->st);
 	strv_free(&a->secrets);
+	free(a->form_text);
 	directory_free(&a->dir);
 	calendar_free(&a->cal);
 	memset(a, 0, sizeof *a);
@@ -254,14 +266,7 @@ static int queue_mail(struct agent *a, const struct case_rec *c, const struct en
 		has_subject |= strcmp(m->vars.v[i], "subject") == 0;
 	if (!has_subject)
 		add_var(&vars, "subject", in && in->subject ? in->subject : "");
-	{
-		char *fs = NULL, *fb = NULL, *fe = NULL;
-		if (templates_render(a->tpl, "request-form", &vars, &fs, &fb, &fe) == 0)
-			add_var(&vars, "form", fb);
-		free(fs);
-		free(fb);
-		free(fe);
-	}
+	add_var(&vars, "form", a->form_text);
 	if (templates_render(a->tpl, m->tmpl, &vars, &subject, &body, &err) != 0) {
 		log_err("template %s: %s", m->tmpl, err);
 		rc = store_event_add(a->st, c ? c->id : NULL, now, "mail_failed", "agent", err) == STORE_OK ? 0 : -1;
@@ -631,75 +636,114 @@ out:
 
 #define PARSE_TIMEOUT 20 /* seconds one mail may take to parse */
 
-/* Parses mails v[0..n) in a child process, in order, and returns the index of
- * the first one that crashes or hangs the parsers (libetpan 1.9.4 may, on
- * hostile input), or n when all parse. *why says how it failed. The agent
- * itself then parses only mails that are known to parse, so one poisonous
- * mail can neither stop the agent nor be retried for ever. */
-static size_t first_poison(const struct source_msg *v, size_t n, char **why)
+/* The parse check: a child process parses the batch's mails in order, ahead
+ * of the agent, and reports each one it finished. A mail that crashes or
+ * hangs the parsers there (libetpan 1.9.4 may, on hostile input) is
+ * quarantined; the agent itself only parses mails the child got through, so
+ * one poisonous mail can neither stop the agent nor be retried for ever. The
+ * child runs on the other core while the agent stores the mails before. */
+struct checker {
+	pid_t pid;
+	int fd;
+	size_t base;   /* first mail the child was given */
+	size_t done;   /* mails from base it reported finished */
+	int eof;       /* the child ended (or could not start) */
+};
+
+static void checker_start(struct checker *k, const struct source_msg *v, size_t from, size_t n)
 {
 	int fds[2];
-	*why = NULL;
-	if (pipe(fds) != 0)
-		return n; /* no containment possible now: parse in process */
+	memset(k, 0, sizeof *k);
+	k->base = from;
+	k->fd = -1;
+	k->pid = -1;
+	if (from >= n || pipe(fds) != 0) {
+		k->eof = 1;
+		return;
+	}
 	fflush(NULL);
-	pid_t pid = fork();
-	if (pid < 0) {
+	k->pid = fork();
+	if (k->pid < 0) {
 		close(fds[0]);
 		close(fds[1]);
-		return n;
+		k->eof = 1;
+		return;
 	}
-	if (pid == 0) {
+	if (k->pid == 0) {
 		close(fds[0]);
 		const char *marker = getenv("CGEN_TEST_PARSER_ABORT");
-		for (size_t i = 0; i < n; i++) {
+		for (size_t i = from; i < n; i++) {
+			if (!v[i].oversize && v[i].len) {
+				alarm(PARSE_TIMEOUT);
+				/* Test hook: a stand-in for a parser crash. */
+				if (marker && *marker && memmem(v[i].data, v[i].len, marker, strlen(marker)))
+					abort();
+				struct message m = {0};
+				if (message_parse(v[i].data, v[i].len, &m) == 0) {
+					char *vis = visible_text(m.text);
+					struct command cmd = {0};
+					struct form f = {0};
+					command_parse(vis, &cmd);
+					form_parse(vis, &f);
+					form_free(&f);
+					command_free(&cmd);
+					free(vis);
+				}
+				message_free(&m);
+			}
 			uint32_t idx = (uint32_t)i;
 			if (write(fds[1], &idx, sizeof idx) != sizeof idx)
 				_exit(3);
-			if (v[i].oversize || v[i].len == 0)
-				continue;
-			alarm(PARSE_TIMEOUT);
-			/* Test hook: a stand-in for a parser crash. */
-			if (marker && *marker && memmem(v[i].data, v[i].len, marker, strlen(marker)))
-				abort();
-			struct message m = {0};
-			if (message_parse(v[i].data, v[i].len, &m) == 0) {
-				char *vis = visible_text(m.text);
-				struct command cmd = {0};
-				struct form f = {0};
-				command_parse(vis, &cmd);
-				form_parse(vis, &f);
-				form_free(&f);
-				command_free(&cmd);
-				free(vis);
-			}
-			message_free(&m);
 		}
-		uint32_t done = (uint32_t)n;
-		_exit(write(fds[1], &done, sizeof done) == sizeof done ? 0 : 3);
+		_exit(0);
 	}
 	close(fds[1]);
-	uint32_t last = 0, idx;
-	int got = 0;
-	while (read(fds[0], &idx, sizeof idx) == (ssize_t)sizeof idx) {
-		last = idx;
-		got = 1;
+	k->fd = fds[0];
+}
+
+static void checker_end(struct checker *k)
+{
+	if (k->fd >= 0)
+		close(k->fd);
+	if (k->pid > 0) {
+		kill(k->pid, SIGKILL);
+		while (waitpid(k->pid, NULL, 0) < 0 && errno == EINTR)
+			;
 	}
-	close(fds[0]);
+	k->fd = -1;
+	k->pid = -1;
+}
+
+/* 1 when mail i went through the parsers in the child; 0 when the child died
+ * on it, with *why allocated (the caller restarts the check at i + 1); 1 too
+ * when no check could be made (no fork), as the agent must go on. */
+static int checker_ok(struct checker *k, size_t i, char **why)
+{
+	*why = NULL;
+	while (!k->eof && k->base + k->done <= i) {
+		uint32_t idx;
+		ssize_t r = read(k->fd, &idx, sizeof idx);
+		if (r == (ssize_t)sizeof idx)
+			k->done = idx - k->base + 1;
+		else if (r < 0 && errno == EINTR)
+			continue;
+		else
+			k->eof = 1;
+	}
+	if (k->base + k->done > i || k->pid <= 0)
+		return 1;
+	/* The child ended before finishing mail i: how? */
 	int status = 0;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+	while (waitpid(k->pid, &status, 0) < 0 && errno == EINTR)
 		;
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && got && last == n)
-		return n;
-	if (!got || last >= n)
-		return n; /* the child failed before or after the mails: not their fault */
+	k->pid = -1;
 	if (WIFSIGNALED(status))
 		*why = WTERMSIG(status) == SIGALRM
 			? xasprintf("the parser took longer than %d s on it", PARSE_TIMEOUT)
 			: xasprintf("the parser crashed on it (signal %d)", WTERMSIG(status));
 	else
 		*why = xasprintf("the parser failed on it (exit status %d)", WEXITSTATUS(status));
-	return last;
+	return 0;
 }
 
 int agent_run_inbox(struct agent *a, time_t now, size_t *handled)
@@ -725,15 +769,14 @@ int agent_run_inbox(struct agent *a, time_t now, size_t *handled)
 		}
 		/* Why each mail is quarantined (NULL: handled normally). */
 		char **bad = xcalloc(n, sizeof *bad);
-		for (size_t from = 0; from < n;) {
-			char *why;
-			size_t i = from + first_poison(msgs + from, n - from, &why);
-			if (i < n)
-				bad[i] = why;
-			from = i + 1;
-		}
+		struct checker k;
+		checker_start(&k, msgs, 0, n);
 		int rc = store_begin(a->st) == STORE_OK ? 0 : -1;
 		for (size_t i = 0; i < n && rc == 0; i++) {
+			if (!msgs[i].oversize && msgs[i].len && !checker_ok(&k, i, &bad[i])) {
+				checker_end(&k);
+				checker_start(&k, msgs, i + 1, n);
+			}
 			if (bad[i])
 				rc = record_quarantined(a, msgs[i].data, msgs[i].len, msgs[i].ref, NULL, NULL,
 							bad[i], now);
@@ -753,6 +796,7 @@ int agent_run_inbox(struct agent *a, time_t now, size_t *handled)
 				rc = r < 0 ? -1 : 0;
 			}
 		}
+		checker_end(&k);
 		if (rc == 0 && store_commit(a->st) != STORE_OK)
 			rc = -1;
 		if (rc != 0) {

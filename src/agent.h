@@ -28,6 +28,7 @@ struct agent {
 	const struct sender_ops *snd;
 	void *snd_state;
 	struct directory dir;
+	char *form_text;         /* the blank request form, rendered once */
 	size_t batch;            /* mails per transaction */
 	struct calendar cal;     /* [workflow] holidays_file */
 };

@@ -122,6 +122,8 @@ static pcre2_code *rx_compile(const char *pattern, uint32_t options)
 		log_err("form: pattern error at %zu: %s", (size_t)off, (const char *)msg);
 		abort();
 	}
+	/* JIT where the platform has it (else the interpreter runs). */
+	(void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
 	return re;
 }
 
@@ -134,6 +136,10 @@ static void rx_init(void)
 		abort();
 	pcre2_set_match_limit(rx.mctx, RX_MATCH_LIMIT);
 	pcre2_set_depth_limit(rx.mctx, RX_DEPTH_LIMIT);
+	/* The JIT's own stack, bounded: running out is a non-match, not a crash. */
+	pcre2_jit_stack *js = pcre2_jit_stack_create(32 * 1024, 512 * 1024, NULL);
+	if (js)
+		pcre2_jit_stack_assign(rx.mctx, NULL, js);
 
 	struct buf p = {0};
 	buf_adds(&p, "^[ \\t]*+(?:[-*\\x{2022}][ \\t]*+)?(?:");

@@ -137,3 +137,23 @@ CREATE TABLE digests (
 );
 -- The digest's events of the last day.
 CREATE INDEX events_at ON events (at);
+
+-- version 4
+
+-- One row per outbox recipient, so the rate limit counts mails to an address
+-- with an index instead of scanning every queued message.
+CREATE TABLE outbox_rcpts (
+	outbox_id INTEGER NOT NULL REFERENCES outbox (id),
+	addr TEXT NOT NULL,
+	created INTEGER NOT NULL
+);
+CREATE INDEX outbox_rcpts_addr ON outbox_rcpts (addr, created);
+WITH RECURSIVE split (id, addr, rest, created) AS (
+	SELECT id, '', rcpts || char(10), created FROM outbox
+	UNION ALL
+	SELECT id, substr(rest, 1, instr(rest, char(10)) - 1),
+	       substr(rest, instr(rest, char(10)) + 1), created
+	FROM split WHERE rest <> ''
+)
+INSERT INTO outbox_rcpts (outbox_id, addr, created)
+	SELECT id, lower(addr), created FROM split WHERE addr <> '';

@@ -44,6 +44,7 @@ enum q {
 	Q_OB_RETRY,
 	Q_OB_FAILED,
 	Q_OB_COUNT_TO,
+	Q_OB_RCPT_ADD,
 	Q_OB_COUNTS,
 	Q_OB_DATA,
 	Q_QUEUE_ADD,
@@ -110,9 +111,8 @@ static const char *const sql[Q__COUNT] = {
 	[Q_OB_FAILED] = "UPDATE outbox SET status = 'failed', failed_at = ?2, error = ?3 "
 			"WHERE id = ?1",
 	/* rcpts holds one address a line: match whole lines only. */
-	[Q_OB_COUNT_TO] = "SELECT count(*) FROM outbox WHERE created >= ?2 AND "
-			  "instr(char(10) || lower(rcpts) || char(10), "
-			  "char(10) || lower(?1) || char(10)) > 0",
+	[Q_OB_COUNT_TO] = "SELECT count(*) FROM outbox_rcpts WHERE addr = lower(?1) AND created >= ?2",
+	[Q_OB_RCPT_ADD] = "INSERT INTO outbox_rcpts (outbox_id, addr, created) VALUES (?1, lower(?2), ?3)",
 	[Q_OB_COUNTS] = "SELECT status, count(*) FROM outbox GROUP BY status",
 	[Q_OB_DATA] = "SELECT data FROM outbox WHERE id = ?1 AND case_id = ?2",
 	[Q_QUEUE_ADD] = "INSERT INTO queue (message_id, at, reason) VALUES (?1, ?2, ?3)",
@@ -957,10 +957,18 @@ int store_outbox_add(struct store *st, const char *case_id, const char *env_from
 	int rc = STORE_ERR;
 	if (s && bindv(st, s, "tttbT", case_id, env_from, to, data, len, at) == STORE_OK)
 		rc = run(st, s);
-	if (rc == STORE_OK && id)
-		*id = sqlite3_last_insert_rowid(st->db);
+	int64_t row = rc == STORE_OK ? sqlite3_last_insert_rowid(st->db) : 0;
 	done(s);
 	free(to);
+	for (size_t i = 0; rc == STORE_OK && i < rcpts->n; i++) {
+		sqlite3_stmt *r = stmt(st, Q_OB_RCPT_ADD);
+		rc = STORE_ERR;
+		if (r && bindv(st, r, "ltT", row, rcpts->v[i], at) == STORE_OK)
+			rc = run(st, r);
+		done(r);
+	}
+	if (rc == STORE_OK && id)
+		*id = row;
 	return rc;
 }
 

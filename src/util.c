@@ -103,7 +103,7 @@ void buf_adds(struct buf *b, const char *s)
 	buf_add(b, s, strlen(s));
 }
 
-void buf_addc(struct buf *b, char c)
+void buf_addc_slow(struct buf *b, char c)
 {
 	buf_add(b, &c, 1);
 }

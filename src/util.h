@@ -28,7 +28,16 @@ struct buf {
 };
 void buf_add(struct buf *b, const char *data, size_t n);
 void buf_adds(struct buf *b, const char *s);
-void buf_addc(struct buf *b, char c);
+void buf_addc_slow(struct buf *b, char c);
+/* Appends one byte; inline, as parsers and encoders call it per byte. */
+static inline void buf_addc(struct buf *b, char c)
+{
+	if (b->len + 2 <= b->cap) {
+		b->s[b->len++] = c;
+		b->s[b->len] = '\0';
+	} else
+		buf_addc_slow(b, c);
+}
 void buf_addf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Returns the contents (never NULL; "" for empty) and resets b; caller frees. */
 char *buf_steal(struct buf *b);

@@ -137,12 +137,18 @@ static void re_init(void)
 			log_err("visible: pattern %zu at %zu: %s", i, (size_t)off, (char *)msg);
 			abort();
 		}
+		/* JIT where the platform has it (else the interpreter runs). */
+		(void)pcre2_jit_compile(re_code[i], PCRE2_JIT_COMPLETE);
 	}
 	re_mctx = pcre2_match_context_create(NULL);
 	if (!re_mctx)
 		abort();
 	pcre2_set_match_limit(re_mctx, 100000);
 	pcre2_set_depth_limit(re_mctx, 1000);
+	/* The JIT's own stack, bounded: running out is a non-match, not a crash. */
+	pcre2_jit_stack *js = pcre2_jit_stack_create(32 * 1024, 512 * 1024, NULL);
+	if (js)
+		pcre2_jit_stack_assign(re_mctx, NULL, js);
 }
 
 static pcre2_match_data *md_new(void)
@@ -154,9 +160,36 @@ static pcre2_match_data *md_new(void)
 }
 
 /* 1 on a match; no match, an exhausted limit or any other error is 0. */
+static int has_colon(const char *s, size_t n)
+{
+	return memchr(s, ':', n) || memmem(s, n, "\xef\xbc\x9a", 3); /* ':' or '：' */
+}
+
+/* 1 when subject s cannot match pattern id, by a byte every match needs:
+ * most lines of a mail are skipped without running the patterns. */
+static int cannot_match(enum re_id id, const char *s, size_t n)
+{
+	switch (id) {
+	case RE_FROM:
+	case RE_SENT:
+	case RE_FIELD:
+	case RE_ATTRIB_LEAD:
+	case RE_ATTRIB_VERB:
+	case RE_ATTRIB_ADDR:
+		return !has_colon(s, n);
+	case RE_SEPARATOR:
+		return !has_colon(s, n) && !memmem(s, n, "--", 2) && !memmem(s, n, "__", 2) &&
+		       !memmem(s, n, "==", 2);
+	case RE_SIGN_OFF:
+		return n == 0 || s[0] != '-';
+	default:
+		return 0;
+	}
+}
+
 static int re_match(pcre2_match_data *md, enum re_id id, const char *s, size_t n)
 {
-	if (n > LINE_MAX_RE)
+	if (n > LINE_MAX_RE || cannot_match(id, s, n))
 		return 0;
 	int rc = pcre2_match(re_code[id], (PCRE2_SPTR)s, n, 0, 0, md, re_mctx);
 	if (rc < 0 && rc != PCRE2_ERROR_NOMATCH)
