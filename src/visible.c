@@ -543,15 +543,26 @@ static size_t fragments(const struct lines *t, size_t end, struct frag **out)
 	return n;
 }
 
-/* [*from, *to): the visible lines of t->v[0..end). */
-static void visible_range(const struct lines *t, size_t end, size_t *from, size_t *to)
+/* [*from, *to): the visible lines of t->v[0..end). keep_sig: a signature
+ * that stands above quoted history is part of what the sender wrote this
+ * time (talon keeps "Sent from my iPhone" there); one that ends the mail is
+ * not (email_reply_parser). */
+static void visible_range(const struct lines *t, size_t end, int keep_sig, size_t *from, size_t *to)
 {
 	struct frag *fr;
 	size_t n = fragments(t, end, &fr), low = n;
 	*from = *to = 0;
-	for (size_t i = 0; i < n && low == n; i++)
-		if (!fr[i].quoted && !fr[i].sig && !frag_blank(t, &fr[i]))
+	for (size_t i = 0; i < n && low == n; i++) {
+		if (fr[i].quoted) {
+			keep_sig = 1; /* quoted history below ... */
+			continue;
+		}
+		/* ... keeps a "-- " block or a device line above it (talon), not a
+		 * bare sign-off (email_reply_parser's email_1_3) */
+		int sig_kept = keep_sig && t->v[fr[i].top].f & F_SIG_ANY;
+		if ((!fr[i].sig || sig_kept) && !frag_blank(t, &fr[i]))
 			low = i;
+	}
 	if (low < n) {
 		*to = fr[low].bot + 1;
 		/* Quoted history above one stretch of new text: a reply written
@@ -586,10 +597,11 @@ char *visible_text(const char *text)
 	for (size_t i = 0; i < t.n; i++)
 		t.v[i].f |= classify(&c, &t.v[i]);
 	size_t end = history_start(&t);
+	int history = end < t.n;
 	while (end > 0 && t.v[end - 1].f & (F_BLANK | F_RULE))
 		end--;
 	size_t from, to;
-	visible_range(&t, end, &from, &to);
+	visible_range(&t, end, history, &from, &to);
 	while (from < to && t.v[from].f & F_BLANK)
 		from++;
 	for (size_t i = from; i < to; i++) {

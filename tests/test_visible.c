@@ -210,9 +210,13 @@ static const struct row signature_rows[] = {
 	{ "dash dash, no blank line", "APPROVE\n--\nJane", "APPROVE" },
 	{ "sign-off after a blank line", "APPROVE\n\n-Jane Roe\n", "APPROVE" },
 	{ "dash list item is text", "Items:\n\n-2 routers at 1 Main St", NULL },
-	{ "signature then quote", "ok\n\n-- \nJane\n\nOn Mon, Apr 2, 2012, Megan <m@x.org> wrote:\n> x", "ok" },
+	/* Above quoted history a "-- " block or a device line stays (talon's
+	 * sparrow and iphone replies); a bare sign-off does not (email_1_3). */
+	{ "signature then quote", "ok\n\n-- \nJane\n\nOn Mon, Apr 2, 2012, Megan <m@x.org> wrote:\n> x",
+	  "ok\n\n-- \nJane" },
+	{ "sign-off then quote", "ok\n\n-Jane\n\nOn Mon, Apr 2, 2012, Megan <m@x.org> wrote:\n> x", "ok" },
 	{ "sent from my iphone", "APPROVE\n\nSent from my iPhone\n\n> On Mar 3, 2026, at 10:00, J <j@x.org> wrote:\n> x\n",
-	  "APPROVE" },
+	  "APPROVE\n\nSent from my iPhone" },
 	{ "several words", "ok\n\nSent from my Verizon Wireless BlackBerry", "ok" },
 	{ "no blank line, full stop", "ok\nSent from my mobile device.", "ok" },
 	{ "sent from my, as prose", "ok\n\nSent from my desk, is much easier then my mobile phone.", NULL },
