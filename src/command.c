@@ -277,6 +277,8 @@ static void add_unquoted(struct buf *b, const char *s)
 		size_t len = strcspn(s, "\n"), m = len;
 		const char *next = s[len] ? s + len + 1 : NULL;
 		trim_line(s, &m);
+		if (visible_is_signature(s, len))
+			break; /* the signature is not part of the argument */
 		if (!quote_line(s, len, next) && !(m == 0 && blank)) {
 			size_t keep = len;
 			if (keep && s[keep - 1] == '\r')

@@ -148,6 +148,8 @@ CREATE TABLE outbox_rcpts (
 	created INTEGER NOT NULL
 );
 CREATE INDEX outbox_rcpts_addr ON outbox_rcpts (addr, created);
+-- The sender walks pending mail in id order without reading the sent ones.
+CREATE INDEX outbox_pending ON outbox (status, id);
 WITH RECURSIVE split (id, addr, rest, created) AS (
 	SELECT id, '', rcpts || char(10), created FROM outbox
 	UNION ALL

@@ -649,3 +649,14 @@ char *subject_strip_prefixes(const char *subject)
 	pcre2_match_data_free(md);
 	return str_trim(xstrdup(s));
 }
+
+int visible_is_signature(const char *line, size_t n)
+{
+	if (n >= 2 && line[0] == '-' && line[1] == '-' && blank(line + 2, n - 2))
+		return 1; /* "-- " */
+	re_init();
+	pcre2_match_data *md = md_new();
+	int r = re_match(md, RE_MOBILE, line, n);
+	pcre2_match_data_free(md);
+	return r;
+}

@@ -64,6 +64,11 @@ char *visible_text(const char *text);
  * "<date> ... <address>:", ...), else 0. */
 int visible_is_attribution(const char *line, size_t n);
 
+/* 1 when line[0..n) starts a signature visible_text may keep above quoted
+ * history: a "-- " delimiter or a device line ("Sent from my iPhone", and its
+ * translations), else 0. A command's argument ends there. */
+int visible_is_signature(const char *line, size_t n);
+
 /* The base subject of a thread: subject without its leading reply and
  * forward prefixes (Re, Fwd, FW, AW, WG, SV, VS, Antw, Doorst, Réf, Rif, Enc,
  * Odp, RV, TR, 回复, 答复, 转发, 回覆, ..., any case, with an optional "[n]"

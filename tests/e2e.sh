@@ -195,6 +195,16 @@ run_agent "$T"
 is "an ambiguous reply changes nothing" "$(approvals $G)" "approved pending"
 check "and asks for a clear command" grep -q 'Not understood' "$(last_mail_to "$T" cio@water.ca.gov)"
 
+# --- AUDIT: the granted exemptions of an entity, as CSV, to CDT only
+{ echo "From: review2@cdt.ca.gov"; echo "To: cgen@cdt.ca.gov"; echo "Subject: audit"; echo "Message-ID: <k1@cdt.ca.gov>"
+  echo; echo "AUDIT DWR"; } | deliver "$T" k1
+run_agent "$T"
+audit=$(last_mail_to "$T" review2@cdt.ca.gov)
+check "AUDIT answered to CDT with a CSV attachment" grep -q '^Content-Type: text/csv' "$audit"
+csv=$(tr -d '\r' <"$audit" | awk '/^Content-Type: text\/csv/ { f = 1 } f && /^$/ { b = 1; next } b && /^--/ { exit } b { print }' | base64 -d)
+is "the CSV lists the granted DWR case and only it" "$(echo "$csv" | tail -n +2 | cut -d, -f1,2)" "CGEN-2026-0001,DWR"
+check "its header names the columns" sh -c "echo '$csv' | head -n 1 | grep -q '^id,entity,requester,provider,total_cost_cents'"
+
 # --- the store
 check "cgenctl verify: chain intact" "$CGENCTL" -c "$T/cgen.conf" verify
 check "every outbox file is a complete mail" sh -c "for f in '$T'/outbox/new/*.eml; do grep -q '^Message-ID: <cgen\.' \"\$f\" || exit 1; done"

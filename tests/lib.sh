@@ -26,6 +26,12 @@ setup_agent() {
 	head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$d/secret"
 	echo >>"$d/secret"
 	chmod 600 "$d/secret"
+	# For tests/secrets.sh: the secret, and the daemon's log kept after the
+	# test's folder is gone.
+	if [ -n "${top_builddir:-}" ] && mkdir -p "$top_builddir/tests/daemon-logs" 2>/dev/null; then
+		cat "$d/secret" >>"$top_builddir/tests/secrets.used"
+		ln -sf "$top_builddir/tests/daemon-logs/$(basename "$d").log" "$d/cgend.log"
+	fi
 	cat >"$d/cgen.conf" <<CONF
 [mailbox]
 url = maildir:Maildir

@@ -29,6 +29,9 @@ static const struct row {
 	{ "Approve.", 0, CMD_APPROVE, "" },
 	{ "APPROVED!", 0, CMD_APPROVE, "" },
 	{ "Approved - thanks", 0, CMD_APPROVE, "thanks" },
+	/* a signature kept above quoted history is not part of the argument */
+	{ "APPROVE for 36 months\n\nSent from my iPhone", 0, CMD_APPROVE, "for 36 months" },
+	{ "REJECT no budget\n-- \nJane Roe\nCIO", 0, CMD_REJECT, "no budget" },
 	{ "APPROVE: budget ok", 0, CMD_APPROVE, "budget ok" },
 	{ "Approve \xe2\x80\x93 looks fine", 0, CMD_APPROVE, "looks fine" },
 	{ "Approve \xe2\x80\x94 looks fine", 0, CMD_APPROVE, "looks fine" },

@@ -51,7 +51,9 @@ struct tally {
 	size_t files, passed, failed, known;
 };
 
-static struct tally tallies[5];
+static void json_of(const char *name, const char *raw, size_t len);
+
+static struct tally tallies[6];
 static size_t n_tallies;
 
 static struct tally *tally_new(const char *corpus)
@@ -145,6 +147,8 @@ static void email_reply_parser(const char *top)
 		char *name = xstrndup(names.v[i], strlen(names.v[i]) - strlen(".visible.txt"));
 		char *mp = xasprintf("%s/emails/%s.txt", dir, name), *ep = xasprintf("%s/%s", exp_dir, names.v[i]);
 		int ok = slurp(mp, &mail) == 0 && slurp(ep, &want) == 0;
+		if (ok)
+			json_of(name, mail.s, mail.len);
 		char *vis = visible_text(ok ? mail.s : "");
 		file_result(t, ok && strcmp(vis, want.s) == 0, name, "visible text differs from the reference");
 		free(vis);
@@ -169,6 +173,20 @@ static void email_reply_parser(const char *top)
 	strv_free(&names);
 	free(exp_dir);
 	free(dir);
+}
+
+static const char *check_parse_json(const char *json);
+
+/* cgenctl parse --json over every corpus mail: the keys of DESIGN.md 7. */
+static struct tally parse_json = { .corpus = "parse --json (all)" };
+
+static void json_of(const char *name, const char *raw, size_t len)
+{
+	struct buf json = { 0 };
+	report_parse(&json, raw, len, 1);
+	const char *bad = check_parse_json(json.s ? json.s : "");
+	file_result(&parse_json, bad == NULL, name, bad ? bad : "");
+	buf_free(&json);
 }
 
 /* --- talon --- */
@@ -227,6 +245,8 @@ static void talon(const char *top)
 		char *path = xasprintf("%s/%s", dir, names.v[i]), *rp = xasprintf("%s/%s_reply_text", dir, name);
 		char *expect = slurp(rp, &want) == 0 ? str_trim(xstrdup(want.s)) : xstrdup("Hello");
 		char *vis = slurp(path, &raw) == 0 ? reply_of(raw.s, raw.len) : NULL;
+		if (vis)
+			json_of(names.v[i], raw.s, raw.len);
 		if (vis) {
 			str_trim(vis);
 			trim_line_ends(vis);
@@ -521,6 +541,7 @@ static void sisimai(const char *top)
 			const char *got = "unreadable";
 			if (slurp(path, &raw) == 0) {
 				struct message m = { 0 };
+				json_of(names.v[i], raw.s, raw.len);
 				got = message_parse(raw.s, raw.len, &m) == 0 ? class_of_kind(m.kind) : "not mail";
 				message_free(&m);
 			}
@@ -574,6 +595,12 @@ int main(void)
 	tap(tallies[3].files >= 46 && !tallies[3].failed, "flanker_messages: %zu of %zu parsed", tallies[3].passed,
 	    tallies[3].files);
 	sisimai(top);
+	/* cpython and flanker files are checked inside mime_corpus */
+	parse_json.files += tallies[2].files + tallies[3].files;
+	parse_json.passed += tallies[2].files + tallies[3].files - tallies[2].failed - tallies[3].failed;
+	tap(parse_json.files >= 800 && !parse_json.failed, "parse --json: the keys of DESIGN.md 7 for all %zu corpus mails",
+	    parse_json.files);
+	tallies[n_tallies++] = parse_json;
 
 	printf("# %-24s %6s %7s %7s %6s\n", "corpus", "files", "passed", "failed", "known");
 	for (size_t i = 0; i < n_tallies; i++)
