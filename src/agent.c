@@ -406,7 +406,18 @@ static int year_of(time_t t)
 	return tm.tm_year + 1900;
 }
 
+static int handle(struct agent *a, const char *raw, size_t len, const char *ref, time_t now,
+		  int64_t stored_row);
+
 int agent_handle_raw(struct agent *a, const char *raw, size_t len, const char *ref, time_t now)
+{
+	return handle(a, raw, len, ref, now, 0);
+}
+
+/* One mail; stored_row > 0: a mail already stored (its row), handled again
+ * from the operator queue (no de-duplication, not stored twice). */
+static int handle(struct agent *a, const char *raw, size_t len, const char *ref, time_t now,
+		  int64_t stored_row)
 {
 	struct message m = {0};
 	char *dedup = NULL, *visible = NULL;
@@ -424,7 +435,7 @@ int agent_handle_raw(struct agent *a, const char *raw, size_t len, const char *r
 		goto out;
 	}
 	dedup = message_dedup_id(&m, raw, len);
-	int seen = store_message_seen(a->st, dedup);
+	int seen = stored_row ? STORE_NOTFOUND : store_message_seen(a->st, dedup);
 	if (seen == STORE_ERR)
 		goto out;
 	if (seen == STORE_OK) {
@@ -537,8 +548,12 @@ int agent_handle_raw(struct agent *a, const char *raw, size_t len, const char *r
 	engine_handle(&env, have_case ? &c : NULL, &in, &out);
 
 	const char *cid = out.has_case ? out.c.id : NULL;
-	if (store_message_add(a->st, dedup, ref, raw, len, out.mail_kind, m.from_addr, m.subject,
-			      cid, now, &msg_row) != STORE_OK)
+	if (stored_row) {
+		msg_row = stored_row;
+		if (cid && store_message_set_case(a->st, msg_row, cid) == STORE_ERR)
+			goto out;
+	} else if (store_message_add(a->st, dedup, ref, raw, len, out.mail_kind, m.from_addr, m.subject,
+				     cid, now, &msg_row) != STORE_OK)
 		goto out;
 	if ((out.changed || out.created) && store_case_put(a->st, &out.c) != STORE_OK)
 		goto out;
@@ -1258,4 +1273,44 @@ out:
 	store_cases_free(v, n);
 	digest_mail_free(&dm);
 	return rc;
+}
+
+int agent_reprocess(struct agent *a, int64_t queue_id, time_t now, char **err)
+{
+	int64_t row;
+	char *raw = NULL;
+	size_t len = 0;
+	*err = NULL;
+	directory_free(&a->dir);
+	if (store_directory_load(a->st, &a->dir) != STORE_OK || store_begin(a->st) != STORE_OK)
+		goto store_err;
+	int r = store_queue_get(a->st, queue_id, &row);
+	if (r == STORE_NOTFOUND) {
+		store_rollback(a->st);
+		*err = xasprintf("no open queue entry %lld", (long long)queue_id);
+		return 1;
+	}
+	if (r != STORE_OK || store_message_raw(a->st, row, &raw, &len) != STORE_OK)
+		goto store_err;
+	char ref[32];
+	snprintf(ref, sizeof ref, "queue-%lld", (long long)queue_id);
+	r = handle(a, raw, len, ref, now, row);
+	free(raw);
+	if (r == 1) {
+		store_rollback(a->st);
+		*err = xstrdup("the queued bytes are not a mail; nothing to reprocess");
+		return 1;
+	}
+	if (r != 0 || store_queue_resolve(a->st, queue_id) != STORE_OK)
+		goto store_err;
+	char *d = xasprintf("queue entry %lld reprocessed", (long long)queue_id);
+	r = store_event_add(a->st, NULL, now, "reprocessed", "operator", d);
+	free(d);
+	if (r != STORE_OK || store_commit(a->st) != STORE_OK)
+		goto store_err;
+	return 0;
+store_err:
+	*err = xasprintf("store: %s", store_errmsg(a->st));
+	store_rollback(a->st);
+	return -1;
 }

@@ -51,6 +51,12 @@ int agent_run_inbox(struct agent *a, time_t now, size_t *handled);
  * mail is not a mail at all and must be quarantined, or -1 on a store error. */
 int agent_handle_raw(struct agent *a, const char *raw, size_t len, const char *ref, time_t now);
 
+/* Handles the mail of operator queue entry queue_id again (after the
+ * directory was fixed, say), in one transaction, and resolves the entry; its
+ * answers are queued in the outbox like any other. Returns 0, 1 when there is
+ * no such open entry (*err says so), -1 on a store error (*err allocated). */
+int agent_reprocess(struct agent *a, int64_t queue_id, time_t now, char **err);
+
 /* Sends what the outbox holds and is due. *sent counts the mails accepted.
  * Returns 0, or -1 when the sender cannot be used at all. */
 int agent_flush_outbox(struct agent *a, time_t now, size_t *sent);

@@ -42,6 +42,7 @@ static void usage(FILE *f)
 	      "  show CASE [--json]          one case with its events\n"
 	      "  directory import FILE       replace the entity directory from CSV\n"
 	      "  queue [--json]              mails waiting for an operator\n"
+	      "  queue reprocess ID          handle queued mail ID again (directory fixed)\n"
 	      "  parse FILE [--json]         what the agent reads in one raw mail\n"
 	      "  verify [--head HASH]        check the event hash chain (and that a published\n"
 	      "                              head is in it)\n"
@@ -244,6 +245,34 @@ static int cmd_digest(const struct conf *cfg, time_t now, int print_only, struct
 	return r == 0 ? 0 : 1;
 }
 
+/* queue reprocess ID: the queued mail handled again (after the directory was
+ * fixed); what it causes is mailed by cgend's next pass. */
+static int cmd_reprocess(const struct conf *cfg, const char *arg, time_t now)
+{
+	char *end;
+	long long id = strtoll(arg, &end, 10);
+	if (!*arg || *end || id <= 0) {
+		fprintf(stderr, "cgenctl: queue reprocess: not a queue entry number: %s\n", arg);
+		return 2;
+	}
+	struct agent a;
+	char *err = NULL;
+	if (agent_open(&a, cfg, 0, &err) != 0) {
+		fprintf(stderr, "cgenctl: %s\n", err);
+		free(err);
+		return EX_CONFIG;
+	}
+	int r = agent_reprocess(&a, id, now, &err);
+	agent_close(&a);
+	if (r != 0) {
+		fprintf(stderr, "cgenctl: queue reprocess %lld: %s\n", id, err);
+		free(err);
+		return 1;
+	}
+	printf("queue entry %lld reprocessed; its mails go out with cgend's next pass\n", id);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -285,7 +314,8 @@ int main(int argc, char **argv)
 	int is_export = strcmp(cmd, "export") == 0, is_verify = strcmp(cmd, "verify") == 0;
 	int known = want || strcmp(cmd, "list") == 0 || strcmp(cmd, "queue") == 0 ||
 		    is_verify || strcmp(cmd, "digest") == 0 || is_export;
-	if (!known || (o.nargs != want && !(is_verify && o.nargs == 1)) ||
+	int reprocess = strcmp(cmd, "queue") == 0 && o.nargs == 2 && strcmp(o.args[0], "reprocess") == 0;
+	if (!known || (o.nargs != want && !(is_verify && o.nargs == 1) && !reprocess) ||
 	    (o.print && strcmp(cmd, "digest") != 0) || (o.head && !is_verify) ||
 	    (is_export != (o.granted != NULL)) || (!is_export && (o.entity || o.since))) {
 		usage(stderr);
@@ -368,6 +398,8 @@ int main(int argc, char **argv)
 		}
 	} else if (sub) {
 		rc = cmd_import(st, o.args[0]);
+	} else if (reprocess) {
+		rc = cmd_reprocess(&cfg, o.args[1], now);
 	} else if (strcmp(cmd, "queue") == 0) {
 		struct queue_rec *v = NULL;
 		size_t n = 0;

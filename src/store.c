@@ -49,6 +49,8 @@ enum q {
 	Q_OB_DATA,
 	Q_QUEUE_ADD,
 	Q_QUEUE_LIST,
+	Q_QUEUE_GET,
+	Q_QUEUE_RESOLVE,
 	Q_ENT_CLEAR,
 	Q_ENT_ADD,
 	Q_ENT_LOAD,
@@ -119,6 +121,8 @@ static const char *const sql[Q__COUNT] = {
 	[Q_QUEUE_LIST] = "SELECT q.id, q.message_id, q.at, m.from_addr, m.subject, q.reason "
 			 "FROM queue q JOIN messages m ON m.id = q.message_id "
 			 "WHERE q.resolved = 0 ORDER BY q.id",
+	[Q_QUEUE_GET] = "SELECT message_id FROM queue WHERE id = ?1 AND resolved = 0",
+	[Q_QUEUE_RESOLVE] = "UPDATE queue SET resolved = 1 WHERE id = ?1",
 	[Q_ENT_CLEAR] = "DELETE FROM entities",
 	[Q_ENT_ADD] = "INSERT INTO entities (code, name, domains, aio, cio, aio_delegates, "
 		      "cio_delegates, exempt) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -1118,6 +1122,28 @@ int store_queue_add(struct store *st, int64_t message_id, time_t at, const char 
 	sqlite3_stmt *s = stmt(st, Q_QUEUE_ADD);
 	int rc = STORE_ERR;
 	if (s && bindv(st, s, "lTt", message_id, at, reason) == STORE_OK)
+		rc = run(st, s);
+	done(s);
+	return rc;
+}
+
+int store_queue_get(struct store *st, int64_t id, int64_t *message_id)
+{
+	sqlite3_stmt *s = stmt(st, Q_QUEUE_GET);
+	int rc = STORE_ERR;
+	if (s && bindv(st, s, "l", id) == STORE_OK)
+		rc = row(st, s);
+	if (rc == STORE_OK)
+		*message_id = sqlite3_column_int64(s, 0);
+	done(s);
+	return rc;
+}
+
+int store_queue_resolve(struct store *st, int64_t id)
+{
+	sqlite3_stmt *s = stmt(st, Q_QUEUE_RESOLVE);
+	int rc = STORE_ERR;
+	if (s && bindv(st, s, "l", id) == STORE_OK)
 		rc = run(st, s);
 	done(s);
 	return rc;

@@ -147,6 +147,11 @@ struct queue_rec {
 int store_queue_add(struct store *st, int64_t message_id, time_t at, const char *reason);
 /* Unresolved entries, oldest first, with the From: and Subject of their mail. */
 int store_queue_list(struct store *st, struct queue_rec **out, size_t *n);
+/* The stored mail of open queue entry id (STORE_NOTFOUND when there is none
+ * or it was resolved). */
+int store_queue_get(struct store *st, int64_t id, int64_t *message_id);
+/* Marks queue entry id handled: it leaves `cgenctl queue`. */
+int store_queue_resolve(struct store *st, int64_t id);
 void store_queue_free(struct queue_rec *v, size_t n);
 
 /* --- entity directory --- */

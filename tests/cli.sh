@@ -46,6 +46,22 @@ is "a good import: exit 0" "$(rc ctl "$T" directory import "$top_srcdir/etc/enti
 check "list --json has the stable keys" sh -c "'$CGENCTL' -c '$T/cgen.conf' --now $(clock $T) list --json | grep -q '^\[{\"id\":\"CGEN-2026-0001\",\"state\":\"awaiting_approvals\",\"entity\":\"DWR\",\"waiting_on\":\[\"aio\",\"cio\"\],\"age_days\":0,\"overdue\":false}\]\$'"
 check "show --json has requester, approvals, fields, problems, events" sh -c "'$CGENCTL' -c '$T/cgen.conf' --now $(clock $T) show CGEN-2026-0001 --json | grep -q '\"requester\":\"dana@water.ca.gov\",\"approvals\":{\"aio\":\"pending\",\"cio\":\"pending\"},\"fields\":{\"entity\":\"DWR\".*\"total_cost\":9756000.*\"problems\":\[\],\"events\":\[{\"at\":\"20'"
 
+# queue reprocess: a request from an entity missing from the directory waits
+# in the queue; once the directory has it, the operator handles it again.
+request_mail "Kim <kim@parks.ca.gov>" "Parks request" c2@parks.ca.gov "Department of Parks" | deliver "$T" c2
+run_agent "$T"
+qid=$(ctl "$T" queue --json | sed -n 's/.*"id":\([0-9]*\),"message":[0-9]*,"at":"[^"]*","from":"kim@parks.ca.gov".*/\1/p')
+check "the unknown entity's request is queued" [ -n "$qid" ]
+{ cat "$top_srcdir/etc/entities.csv"; echo "PARKS,Department of Parks,parks.ca.gov,aio@parks.ca.gov,cio@parks.ca.gov,,,"; } >"$T/more.csv"
+ctl "$T" directory import "$T/more.csv" >/dev/null
+is "queue reprocess: exit 0" "$(rc ctl "$T" queue reprocess "$qid")" 0
+is "  the request opened its case" "$(case_state "$T" CGEN-2026-0002)" awaiting_approvals
+check "  and left the queue" sh -c "! '$CGENCTL' -c '$T/cgen.conf' queue --json | grep -q kim@parks.ca.gov"
+run_agent "$T"
+check "  the approval request goes out on the next pass" grep -q 'Approval needed' "$(last_mail_to "$T" aio@parks.ca.gov)"
+is "reprocessing it twice: exit 1" "$(rc ctl "$T" queue reprocess "$qid")" 1
+is "queue reprocess of a bad number: exit 2" "$(rc ctl "$T" queue reprocess x1)" 2
+
 if command -v flock >/dev/null 2>&1; then
 	flock "$T/cgen.db.lock" sleep 3 &
 	sleep 0.5

@@ -28,7 +28,7 @@ setup_agent() {
 	chmod 600 "$d/secret"
 	# For tests/secrets.sh: the secret, and the daemon's log kept after the
 	# test's folder is gone.
-	if [ -n "${top_builddir:-}" ] && mkdir -p "$top_builddir/tests/daemon-logs" 2>/dev/null; then
+	if [ -n "${CGEN_TEST_LOGS:-}" ] && mkdir -p "$top_builddir/tests/daemon-logs" 2>/dev/null; then
 		cat "$d/secret" >>"$top_builddir/tests/secrets.used"
 		ln -sf "$top_builddir/tests/daemon-logs/$(basename "$d").log" "$d/cgend.log"
 	fi
