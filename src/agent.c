@@ -19,6 +19,7 @@
 #include "compose.h"
 #include "digest.h"
 #include "engine.h"
+#include "export.h"
 #include "form.h"
 #include "log.h"
 #include "message.h"
@@ -132,49 +133,6 @@ static void add_var(struct strv *v, const char *name, const char *value)
 	strv_add(v, value ? value : "");
 }
 
-/* The string or number value of "key" in a flat JSON object we wrote, or NULL. */
-static char *json_value(const char *json, const char *key)
-{
-	if (!json)
-		return NULL;
-	char *pat = xasprintf("\"%s\":", key);
-	const char *p = strstr(json, pat);
-	free(pat);
-	if (!p)
-		return NULL;
-	p += strlen(key) + 3;
-	struct buf b = {0};
-	if (*p == '"') {
-		for (p++; *p && *p != '"'; p++) {
-			if (*p == '\\' && p[1]) {
-				p++;
-				buf_addc(&b, *p == 'n' ? ' ' : *p == 't' ? ' ' : *p);
-			} else
-				buf_addc(&b, *p);
-		}
-	} else {
-		while (*p && *p != ',' && *p != '}')
-			buf_addc(&b, *p++);
-	}
-	return buf_steal(&b);
-}
-
-static void csv_field(struct buf *b, const char *v, int last)
-{
-	v = v ? v : "";
-	if (strpbrk(v, ",\"\r\n")) {
-		buf_addc(b, '"');
-		for (; *v; v++) {
-			if (*v == '"')
-				buf_addc(b, '"');
-			buf_addc(b, *v);
-		}
-		buf_addc(b, '"');
-	} else
-		buf_adds(b, v);
-	buf_adds(b, last ? "\r\n" : ",");
-}
-
 /* The CSV index of an entity's granted exemptions (AUDIT). *count is set. */
 static int audit_csv(struct agent *a, const char *entity, struct buf *out, int *count)
 {
@@ -183,28 +141,11 @@ static int audit_csv(struct agent *a, const char *entity, struct buf *out, int *
 	*count = 0;
 	if (store_case_list(a->st, "granted", &v, &n) != STORE_OK)
 		return -1;
-	buf_adds(out, "id,entity,requester,provider,total_cost_cents,received,granted,conditions\r\n");
+	export_index_header(out);
 	for (size_t i = 0; i < n; i++) {
 		if (!v[i].entity || strcasecmp(v[i].entity, entity) != 0)
 			continue;
-		char rec[32], gr[32];
-		struct tm tm;
-		gmtime_r(&v[i].created, &tm);
-		strftime(rec, sizeof rec, "%Y-%m-%dT%H:%M:%SZ", &tm);
-		gmtime_r(&v[i].state_since, &tm);
-		strftime(gr, sizeof gr, "%Y-%m-%dT%H:%M:%SZ", &tm);
-		char *prov = json_value(v[i].fields_json, "provider");
-		char *cost = json_value(v[i].fields_json, "total_cost");
-		csv_field(out, v[i].id, 0);
-		csv_field(out, v[i].entity, 0);
-		csv_field(out, v[i].requester, 0);
-		csv_field(out, prov, 0);
-		csv_field(out, cost, 0);
-		csv_field(out, rec, 0);
-		csv_field(out, gr, 0);
-		csv_field(out, v[i].decision, 1);
-		free(prov);
-		free(cost);
+		export_index_row(out, &v[i]);
 		(*count)++;
 	}
 	store_cases_free(v, n);

@@ -253,7 +253,12 @@ static void csv_field(struct buf *b, const char *v, int last)
 	buf_adds(b, last ? "\r\n" : ",");
 }
 
-static void index_row(struct buf *b, const struct case_rec *c)
+void export_index_header(struct buf *b)
+{
+	buf_adds(b, INDEX_HEADER);
+}
+
+void export_index_row(struct buf *b, const struct case_rec *c)
 {
 	char rec[32], gr[32];
 	report_rfc3339(c->created, rec);
@@ -703,7 +708,7 @@ int export_granted(struct store *st, const char *dir, const struct export_filter
 			continue;
 		if (put_case(st, dir, &v[i], &sums, stats, err) != EXPORT_OK)
 			goto out;
-		index_row(&index, &v[i]);
+		export_index_row(&index, &v[i]);
 		stats->cases++;
 	}
 	struct file fi = {INDEX, index.s, index.len};
@@ -860,7 +865,7 @@ int export_verify(struct store *st, const char *dir, struct strv *findings, size
 			sum_add(&sums, fl.v[k].rel, fl.v[k].data, fl.v[k].len);
 		}
 		files_free(&fl);
-		index_row(&index, &v[i]);
+		export_index_row(&index, &v[i]);
 		cases++;
 	}
 	struct file fi = {INDEX, index.s, index.len};

@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "message.h"
+#include "case.h"
 #include "store.h"
 #include "util.h"
 
@@ -71,5 +72,10 @@ int export_granted(struct store *st, const char *dir, const struct export_filter
  * when it could not (dir unreadable, store error). */
 int export_verify(struct store *st, const char *dir, struct strv *findings, size_t *ncases,
 		  char **err);
+
+/* The central file's index (index.csv, and the CSV of AUDIT by mail): its
+ * header line, and one granted case's line (RFC 4180, CRLF). */
+void export_index_header(struct buf *b);
+void export_index_row(struct buf *b, const struct case_rec *c);
 
 #endif
