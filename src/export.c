@@ -333,25 +333,8 @@ static void events_jsonl(struct buf *b, const struct event_rec *ev, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		struct json j;
-		char at[32];
-		report_rfc3339(ev[i].at, at);
 		json_init(&j, b);
-		json_obj_begin(&j);
-		json_key(&j, "seq");
-		json_int(&j, ev[i].seq);
-		json_key(&j, "at");
-		json_string(&j, at);
-		json_key(&j, "kind");
-		json_string(&j, ev[i].kind);
-		json_key(&j, "actor");
-		json_string(&j, ev[i].actor);
-		json_key(&j, "detail");
-		json_string(&j, ev[i].detail);
-		json_key(&j, "prev");
-		json_string(&j, ev[i].prev);
-		json_key(&j, "hash");
-		json_string(&j, ev[i].hash);
-		json_obj_end(&j);
+		report_event_json(&j, &ev[i], 1);
 		buf_addc(b, '\n');
 	}
 }

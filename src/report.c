@@ -106,6 +106,32 @@ void report_list_text(struct buf *b, const struct case_rec *v, size_t n, time_t 
 	}
 }
 
+void report_event_json(struct json *j, const struct event_rec *e, int chain)
+{
+	char at[32];
+	report_rfc3339(e->at, at);
+	json_obj_begin(j);
+	if (chain) {
+		json_key(j, "seq");
+		json_int(j, e->seq);
+	}
+	json_key(j, "at");
+	json_string(j, at);
+	json_key(j, "kind");
+	json_string(j, e->kind);
+	json_key(j, "actor");
+	json_string(j, e->actor);
+	json_key(j, "detail");
+	json_string(j, e->detail);
+	if (chain) {
+		json_key(j, "prev");
+		json_string(j, e->prev);
+		json_key(j, "hash");
+		json_string(j, e->hash);
+	}
+	json_obj_end(j);
+}
+
 void report_show_json(struct buf *b, const struct case_rec *c, const struct event_rec *ev,
 		      size_t nev, time_t now)
 {
@@ -128,20 +154,8 @@ void report_show_json(struct buf *b, const struct case_rec *c, const struct even
 	json_raw(&j, c->problems_json && *c->problems_json ? c->problems_json : "[]");
 	json_key(&j, "events");
 	json_arr_begin(&j);
-	for (size_t i = 0; i < nev; i++) {
-		char at[32];
-		report_rfc3339(ev[i].at, at);
-		json_obj_begin(&j);
-		json_key(&j, "at");
-		json_string(&j, at);
-		json_key(&j, "kind");
-		json_string(&j, ev[i].kind);
-		json_key(&j, "actor");
-		json_string(&j, ev[i].actor);
-		json_key(&j, "detail");
-		json_string(&j, ev[i].detail);
-		json_obj_end(&j);
-	}
+	for (size_t i = 0; i < nev; i++)
+		report_event_json(&j, &ev[i], 0);
 	json_arr_end(&j);
 	json_obj_end(&j);
 	buf_addc(b, '\n');

@@ -18,6 +18,11 @@ void report_rfc3339(time_t t, char out[32]);
 /* Array of {id, state, entity, waiting_on, age_days, overdue}. */
 void report_list_json(struct buf *b, const struct case_rec *v, size_t n, time_t now);
 void report_list_text(struct buf *b, const struct case_rec *v, size_t n, time_t now);
+struct json;
+/* One event as a JSON object {at, kind, actor, detail}; with chain also seq,
+ * prev and hash (the central file's events.jsonl). */
+void report_event_json(struct json *j, const struct event_rec *e, int chain);
+
 /* The list keys plus requester, approvals, fields, problems, events. */
 void report_show_json(struct buf *b, const struct case_rec *c, const struct event_rec *ev,
 		      size_t nev, time_t now);
