@@ -162,7 +162,7 @@ static int queue_mail(struct agent *a, const struct case_rec *c, const struct en
 	const char *dom = addr_domain(cfg->smtp.from_addr);
 	char key[REPLYKEY_LEN + 1] = "";
 	char *subject = NULL, *body = NULL, *err = NULL, *reply_to = NULL, *msgid = NULL;
-	char *refs = NULL, *data = NULL, *attach_name = NULL;
+	char *data = NULL, *attach_name = NULL;
 	struct buf attach = {0};
 	int rc = -1;
 	struct strv vars = {0};
@@ -172,14 +172,8 @@ static int queue_mail(struct agent *a, const struct case_rec *c, const struct en
 		add_var(&vars, m->vars.v[i], m->vars.v[i + 1]);
 	if (m->keyed && c) {
 		replykey_make(a->secrets.v[0], c->id, c->step, role_name(m->role), m->to, key);
-		struct key_rec kr;
-		int k = store_key_get(a->st, key, &kr);
-		if (k == STORE_OK)
-			store_key_clear(&kr);
-		else if (k == STORE_NOTFOUND) {
-			if (store_key_add(a->st, key, c->id, c->step, role_name(m->role), m->to) != STORE_OK)
-				goto out;
-		} else
+		/* store_key_add replaces: a key issued again (reminders) is one row. */
+		if (store_key_add(a->st, key, c->id, c->step, role_name(m->role), m->to) != STORE_OK)
 			goto out;
 		if (!cfg->workflow.reply_plain) {
 			char *local = xstrndup(cfg->smtp.from_addr, strcspn(cfg->smtp.from_addr, "@"));
@@ -238,8 +232,6 @@ static int queue_mail(struct agent *a, const struct case_rec *c, const struct en
 		irt = in->message_id;
 	else if (c && c->request_msgid)
 		irt = c->request_msgid;
-	if (irt)
-		refs = xstrdup(irt);
 	strv_add(&rcpts, m->to);
 	struct outmail om = {
 		.from = cfg->smtp.from,
@@ -249,7 +241,7 @@ static int queue_mail(struct agent *a, const struct case_rec *c, const struct en
 		.body = body,
 		.message_id = msgid,
 		.in_reply_to = irt,
-		.references = refs,
+		.references = irt,
 		.date = now,
 		.auto_replied = m->answer,
 		.attach_name = attach_name,
@@ -274,7 +266,6 @@ out:
 	free(err);
 	free(reply_to);
 	free(msgid);
-	free(refs);
 	free(data);
 	strv_free(&vars);
 	strv_free(&rcpts);
@@ -345,6 +336,21 @@ static int year_of(time_t t)
 	struct tm tm;
 	localtime_r(&t, &tm);
 	return tm.tm_year + 1900;
+}
+
+/* What the engine needs of the agent at time now (next_case_id set by the
+ * caller that may open a case). */
+static struct engine_env env_of(const struct agent *a, time_t now)
+{
+	struct engine_env env = {
+		.dir = &a->dir,
+		.cdt = &a->cfg->workflow.cdt,
+		.cto = a->cfg->workflow.cto,
+		.agent_addr = a->cfg->smtp.from_addr,
+		.now = now,
+		.next_case_id = "",
+	};
+	return env;
 }
 
 static int handle(struct agent *a, const char *raw, size_t len, const char *ref, time_t now,
@@ -453,14 +459,8 @@ static int handle(struct agent *a, const char *raw, size_t len, const char *ref,
 	if (store_case_next_id(a->st, year_of(now), next_id) != STORE_OK)
 		goto out;
 
-	struct engine_env env = {
-		.dir = &a->dir,
-		.cdt = &a->cfg->workflow.cdt,
-		.cto = a->cfg->workflow.cto,
-		.agent_addr = a->cfg->smtp.from_addr,
-		.now = now,
-		.next_case_id = next_id,
-	};
+	struct engine_env env = env_of(a, now);
+	env.next_case_id = next_id;
 	struct engine_key ek = {0};
 	if (have_key) {
 		ek.case_id = key.case_id;
@@ -879,18 +879,6 @@ static struct engine_timing timing_of(const struct agent *a)
 	return t;
 }
 
-static struct engine_env env_of(const struct agent *a, time_t now)
-{
-	struct engine_env env = {
-		.dir = &a->dir,
-		.cdt = &a->cfg->workflow.cdt,
-		.cto = a->cfg->workflow.cto,
-		.agent_addr = a->cfg->smtp.from_addr,
-		.now = now,
-		.next_case_id = "",
-	};
-	return env;
-}
 
 /* Every open case, oldest first within each state. */
 static int open_cases(struct agent *a, struct case_rec **out, size_t *n)
