@@ -36,16 +36,27 @@ const char *const agent_templates[] = {
 
 int agent_open(struct agent *a, const struct conf *cfg, int mail, char **err)
 {
+	return agent_open_flags(a, cfg, mail, STORE_OPEN_CREATE | STORE_OPEN_MIGRATE, err) == 0 ? 0 : -1;
+}
+
+int agent_open_flags(struct agent *a, const struct conf *cfg, int mail, unsigned store_flags,
+		     char **err)
+{
 	memset(a, 0, sizeof *a);
 	a->cfg = cfg;
 	a->batch = 200;
 	struct strv errs = {0};
 	char *e = NULL;
-	if (store_open(cfg->store_path, &a->st, &e) != STORE_OK) {
-		*err = xasprintf("store %s: %s", cfg->store_path, e ? e : "cannot open");
+	int rc = -1;
+	int r = store_open_flags(cfg->store_path, store_flags, &a->st, &e);
+	if (r != STORE_OK) {
+		*err = xasprintf("store %s", e ? e : "cannot open");
 		free(e);
+		rc = r == STORE_TEMPFAIL ? -2 : -1;
 		goto fail;
 	}
+	a->mailbox_key = cfg->mailbox.maildir ? xasprintf("maildir:%s", cfg->mailbox.maildir)
+					      : xstrdup(cfg->mailbox.url ? cfg->mailbox.url : "");
 	if (templates_load(cfg->templates_dir, agent_templates, &a->tpl, &errs) != 0) {
 		char *j = strv_join(&errs, "\n");
 		*err = xasprintf("templates: %s", j);
@@ -89,9 +100,10 @@ int agent_open(struct agent *a, const struct conf *cfg, int mail, char **err)
 			*err = xasprintf("smtp %s: not supported by this version", cfg->smtp.url);
 			goto fail;
 		}
-		if (a->src->open(cfg, a->st, &a->src_state, &e) != 0) {
+		if ((r = a->src->open(cfg, a->st, &a->src_state, &e)) != 0) {
 			a->src = NULL;
 			*err = e;
+			rc = r == -2 ? -2 : -1;
 			goto fail;
 		}
 		if (a->snd->open(cfg, &a->snd_state, &e) != 0) {
@@ -105,7 +117,7 @@ int agent_open(struct agent *a, const struct conf *cfg, int mail, char **err)
 fail:
 	strv_free(&errs);
 	agent_close(a);
-	return -1;
+	return rc;
 }
 
 void agent_close(struct agent *a)
@@ -122,6 +134,18 @@ void agent_close(struct agent *a)
 	free(a->form_text);
 	directory_free(&a->dir);
 	calendar_free(&a->cal);
+	for (size_t i = 0; i < a->n_unrecorded; i++) {
+		struct agent_result *u = &a->unrecorded[i];
+		if (u->result == SENDER_OK)
+			log_err("outbox %lld was sent but the store could not record it; it stays "
+				"marked as being sent and is settled at the next start",
+				(long long)u->id);
+		free(u->error);
+		free(u->case_id);
+		free(u->rcpt);
+	}
+	free(a->unrecorded);
+	free(a->mailbox_key);
 	memset(a, 0, sizeof *a);
 }
 
@@ -168,6 +192,16 @@ static int queue_mail(struct agent *a, const struct case_rec *c, const struct en
 	struct strv vars = {0};
 	struct strv rcpts = {0};
 
+	if (!m->to || !addr_valid(m->to) || str_has_controls(m->to)) {
+		/* never mailed: a control character could end the address (SMTP
+		 * command injection) or act on the terminal of whoever reads it */
+		log_warn("%s to \"%s\" not sent: not a usable address (control characters)", m->tmpl,
+			 m->to ? m->to : "");
+		char *d = xasprintf("%s not sent: the address holds control characters", m->tmpl);
+		rc = store_event_add(a->st, c ? c->id : NULL, now, "not_mailed", "agent", d) == STORE_OK ? 0 : -1;
+		free(d);
+		goto out;
+	}
 	for (size_t i = 0; i + 1 < m->vars.n; i += 2)
 		add_var(&vars, m->vars.v[i], m->vars.v[i + 1]);
 	if (m->keyed && c) {
@@ -349,8 +383,53 @@ static struct engine_env env_of(const struct agent *a, time_t now)
 		.agent_addr = a->cfg->smtp.from_addr,
 		.now = now,
 		.next_case_id = "",
+		.self_approval_refuse = a->cfg->self_approval_refuse,
 	};
 	return env;
+}
+
+/* The highest case number of year in the central file's index.csv
+ * ([store] central_file), 0 when there is none: a restored store never
+ * gives such a number again. */
+static long long central_max(const struct agent *a, int year)
+{
+	if (!a->cfg->central_file)
+		return 0;
+	char *path = xasprintf("%s/index.csv", a->cfg->central_file);
+	FILE *f = fopen(path, "r");
+	free(path);
+	if (!f)
+		return 0;
+	char prefix[24], line[256];
+	snprintf(prefix, sizeof prefix, "CGEN-%d-", year);
+	long long max = 0;
+	while (fgets(line, sizeof line, f)) {
+		const char *p = line + (line[0] == '"');
+		if (strncmp(p, prefix, strlen(prefix)) != 0)
+			continue;
+		long long n = strtoll(p + strlen(prefix), NULL, 10);
+		if (n > max)
+			max = n;
+		/* a long line is read on in pieces: skip them */
+		while (!strchr(line, '\n') && fgets(line, sizeof line, f))
+			;
+	}
+	fclose(f);
+	return max;
+}
+
+/* The id a new case would take at now: one past the store's highest and the
+ * central file's. */
+static int next_case_id(struct agent *a, time_t now, char out[24])
+{
+	int year = year_of(now);
+	if (store_case_next_id(a->st, year, out) != STORE_OK)
+		return -1;
+	long long next = strtoll(out + strlen("CGEN-") + snprintf(NULL, 0, "%d", year) + 1, NULL, 10);
+	long long cm = central_max(a, year);
+	if (cm >= next)
+		snprintf(out, 24, "CGEN-%d-%04lld", year, cm + 1);
+	return 0;
 }
 
 static int handle(struct agent *a, const char *raw, size_t len, const char *ref, time_t now,
@@ -373,6 +452,7 @@ static int handle(struct agent *a, const char *raw, size_t len, const char *ref,
 	struct key_rec key = {0};
 	struct case_rec c = {0};
 	struct engine_out out = {0};
+	struct strv full = {0}, approvers = {0};
 	int have_key = 0, have_case = 0, rc = -1;
 	int64_t msg_row = 0;
 	char *auth_why = NULL;
@@ -387,6 +467,25 @@ static int handle(struct agent *a, const char *raw, size_t len, const char *ref,
 		goto out;
 	if (seen == STORE_OK) {
 		log_info("mail %s already handled (same Message-ID): skipped", ref);
+		rc = 0;
+		goto out;
+	}
+
+	if (m.from_addr && str_has_controls(m.from_addr)) {
+		/* Never answered nor acted on: recorded and queued with the reason. */
+		if (!stored_row &&
+		    store_message_add(a->st, dedup, ref, raw, len, "other", m.from_addr, m.subject, NULL, now,
+				      &msg_row) != STORE_OK)
+			goto out;
+		if (stored_row)
+			msg_row = stored_row;
+		if (store_event_add(a->st, NULL, now, "bad_sender", m.from_addr,
+				    "From: address holds control characters: not answered") != STORE_OK ||
+		    store_queue_add(a->st, msg_row, now,
+				    "the From: address holds control characters: never answered") != STORE_OK)
+			goto out;
+		log_warn("mail %s from %s: the address holds control characters; queued, not answered", ref,
+			 m.from_addr);
 		rc = 0;
 		goto out;
 	}
@@ -456,11 +555,28 @@ static int handle(struct agent *a, const char *raw, size_t len, const char *ref,
 	    !trust_auth_results(m.auth_results, a->cfg->authserv_id, addr_domain(m.from_addr), &auth_why))
 		log_warn("mail %s from %s: %s", ref, m.from_addr, auth_why);
 	char next_id[24];
-	if (store_case_next_id(a->st, year_of(now), next_id) != STORE_OK)
+	if (next_case_id(a, now, next_id) != 0)
 		goto out;
+	/* The global limits of [security]: answers to mail that opened no case,
+	 * and cases opened per entity, in the last hour. */
+	int answers = 0;
+	if (store_limit_count(a->st, "answer", "", now - 3600, &answers) != STORE_OK ||
+	    store_limit_over(a->st, "case_open", now - 3600, a->cfg->case_open_limit, &full) != STORE_OK)
+		goto out;
+	if (have_case && c.state == ST_AWAITING_APPROVALS) {
+		struct event_rec *ev = NULL;
+		size_t nev = 0;
+		if (store_events(a->st, c.id, &ev, &nev) != STORE_OK)
+			goto out;
+		for (size_t i = 0; i < nev; i++)
+			if (strcmp(ev[i].kind, "approved") == 0 && !strv_contains_ci(&approvers, ev[i].actor))
+				strv_add(&approvers, ev[i].actor);
+		store_events_free(ev, nev);
+	}
 
 	struct engine_env env = env_of(a, now);
 	env.next_case_id = next_id;
+	env.case_open_full = &full;
 	struct engine_key ek = {0};
 	if (have_key) {
 		ek.case_id = key.case_id;
@@ -485,8 +601,13 @@ static int handle(struct agent *a, const char *raw, size_t len, const char *ref,
 		.rate_limited = rate_limited,
 		.auth_failed = auth_why,
 		.unreadable = m.unreadable,
+		.answer_limited = answers >= a->cfg->answer_limit,
+		.approvers = &approvers,
 	};
 	engine_handle(&env, have_case ? &c : NULL, &in, &out);
+	if (in.answer_limited && out.queue_reason)
+		log_warn("mail %s from %s: answer limit reached (%d answers in the last hour to mail "
+			 "that opened no case); queued, not answered", ref, m.from_addr, answers);
 
 	const char *cid = out.has_case ? out.c.id : NULL;
 	if (stored_row) {
@@ -503,8 +624,12 @@ static int handle(struct agent *a, const char *raw, size_t len, const char *ref,
 				    out.events[i].detail) != STORE_OK)
 			goto out;
 	for (size_t i = 0; i < out.n_mails; i++)
-		if (queue_mail(a, out.has_case ? &out.c : NULL, &out.mails[i], &m, now) != 0)
+		if (queue_mail(a, out.has_case ? &out.c : NULL, &out.mails[i], &m, now) != 0 ||
+		    (out.mails[i].caseless && store_limit_add(a->st, "answer", "", now) != STORE_OK))
 			goto out;
+	if (out.created && out.c.entity &&
+	    store_limit_add(a->st, "case_open", out.c.entity, now) != STORE_OK)
+		goto out;
 	if (out.queue_reason) {
 		if (store_queue_add(a->st, msg_row, now, out.queue_reason) != STORE_OK)
 			goto out;
@@ -519,6 +644,8 @@ out:
 		log_err("mail %s: store: %s", ref, store_errmsg(a->st));
 	engine_out_free(&out);
 	case_clear(&c);
+	strv_free(&full);
+	strv_free(&approvers);
 	if (have_key > 0)
 		store_key_clear(&key);
 	form_free(&form);
@@ -537,7 +664,9 @@ static int record_quarantined(struct agent *a, const char *raw, size_t len, cons
 			      const char *from, const char *subject, const char *reason, time_t now)
 {
 	struct message none = {0};
-	char *dedup = message_dedup_id(&none, raw, len);
+	/* An entry with no bytes (not a file, unreadable) is known by its
+	 * mailbox reference: every such entry gets its own record. */
+	char *dedup = len ? message_dedup_id(&none, raw, len) : xasprintf("unreadable:%s", ref);
 	int rc = -1;
 	int64_t row;
 	int seen = store_message_seen(a->st, dedup);
@@ -570,7 +699,17 @@ static int handle_oversize(struct agent *a, const struct source_msg *sm, time_t 
 	if (record_quarantined(a, sm->data, sm->len, sm->ref, parsed ? m.from_addr : NULL,
 			       parsed ? m.subject : NULL, reason, now) != 0)
 		goto out;
+	int answers = 0;
+	if (store_limit_count(a->st, "answer", "", now - 3600, &answers) != STORE_OK)
+		goto out;
 	if (parsed && m.kind == MSG_NORMAL && m.from_count == 1 && m.from_addr &&
+	    !is_own_address(a->cfg, m.from_addr) && answers >= a->cfg->answer_limit) {
+		log_warn("mail %s from %s: answer limit reached; the too-large notice is not sent",
+			 sm->ref, m.from_addr);
+		rc = store_event_add(a->st, NULL, now, "answer_limited", m.from_addr,
+				     "no too-large answer: the answer limit for mail that opened no "
+				     "case is reached") == STORE_OK ? 0 : -1;
+	} else if (parsed && m.kind == MSG_NORMAL && m.from_count == 1 && m.from_addr &&
 	    !is_own_address(a->cfg, m.from_addr)) {
 		struct engine_mail em = {0};
 		em.tmpl = "too-large";
@@ -581,6 +720,8 @@ static int handle_oversize(struct agent *a, const struct source_msg *sm, time_t 
 		strv_add(&em.vars, "subject");
 		strv_add(&em.vars, m.subject ? m.subject : "");
 		rc = queue_mail(a, NULL, &em, &m, now);
+		if (rc == 0 && store_limit_add(a->st, "answer", "", now) != STORE_OK)
+			rc = -1;
 		strv_free(&em.vars);
 	} else
 		rc = 0;
@@ -723,13 +864,20 @@ int agent_run_inbox(struct agent *a, time_t now, size_t *handled)
 			source_msgs_free(msgs, n);
 			return 0;
 		}
+		size_t n_done;
 		/* Why each mail is quarantined (NULL: handled normally). */
 		char **bad = xcalloc(n, sizeof *bad);
 		struct checker k;
 		checker_start(&k, msgs, 0, n);
 		int rc = store_begin(a->st) == STORE_OK ? 0 : -1;
-		for (size_t i = 0; i < n && rc == 0; i++) {
-			if (!msgs[i].oversize && msgs[i].len && !checker_ok(&k, i, &bad[i])) {
+		if (rc == 0 && store_limit_prune(a->st, now - 2 * 3600) != STORE_OK)
+			rc = -1;
+		n_done = 0;
+		/* SIGTERM: the mail in hand is finished, the rest stays unread. */
+		for (size_t i = 0; i < n && rc == 0 && !(a->stop && *a->stop); i++, n_done = i) {
+			if (msgs[i].why)
+				bad[i] = xstrdup(msgs[i].why);
+			else if (!msgs[i].oversize && msgs[i].len && !checker_ok(&k, i, &bad[i])) {
 				checker_end(&k);
 				checker_start(&k, msgs, i + 1, n);
 			}
@@ -753,8 +901,20 @@ int agent_run_inbox(struct agent *a, time_t now, size_t *handled)
 			}
 		}
 		checker_end(&k);
-		if (rc == 0 && store_commit(a->st) != STORE_OK)
+		char *perr = NULL;
+		if (rc == 0 && a->src->position && a->src->position(a->src_state, a->st, &perr) != 0) {
+			log_err("mailbox: %s", perr);
+			free(perr);
 			rc = -1;
+		}
+		/* A store deleted or replaced meanwhile would take the batch with it:
+		 * nothing is marked done then. */
+		if (rc == 0 && store_file_check(a->st) != STORE_OK)
+			rc = -1;
+		if (rc == 0 && store_commit(a->st) != STORE_OK) {
+			rc = -1;
+			a->store_down = store_error_transient(a->st);
+		}
 		if (rc != 0) {
 			log_err("store: %s", store_errmsg(a->st));
 			store_rollback(a->st);
@@ -762,7 +922,7 @@ int agent_run_inbox(struct agent *a, time_t now, size_t *handled)
 			/* Only after the durable commit is the mail marked on the source. */
 			const char **refs = xcalloc(n, sizeof *refs);
 			size_t nrefs = 0;
-			for (size_t i = 0; i < n; i++) {
+			for (size_t i = 0; i < n_done; i++) {
 				int r = 0;
 				if (bad[i])
 					r = a->src->quarantine(a->src_state, msgs[i].ref, &err);
@@ -782,7 +942,7 @@ int agent_run_inbox(struct agent *a, time_t now, size_t *handled)
 				err = NULL;
 			}
 			free(refs);
-			*handled += n;
+			*handled += n_done;
 		}
 		for (size_t i = 0; i < n; i++)
 			free(bad[i]);
@@ -790,15 +950,20 @@ int agent_run_inbox(struct agent *a, time_t now, size_t *handled)
 		source_msgs_free(msgs, n);
 		if (rc != 0)
 			return -1;
+		if (a->stop && *a->stop)
+			return 0;
 	}
 }
 
 /* Records the outcome of one send (inside the caller's transaction). */
-static int record_send(struct agent *a, const struct outbox_rec *o, int r, const char *err, time_t now)
+static int record_send(struct agent *a, const struct agent_result *o, time_t now)
 {
-	if (r == SENDER_OK)
+	const char *err = o->error ? o->error : "";
+	if (o->result < 0) /* handed to the sender but not tried: goes out next time */
+		return store_outbox_sending_clear(a->st, o->id);
+	if (o->result == SENDER_OK)
 		return store_outbox_sent(a->st, o->id, now);
-	if (r == SENDER_TEMPFAIL) {
+	if (o->result == SENDER_TEMPFAIL) {
 		int shift = o->attempts < 6 ? o->attempts : 6;
 		time_t next = now + (time_t)60 * (1 << shift);
 		log_warn("outbox %lld: %s; retry later", (long long)o->id, err);
@@ -808,18 +973,65 @@ static int record_send(struct agent *a, const struct outbox_rec *o, int r, const
 	if (store_outbox_failed(a->st, o->id, now, err) != STORE_OK)
 		return STORE_ERR;
 	char *d = xasprintf("outbox %lld to %s failed: %s", (long long)o->id,
-			    o->rcpts.n ? o->rcpts.v[0] : "?", err);
+			    o->rcpt ? o->rcpt : "?", err);
 	int rc = store_event_add(a->st, o->case_id, now, "send_failed", "agent", d);
 	free(d);
 	return rc;
 }
 
+static void results_free(struct agent_result *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].error);
+		free(v[i].case_id);
+		free(v[i].rcpt);
+	}
+	free(v);
+}
+
+/* Commits results v (one transaction). On failure they are appended to
+ * a->unrecorded (ownership taken either way): the mails stay marked as being
+ * sent, so nothing is sent twice, and the results are committed later. */
+static int commit_results(struct agent *a, struct agent_result *v, size_t n, time_t now)
+{
+	int rc = n ? store_begin(a->st) : STORE_OK;
+	for (size_t i = 0; i < n && rc == STORE_OK; i++)
+		rc = record_send(a, &v[i], now);
+	if (n && rc == STORE_OK)
+		rc = store_commit(a->st);
+	if (rc == STORE_OK) {
+		results_free(v, n);
+		return 0;
+	}
+	log_err("store: %s; %zu send result(s) kept until the store can commit", store_errmsg(a->st), n);
+	a->store_down = a->store_down || store_error_transient(a->st);
+	store_rollback(a->st);
+	a->unrecorded = xrealloc(a->unrecorded, (a->n_unrecorded + n + 1) * sizeof *a->unrecorded);
+	memcpy(a->unrecorded + a->n_unrecorded, v, n * sizeof *v);
+	a->n_unrecorded += n;
+	free(v);
+	return -1;
+}
+
+int agent_record_results(struct agent *a, time_t now)
+{
+	struct agent_result *v = a->unrecorded;
+	size_t n = a->n_unrecorded;
+	a->unrecorded = NULL;
+	a->n_unrecorded = 0;
+	return commit_results(a, v, n, now);
+}
+
 int agent_flush_outbox(struct agent *a, time_t now, size_t *sent)
 {
 	*sent = 0;
+	if (a->n_unrecorded && agent_record_results(a, now) != 0)
+		return -1;
 	for (;;) {
 		struct outbox_rec *v = NULL;
 		size_t n = 0;
+		if (a->stop && *a->stop)
+			return 0;
 		if (store_outbox_due(a->st, now, 200, &v, &n) != STORE_OK) {
 			log_err("store: %s", store_errmsg(a->st));
 			return -1;
@@ -828,43 +1040,111 @@ int agent_flush_outbox(struct agent *a, time_t now, size_t *sent)
 			store_outbox_free(v, n);
 			return 0;
 		}
-		int *res = xcalloc(n, sizeof *res);
-		char **errs = xcalloc(n, sizeof *errs);
+		/* Before the first byte goes out, the batch is marked as being sent
+		 * in its own small transaction: a result that cannot be committed
+		 * later (disk full) or a crash never makes the mail go out again. */
+		int64_t *ids = xcalloc(n, sizeof *ids);
+		for (size_t i = 0; i < n; i++)
+			ids[i] = v[i].id;
+		int mark = store_outbox_sending(a->st, ids, n, now);
+		free(ids);
+		if (mark != STORE_OK) {
+			log_err("store: %s; nothing sent", store_errmsg(a->st));
+			a->store_down = store_error_transient(a->st);
+			store_outbox_free(v, n);
+			return -1;
+		}
+		struct agent_result *res = xcalloc(n, sizeof *res);
 		size_t tried = 0, progress = 0, tempfails = 0;
 		/* Three temporary failures in a row: the server is away; the rest
 		 * waits for the next round instead of a timeout each. */
-		for (; tried < n && tempfails < 3; tried++) {
-			res[tried] = a->snd->send(a->snd_state, v[tried].id, v[tried].env_from, &v[tried].rcpts,
-						  v[tried].data, v[tried].len, &errs[tried]);
-			if (res[tried] == SENDER_TEMPFAIL)
+		for (; tried < n && tempfails < 3 && !(a->stop && *a->stop); tried++) {
+			res[tried].result = a->snd->send(a->snd_state, v[tried].id, v[tried].env_from,
+							 &v[tried].rcpts, v[tried].data, v[tried].len,
+							 &res[tried].error);
+			if (res[tried].result == SENDER_TEMPFAIL)
 				tempfails++;
 			else {
 				tempfails = 0;
 				progress++;
-				*sent += res[tried] == SENDER_OK;
+				*sent += res[tried].result == SENDER_OK;
 			}
 		}
-		/* One commit for the whole round. A crash before it sends these
-		 * mails once more, with the same Message-ID. */
-		int rc = store_begin(a->st);
-		for (size_t i = 0; i < tried && rc == STORE_OK; i++)
-			rc = record_send(a, &v[i], res[i], errs[i], now);
-		if (rc == STORE_OK)
-			rc = store_commit(a->st);
-		if (rc != STORE_OK) {
-			log_err("store: %s", store_errmsg(a->st));
-			store_rollback(a->st);
+		for (size_t i = 0; i < n; i++) {
+			res[i].id = v[i].id;
+			if (i >= tried)
+				res[i].result = -1;
+			res[i].attempts = v[i].attempts;
+			res[i].case_id = xstrdup(v[i].case_id);
+			res[i].rcpt = xstrdup(v[i].rcpts.n ? v[i].rcpts.v[0] : NULL);
 		}
-		for (size_t i = 0; i < n; i++)
-			free(errs[i]);
-		free(errs);
-		free(res);
 		store_outbox_free(v, n);
-		if (rc != STORE_OK)
+		/* One commit for the whole round's results. */
+		if (commit_results(a, res, n, now) != 0)
 			return -1;
 		if (progress == 0 || tempfails >= 3)
 			return 0; /* what failed for now is retried later */
 	}
+}
+
+int agent_reconcile(struct agent *a, time_t now)
+{
+	int64_t *ids = NULL;
+	size_t n = 0;
+	int rc = -1;
+	if (a->snd && a->snd->last_id) {
+		int64_t last = a->snd->last_id(a->snd_state);
+		if (last > 0 && store_outbox_id_floor(a->st, last) != STORE_OK)
+			goto out;
+	}
+	if (store_outbox_in_doubt(a->st, &ids, &n) != STORE_OK)
+		goto out;
+	if (n == 0) {
+		rc = 0;
+		goto out;
+	}
+	if (store_begin(a->st) != STORE_OK)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		int sent = store_outbox_is_sent(a->st, ids[i]);
+		if (sent < 0)
+			goto rollback;
+		/* 1 sent, 0 not sent, -1 cannot tell */
+		int was = sent ? 1 : a->snd && a->snd->was_sent ? a->snd->was_sent(a->snd_state, ids[i], 0) : -1;
+		int r;
+		if (was == 1) {
+			log_info("outbox %lld: sent before the last stop; recorded as sent", (long long)ids[i]);
+			r = sent ? store_outbox_sending_clear(a->st, ids[i]) : store_outbox_sent(a->st, ids[i], now);
+		} else if (was == 0) {
+			log_info("outbox %lld: not sent before the last stop; it goes out now", (long long)ids[i]);
+			r = store_outbox_sending_clear(a->st, ids[i]);
+		} else {
+			log_warn("outbox %lld: the last stop came while it was being sent and the server "
+				 "cannot tell whether it got it; sent again with the same Message-ID",
+				 (long long)ids[i]);
+			char *d = xasprintf("outbox %lld was being sent when the daemon stopped; sent again "
+					    "(same Message-ID)", (long long)ids[i]);
+			r = store_outbox_sending_clear(a->st, ids[i]);
+			if (r == STORE_OK)
+				r = store_event_add(a->st, NULL, now, "resent_in_doubt", "agent", d);
+			free(d);
+		}
+		if (r != STORE_OK)
+			goto rollback;
+	}
+	if (store_commit(a->st) != STORE_OK)
+		goto fail;
+	rc = 0;
+	goto out;
+rollback:
+	store_rollback(a->st);
+fail:
+	a->store_down = store_error_transient(a->st);
+out:
+	if (rc != 0)
+		log_err("outbox: store: %s", store_errmsg(a->st));
+	free(ids);
+	return rc;
 }
 
 /* ---- the clock: reminders, overdue notices and digests ---- */

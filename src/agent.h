@@ -5,7 +5,9 @@
 #ifndef CGEN_AGENT_H
 #define CGEN_AGENT_H
 
+#include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "calendar.h"
@@ -31,6 +33,25 @@ struct agent {
 	char *form_text;         /* the blank request form, rendered once */
 	size_t batch;            /* mails per transaction */
 	struct calendar cal;     /* [workflow] holidays_file */
+	/* Safe by default (schema version 5): */
+	volatile sig_atomic_t *stop; /* non-zero (SIGTERM): a run ends after the mail in
+				        hand; NULL: never */
+	int store_down;          /* the last commit failed in a way that may pass (disk
+				    full): no new mail is taken until store_probe works */
+	struct agent_result *unrecorded; /* sends done whose results could not be
+				    committed yet (never sent again meanwhile) */
+	size_t n_unrecorded;
+	char *mailbox_key;       /* "maildir:PATH" or the IMAP URL, for the store */
+};
+
+/* The outcome of one send, kept while the store cannot commit it. */
+struct agent_result {
+	int64_t id;
+	int result;              /* enum sender_result, or -1: not tried */
+	char *error;
+	int attempts;
+	char *case_id;
+	char *rcpt;
 };
 
 /* The templates the engine and the agent use; all must exist. */
@@ -40,7 +61,26 @@ extern const char *const agent_templates[];
  * mailbox source and the sender. Returns 0, or -1 with *err allocated (the
  * agent is then closed). */
 int agent_open(struct agent *a, const struct conf *cfg, int mail, char **err);
+/* agent_open with the store opened as store_flags say (STORE_OPEN_*: cgenctl's
+ * read-only commands pass STORE_OPEN_RDONLY; agent_open passes CREATE |
+ * MIGRATE). Returns 0, -1 (configuration: a missing store, bad templates,
+ * secrets...) or -2 (may pass by itself: disk full, the IMAP server cannot be
+ * reached), *err allocated on failure. */
+int agent_open_flags(struct agent *a, const struct conf *cfg, int mail, unsigned store_flags,
+		     char **err);
 void agent_close(struct agent *a);
+
+/* At daemon start, before the first run: sends that a crash (or a store that
+ * could not commit) left between "sending" and their result are settled:
+ * what the sender holds (file:) is marked sent, the rest goes out again
+ * (SMTP cannot tell: same Message-ID, an event says so); with a file: sender
+ * the next outbox id is made greater than any it holds (after a restore).
+ * Returns 0, or -1 on a store error (logged). */
+int agent_reconcile(struct agent *a, time_t now);
+
+/* Commits the results held in a->unrecorded. 0 when none is left, -1 when
+ * the store still cannot commit (a->store_down stays set). */
+int agent_record_results(struct agent *a, time_t now);
 
 /* Processes every waiting mail in batches (each batch one transaction, then
  * marked processed on the source). *handled counts the mails handled. Returns 0,

@@ -5,15 +5,23 @@
  *     directory import FILE         queue [--json]
  *     parse FILE [--json]           verify [--head HASH] [DIR]
  *     digest [--print]              export --granted DIR [--entity CODE] [--since DATE]
+ *     init                          migrate                      backup FILE
  *
  * "digest" queues the CDT digest (and the approver digests) in the outbox at
  * once, whatever the time of day, unless the local day of --now already had
  * its digest; cgend sends it on its next pass. "digest --print" writes the
  * digest's text on stdout and neither sends nor records anything.
  *
+ * "init" creates the store (no other command does: a mistyped [store] path is
+ * an error and nothing is created); "migrate" brings an older store up to
+ * this program's schema after an online backup to PATH.vN.bak; "backup FILE"
+ * writes a checked copy with SQLite's online backup. list, show, queue,
+ * verify, export and digest --print open the store read-only and never
+ * migrate it. Text output shows control characters as text (\x1b...).
+ *
  * Exit codes: 0 ok, 1 a finding (verify failed, published head not in the
- * chain, case not found, bad import, the day's digest already sent), 2 usage,
- * 78 configuration error. */
+ * chain, case not found, bad import, the day's digest already sent, no store
+ * at the configured path), 2 usage, 78 configuration error. */
 #include "config.h"
 
 #include <errno.h>
@@ -21,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "agent.h"
@@ -50,7 +59,11 @@ static void usage(FILE *f)
 	      "  digest [--print]            queue today's CDT digest now, unless it was sent\n"
 	      "                              today; --print: only show it\n"
 	      "  export --granted DIR [--entity CODE] [--since YYYY-MM-DD]\n"
-	      "                              write or update the central file of granted cases\n", f);
+	      "                              write or update the central file of granted cases\n"
+	      "  init                        create the store (the only command that does)\n"
+	      "  migrate                     update an older store's schema, after a backup\n"
+	      "                              to PATH.vN.bak\n"
+	      "  backup FILE                 a checked copy of the store (SQLite online backup)\n", f);
 }
 
 static int read_file(const char *path, char **data, size_t *len)
@@ -74,9 +87,15 @@ static int read_file(const char *path, char **data, size_t *len)
 	return 0;
 }
 
-static void emit(struct buf *b)
+/* Writes b to stdout. Text meant for a terminal shows control characters
+ * as text (JSON escapes them itself). */
+static void emit(struct buf *b, int json)
 {
-	if (b->len)
+	if (b->len && !json && str_has_controls(b->s)) {
+		char *safe = str_escape_controls(b->s, 1);
+		fputs(safe, stdout);
+		free(safe);
+	} else if (b->len)
 		fwrite(b->s, 1, b->len, stdout);
 	buf_free(b);
 }
@@ -130,7 +149,7 @@ static int cmd_parse(const char *file, int json)
 	}
 	struct buf b = {0};
 	report_parse(&b, raw, len, json);
-	emit(&b);
+	emit(&b, json);
 	free(raw);
 	return 0;
 }
@@ -229,14 +248,88 @@ static int cmd_verify_export(struct store *st, const char *dir)
 	return rc;
 }
 
+/* 1 when the configured store file does not exist. */
+static int store_missing(const struct conf *cfg)
+{
+	struct stat sb;
+	return stat(cfg->store_path, &sb) < 0 && errno == ENOENT;
+}
+
+/* init: creates the store. An existing store at this program's version is
+ * left as it is. */
+static int cmd_init(const struct conf *cfg)
+{
+	int existed = !store_missing(cfg);
+	struct store *st = NULL;
+	char *err = NULL;
+	if (store_open_flags(cfg->store_path, STORE_OPEN_CREATE, &st, &err) != STORE_OK) {
+		fprintf(stderr, "cgenctl: store %s\n", err);
+		free(err);
+		return 1;
+	}
+	store_close(st);
+	if (existed)
+		printf("store %s already exists (schema version %d); nothing changed\n",
+		       cfg->store_path, store_schema_version());
+	else
+		printf("created store %s (schema version %d)\n", cfg->store_path,
+		       store_schema_version());
+	return 0;
+}
+
+/* migrate: the only migration outside cgend's start; the store module logs
+ * the backup it makes first. */
+static int cmd_migrate(const struct conf *cfg)
+{
+	struct store *st = NULL;
+	char *err = NULL;
+	log_open("cgenctl", 1, LOGL_INFO);
+	int r = store_open_flags(cfg->store_path, STORE_OPEN_MIGRATE, &st, &err);
+	log_open("cgenctl", 1, LOGL_WARN);
+	if (r != STORE_OK) {
+		fprintf(stderr, "cgenctl: store %s\n", err);
+		free(err);
+		return 1;
+	}
+	store_close(st);
+	printf("store %s is at schema version %d\n", cfg->store_path, store_schema_version());
+	return 0;
+}
+
+/* backup FILE: a checked copy; an existing FILE is not overwritten. */
+static int cmd_backup(const struct conf *cfg, const char *file)
+{
+	struct stat sb;
+	if (lstat(file, &sb) == 0) {
+		fprintf(stderr, "cgenctl: backup: %s exists; remove it or name another file\n", file);
+		return 1;
+	}
+	struct store *st = NULL;
+	char *err = NULL, *summary = NULL;
+	if (store_open_flags(cfg->store_path, STORE_OPEN_RDONLY, &st, &err) != STORE_OK) {
+		fprintf(stderr, "cgenctl: store %s\n", err);
+		free(err);
+		return 1;
+	}
+	int rc = 0;
+	if (store_backup(st, file, &summary) != STORE_OK) {
+		fprintf(stderr, "cgenctl: backup: %s\n", store_errmsg(st));
+		rc = 1;
+	} else
+		printf("backup of %s written to %s and checked: %s\n", cfg->store_path, file, summary);
+	free(summary);
+	store_close(st);
+	return rc;
+}
+
 static int cmd_digest(const struct conf *cfg, time_t now, int print_only, struct buf *b)
 {
 	struct agent a;
 	char *err = NULL;
-	if (agent_open(&a, cfg, 0, &err) != 0) {
+	if (agent_open_flags(&a, cfg, 0, print_only ? STORE_OPEN_RDONLY : 0, &err) != 0) {
 		fprintf(stderr, "cgenctl: %s\n", err);
 		free(err);
-		return EX_CONFIG;
+		return store_missing(cfg) ? 1 : EX_CONFIG;
 	}
 	int r = agent_digest(&a, now, print_only, b);
 	agent_close(&a);
@@ -257,10 +350,10 @@ static int cmd_reprocess(const struct conf *cfg, const char *arg, time_t now)
 	}
 	struct agent a;
 	char *err = NULL;
-	if (agent_open(&a, cfg, 0, &err) != 0) {
+	if (agent_open_flags(&a, cfg, 0, 0, &err) != 0) {
 		fprintf(stderr, "cgenctl: %s\n", err);
 		free(err);
-		return EX_CONFIG;
+		return store_missing(cfg) ? 1 : EX_CONFIG;
 	}
 	int r = agent_reprocess(&a, id, now, &err);
 	agent_close(&a);
@@ -284,6 +377,7 @@ int main(int argc, char **argv)
 	const char *path = NULL;
 	time_t now = time(NULL);
 	int c;
+	umask(077); /* every file written (store, backups, export) is private */
 	/* '+': stop at the command word; its own options follow it. */
 	while ((c = getopt_long(argc, argv, "+c:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -310,10 +404,12 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	int want = strcmp(cmd, "show") == 0 || strcmp(cmd, "parse") == 0 || sub ? 1 : 0;
+	int is_backup = strcmp(cmd, "backup") == 0;
+	int is_admin = strcmp(cmd, "init") == 0 || strcmp(cmd, "migrate") == 0;
+	int want = strcmp(cmd, "show") == 0 || strcmp(cmd, "parse") == 0 || sub || is_backup ? 1 : 0;
 	int is_export = strcmp(cmd, "export") == 0, is_verify = strcmp(cmd, "verify") == 0;
 	int known = want || strcmp(cmd, "list") == 0 || strcmp(cmd, "queue") == 0 ||
-		    is_verify || strcmp(cmd, "digest") == 0 || is_export;
+		    is_verify || strcmp(cmd, "digest") == 0 || is_export || is_admin;
 	int reprocess = strcmp(cmd, "queue") == 0 && o.nargs == 2 && strcmp(o.args[0], "reprocess") == 0;
 	if (!known || (o.nargs != want && !(is_verify && o.nargs == 1) && !reprocess) ||
 	    (o.print && strcmp(cmd, "digest") != 0) || (o.head && !is_verify) ||
@@ -342,10 +438,19 @@ int main(int argc, char **argv)
 	setenv("TZ", cfg.workflow.timezone, 1);
 	tzset();
 
+	if (is_admin || is_backup) {
+		int r = strcmp(cmd, "init") == 0 ? cmd_init(&cfg)
+		      : is_backup ? cmd_backup(&cfg, o.args[0]) : cmd_migrate(&cfg);
+		conf_free(&cfg);
+		return r;
+	}
+	/* Only what changes the store opens it for writing; nothing migrates it
+	 * but cgend's start and "migrate", nothing creates it but "init". */
+	int writes = sub || reprocess || (strcmp(cmd, "digest") == 0 && !o.print);
 	struct store *st = NULL;
 	char *err = NULL;
-	if (store_open(cfg.store_path, &st, &err) != STORE_OK) {
-		fprintf(stderr, "cgenctl: store %s: %s\n", cfg.store_path, err ? err : "cannot open");
+	if (store_open_flags(cfg.store_path, writes ? 0 : STORE_OPEN_RDONLY, &st, &err) != STORE_OK) {
+		fprintf(stderr, "cgenctl: store %s\n", err ? err : "cannot open");
 		free(err);
 		conf_free(&cfg);
 		return 1;
@@ -434,7 +539,7 @@ int main(int argc, char **argv)
 	} else if (is_export) {
 		rc = cmd_export(st, &o);
 	}
-	emit(&b);
+	emit(&b, o.json);
 	store_close(st);
 	conf_free(&cfg);
 	return rc;

@@ -46,6 +46,7 @@ enum kind {
 	K_TIMEZONE,
 	K_REPLY_TO,
 	K_LOG_LEVEL,
+	K_SELF_APPROVAL,
 };
 
 struct key {
@@ -94,6 +95,13 @@ static const struct key keys[] = {
 	{S_SECURITY, "authserv_id", K_STR, F(authserv_id), NULL},
 	{S_SECURITY, "rate_limit", K_INT, F(rate_limit), "a positive number of replies per hour"},
 	{S_SECURITY, "case_rate_limit", K_INT, F(case_rate_limit), "a positive number of replies per hour"},
+	{S_STORE, "create", K_BOOL, F(store_create), NULL},
+	{S_STORE, "central_file", K_PATH, F(central_file), NULL},
+	{S_SECURITY, "answer_limit", K_INT, F(answer_limit),
+	 "a positive number of answers per hour"},
+	{S_SECURITY, "case_open_limit", K_INT, F(case_open_limit),
+	 "a positive number of cases per entity per hour"},
+	{S_WORKFLOW, "self_approval", K_SELF_APPROVAL, 0, NULL},
 	{S_DAEMON, "pid_file", K_PATH, F(pid_file), NULL},
 	{S_DAEMON, "log_level", K_LOG_LEVEL, F(log_level), NULL},
 };
@@ -493,6 +501,14 @@ static void set_value(struct parser *p, const struct key *k, const char *v)
 		else
 			lerr(p, p->line, "reply_to: expected subaddress or plain, got \"%s\"", v);
 		break;
+	case K_SELF_APPROVAL:
+		if (strcasecmp(v, "flag") == 0)
+			cfg->self_approval_refuse = 0;
+		else if (strcasecmp(v, "refuse") == 0)
+			cfg->self_approval_refuse = 1;
+		else
+			lerr(p, p->line, "self_approval: expected refuse or flag, got \"%s\"", v);
+		break;
 	case K_LOG_LEVEL: {
 		enum log_level lv;
 		if (log_level_parse(v, &lv) < 0) {
@@ -634,6 +650,8 @@ static void set_defaults(struct conf *cfg)
 	cfg->templates_dir = xstrdup(CGEN_TEMPLATES_DIR);
 	cfg->rate_limit = 20;
 	cfg->case_rate_limit = 60;
+	cfg->answer_limit = 50;
+	cfg->case_open_limit = 10;
 	cfg->log_level = xstrdup("info");
 }
 
@@ -700,7 +718,7 @@ void conf_free(struct conf *cfg)
 		&s->from_addr, &s->from_name, &s->password_file, &s->token_command, &s->ca_file,
 		&cfg->workflow.cto, &cfg->workflow.timezone, &cfg->workflow.holidays_file,
 		&cfg->store_path, &cfg->templates_dir, &cfg->secret_file, &cfg->authserv_id,
-		&cfg->pid_file, &cfg->log_level,
+		&cfg->pid_file, &cfg->log_level, &cfg->central_file,
 	};
 	for (size_t i = 0; i < ARRAY_LEN(strs); i++)
 		free(*strs[i]);

@@ -69,6 +69,14 @@ struct conf {
 	int case_rate_limit;     /* mails about one case per hour, default 60, >= 1 */
 	char *pid_file;          /* NULL when unset */
 	char *log_level;         /* err|warn|info|debug, default "info" */
+	/* Safe by default (schema version 5): */
+	int store_create;        /* [store] create: cgend may create a missing store, default 0 */
+	char *central_file;      /* [store] central_file: the export folder whose index.csv
+				    case numbers are never given again; NULL when unset */
+	int answer_limit;        /* [security] answers per hour to mail that opened no
+				    case, all senders together, default 50, >= 1 */
+	int case_open_limit;     /* [security] cases opened per entity per hour, default 10 */
+	int self_approval_refuse;/* [workflow] self_approval = refuse: 1; flag (default): 0 */
 };
 
 /* Reads and validates path into *cfg (which the caller zeroes first). Returns 0

@@ -203,6 +203,21 @@ static char *allowed_text(const struct case_rec *c, unsigned roles)
 	return s;
 }
 
+/* An answer to someone who is no party of a case (HELP, refusals, "not
+ * accepted"): within [security] answer_limit for all senders together; past
+ * it the mail is recorded and queued, never answered. 1 when it may go. */
+static int caseless_ok(struct engine_out *o, const struct engine_in *in, const char *what)
+{
+	if (!in->answer_limited)
+		return 1;
+	ev(o, "answer_limited", in->from, "no %s answer to %s: the answer limit for mail that "
+	   "opened no case is reached", what, in->from);
+	if (!o->queue_reason)
+		o->queue_reason = xasprintf("not answered (%s to %s): the answer limit for mail "
+					    "that opened no case is reached", what, in->from);
+	return 0;
+}
+
 /* A short answer that refuses or asks again; never to automatic mail, and not
  * past the rate limit. */
 static void answer_refusal(const struct engine_env *env, struct engine_out *o,
@@ -213,9 +228,12 @@ static void answer_refusal(const struct engine_env *env, struct engine_out *o,
 		ev(o, "rate_limited", in->from, "no %s reply to %s: rate limit reached", tmpl, in->from);
 		return;
 	}
+	if (!roles && !caseless_ok(o, in, tmpl))
+		return;
 	char *allowed = allowed_text(c, roles);
 	struct engine_mail *m = c ? case_mail(env, o, tmpl, in->from, ROLE_NONE, 0, 1)
 				  : mail(o, tmpl, in->from, ROLE_NONE, 0, 1);
+	m->caseless = !roles;
 	var(m, "reason", reason);
 	var(m, "allowed", allowed);
 	var(m, "subject", in->subject);
@@ -291,14 +309,26 @@ static int check_request(const struct engine_env *env, struct engine_out *o,
 	int by_domain;
 	char *why;
 	const struct entity *e = resolve_entity(env, f, in->from, &by_domain, &why);
+	if (e && is_new && env->case_open_full && strv_contains_ci(env->case_open_full, e->code)) {
+		/* A flood of requests in an entity's name: no case, no answer, no
+		 * mail to its approvers; the operator sees it in the queue. */
+		ev(o, "case_open_limited", in->from, "no case opened for %s: the entity reached its "
+		   "limit of cases opened per hour", e->code);
+		o->queue_reason = xasprintf("request not opened: %s reached its limit of cases opened "
+					    "per hour ([security] case_open_limit); not answered", e->code);
+		free(why);
+		return -1;
+	}
 	if (!e) {
 		if (is_new) {
 			ev(o, "not_accepted", in->from, "%s", why);
-			if (!in->rate_limited) {
+			if (!in->rate_limited && caseless_ok(o, in, "not-accepted")) {
 				struct engine_mail *m = mail(o, "not-accepted", in->from, ROLE_NONE, 0, 1);
 				var(m, "reason", why);
 				var(m, "subject", in->subject);
+				m->caseless = 1;
 			}
+			free(o->queue_reason);
 			o->queue_reason = xasprintf("request not accepted: %s", why);
 			free(why);
 			return -1;
@@ -456,14 +486,41 @@ static void do_approve(const struct engine_env *env, struct engine_out *o, const
 {
 	struct case_rec *c = &o->c;
 	const struct entity *e = case_entity(env, c);
-	/* One address in both roles counts once for both. */
-	int both = e && (roles & R(ROLE_AIO)) && (roles & R(ROLE_CIO));
+	/* One APPROVE counts for both roles only when the directory names one
+	 * address for both; a delegate of one role who is the other's addressee
+	 * approves the role of the key, one role a mail. */
+	int both = e && addr_equal(e->aio, e->cio) && (roles & R(ROLE_AIO)) && (roles & R(ROLE_CIO));
 	int aio = as == ROLE_AIO || both, cio = as == ROLE_CIO || both;
 	if ((!aio || c->aio == AP_APPROVED) && (!cio || c->cio == AP_APPROVED)) {
 		ev(o, "approval_repeated", in->from, "APPROVE as %s already recorded", role_name(as));
 		struct engine_mail *m = case_mail(env, o, "approval-recorded", in->from, as, 0, 1);
 		var(m, "recorded", "Your approval was already recorded; nothing changed.");
 		return;
+	}
+	/* Self-approval: the requester approving their own request. When the
+	 * requester would be the only person behind both approvals, the case
+	 * needs one more person: refused, or flagged to CDT in bold. */
+	int self = addr_equal(in->from, c->requester);
+	int sole = self && (aio || c->aio == AP_APPROVED) && (cio || c->cio == AP_APPROVED);
+	for (size_t i = 0; sole && in->approvers && i < in->approvers->n; i++)
+		sole = addr_equal(in->approvers->v[i], c->requester);
+	if (sole && env->self_approval_refuse) {
+		refuse(env, o, in, c, roles, "you filed this request yourself, and your approval would be "
+					     "its only one: another person must approve it (a delegate "
+					     "listed in CDT's entity directory). Nothing was changed.");
+		o->queue_reason = xasprintf("self-approval of %s by its requester %s refused", c->id,
+					    in->from);
+		return;
+	}
+	char *self_note = NULL;
+	if (sole) {
+		self_note = xasprintf("**SELF-APPROVAL: the requester (%s) is the only person who "
+				      "approved this request, as both AIO and CIO. No second person "
+				      "at the entity checked it: confirm it with the entity before "
+				      "recommending.**\n\n", c->requester);
+	} else if (self || (in->approvers && strv_contains_ci(in->approvers, c->requester))) {
+		self_note = xasprintf("**Note: the requester (%s) also approved this request in one "
+				      "of the two roles.**\n\n", c->requester);
 	}
 	const char *comment = arg_or_empty(in->cmd);
 	if (aio && c->aio != AP_APPROVED) {
@@ -477,16 +534,22 @@ static void do_approve(const struct engine_env *env, struct engine_out *o, const
 	c->updated = env->now;
 	o->changed = 1;
 	if (c->aio == AP_APPROVED && c->cio == AP_APPROVED) {
+		if (self_note)
+			ev(o, "self_approval", c->requester, "%s", sole
+			   ? "the requester is the only person who approved the request (AIO and CIO): "
+			     "flagged to CDT"
+			   : "the requester approved one of the two roles: noted to CDT");
 		set_state(env, o, ST_CDT_REVIEW, in->from);
 		struct engine_mail *m = case_mail(env, o, "approval-recorded", in->from, as, 0, 1);
 		var(m, "recorded", "Your approval is recorded. Both approvals are in: the request "
 				   "now goes to CDT for review.");
-		to_cdt(env, o, "cdt-review", NULL, NULL);
+		to_cdt(env, o, "cdt-review", "self_approval", self_note ? self_note : "");
 		notice(env, o, "Your entity's AIO and CIO approved the request. It is now under review at CDT.");
 	} else {
 		struct engine_mail *m = case_mail(env, o, "approval-recorded", in->from, as, 0, 1);
 		var(m, "recorded", "Your approval is recorded.");
 	}
+	free(self_note);
 }
 
 static void do_reject(const struct engine_env *env, struct engine_out *o, const struct engine_in *in,
@@ -583,10 +646,10 @@ static void on_case(const struct engine_env *env, struct engine_out *o, const st
 		return;
 	}
 	if (w == CMD_HELP || w == CMD_FORM) {
-		if (in->rate_limited)
+		if (in->rate_limited || (!roles && !caseless_ok(o, in, w == CMD_HELP ? "help" : "form")))
 			return;
 		ev(o, w == CMD_HELP ? "help" : "form", in->from, "%s sent", w == CMD_HELP ? "help" : "form");
-		mail(o, w == CMD_HELP ? "help" : "request-form", in->from, ROLE_NONE, 0, 1);
+		mail(o, w == CMD_HELP ? "help" : "request-form", in->from, ROLE_NONE, 0, 1)->caseless = !roles;
 		return;
 	}
 	if (w == CMD_STATUS) {
@@ -843,8 +906,10 @@ void engine_handle(const struct engine_env *env, const struct case_rec *c,
 			ev(o, "rate_limited", in->from, "no %s reply: rate limit reached", w == CMD_HELP ? "help" : "form");
 			return;
 		}
+		if (!caseless_ok(o, in, w == CMD_HELP ? "help" : "form"))
+			return;
 		ev(o, w == CMD_HELP ? "help" : "form", in->from, "%s sent", w == CMD_HELP ? "help" : "form");
-		mail(o, w == CMD_HELP ? "help" : "request-form", in->from, ROLE_NONE, 0, 1);
+		mail(o, w == CMD_HELP ? "help" : "request-form", in->from, ROLE_NONE, 0, 1)->caseless = 1;
 		return;
 	}
 	if (form_is_request(in->form)) {
@@ -856,8 +921,10 @@ void engine_handle(const struct engine_env *env, const struct case_rec *c,
 		ev(o, "rate_limited", in->from, "no help reply: rate limit reached");
 		return;
 	}
+	if (!caseless_ok(o, in, "help"))
+		return;
 	ev(o, "help", in->from, "not a request and not a reply to a case: help sent");
-	mail(o, "help", in->from, ROLE_NONE, 0, 1);
+	mail(o, "help", in->from, ROLE_NONE, 0, 1)->caseless = 1;
 }
 
 void engine_out_free(struct engine_out *o)

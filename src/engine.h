@@ -26,6 +26,10 @@ struct engine_env {
 	const char *agent_addr;      /* our own address, lowercase */
 	time_t now;
 	const char *next_case_id;    /* the id a new case takes ("CGEN-2026-0007") */
+	/* Safe by default (schema version 5): */
+	int self_approval_refuse;    /* [workflow] self_approval = refuse (else flag) */
+	const struct strv *case_open_full; /* codes of the entities that reached
+					      [security] case_open_limit this hour (may be NULL) */
 };
 
 /* A reply key found in the mail, known to the store and whose HMAC checked. */
@@ -54,6 +58,10 @@ struct engine_in {
 	const char *auth_failed;     /* require_auth_results is on and the sender is not
 				        authenticated: why (NULL when it passed or is off) */
 	const char *unreadable;      /* the mail cannot be read (encrypted, TNEF): why, or NULL */
+	int answer_limited;          /* the hour's answers to mail that opened no case
+				        ([security] answer_limit) are used up */
+	const struct strv *approvers;/* who already approved the case (actors of its
+				        "approved" events), may be NULL */
 };
 
 /* One mail to send: one recipient, rendered from template tmpl. */
@@ -64,6 +72,8 @@ struct engine_mail {
 	int keyed;                   /* carries the reply key of (case, step, role, to) */
 	int answer;                  /* 1: answers the inbound mail (auto-replied) */
 	struct strv vars;            /* name, value, name, value ... */
+	int caseless;                /* an answer to someone who is no party of a case
+				        (counts against [security] answer_limit) */
 };
 
 struct engine_event {

@@ -35,6 +35,10 @@ void json_str(struct buf *b, const char *s)
 			if (n == 0) {
 				buf_adds(b, "\xef\xbf\xbd");
 				p++;
+			} else if (n == 2 && p[0] == 0xc2 && p[1] < 0xa0) {
+				/* C1 controls: escaped, so that no terminal acts on them */
+				buf_addf(b, "\\u%04x", p[1]);
+				p += n;
 			} else {
 				buf_add(b, (const char *)p, n);
 				p += n;

@@ -3,12 +3,14 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <syslog.h>
 #include <time.h>
 
 #include "log.h"
+#include "util.h"
 
 static int log_fg = 1;
 static enum log_level log_lvl = LOGL_INFO;
@@ -40,17 +42,16 @@ static void log_v(enum log_level lvl, const char *fmt, va_list ap)
 	static const char *tag[] = {"error", "warning", "info", "debug"};
 	if (lvl > log_lvl)
 		return;
-	if (!log_fg) {
-		vsyslog(prio[lvl], fmt, ap);
-		return;
-	}
 	char msg[2048];
 	vsnprintf(msg, sizeof msg, fmt, ap);
-	/* Never let a value from a mail forge a log line. */
-	for (char *p = msg; *p; p++)
-		if (*p == '\n' || *p == '\r')
-			*p = ' ';
-	fprintf(stderr, "%s: %s: %s\n", log_ident, tag[lvl], msg);
+	/* Never let a value from a mail forge a log line or reach the
+	 * operator's terminal raw: control characters are written as text. */
+	char *safe = str_escape_controls(msg, 0);
+	if (!log_fg)
+		syslog(prio[lvl], "%s", safe);
+	else
+		fprintf(stderr, "%s: %s: %s\n", log_ident, tag[lvl], safe);
+	free(safe);
 }
 
 #define LOG_FN(name, lvl)                        \

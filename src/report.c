@@ -171,8 +171,11 @@ void report_show_text(struct buf *b, const struct case_rec *c, const struct even
 		 approval_name(c->aio), approval_name(c->cio), w, report_age_days(c->created, now),
 		 c->overdue ? " (overdue)" : "");
 	free(w);
-	if (c->subject)
-		buf_addf(b, "Subject:    %s\n", c->subject);
+	if (c->subject) {
+		char *subj = str_escape_controls(c->subject, 0);
+		buf_addf(b, "Subject:    %s\n", subj);
+		free(subj);
+	}
 	if (c->summary && *c->summary)
 		buf_addf(b, "\n%s\n", c->summary);
 	if (c->problems_json && strcmp(c->problems_json, "[]") != 0)
@@ -181,8 +184,12 @@ void report_show_text(struct buf *b, const struct case_rec *c, const struct even
 	for (size_t i = 0; i < nev; i++) {
 		char at[32];
 		report_rfc3339(ev[i].at, at);
-		buf_addf(b, "  %s  %-18s %-26s %s\n", at, ev[i].kind, ev[i].actor && *ev[i].actor ? ev[i].actor : "-",
-			 ev[i].detail ? ev[i].detail : "");
+		/* one line an event: a value from a mail cannot forge another */
+		char *actor = str_escape_controls(ev[i].actor && *ev[i].actor ? ev[i].actor : "-", 0);
+		char *detail = str_escape_controls(ev[i].detail ? ev[i].detail : "", 0);
+		buf_addf(b, "  %s  %-18s %-26s %s\n", at, ev[i].kind, actor, detail);
+		free(actor);
+		free(detail);
 	}
 }
 
@@ -222,8 +229,14 @@ void report_queue_text(struct buf *b, const struct queue_rec *v, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		char at[32];
 		report_rfc3339(v[i].at, at);
+		char *from = str_escape_controls(v[i].from ? v[i].from : "-", 0);
+		char *subj = str_escape_controls(v[i].subject ? v[i].subject : "", 0);
+		char *reason = str_escape_controls(v[i].reason, 0);
 		buf_addf(b, "#%lld  %s  from %s\n      subject: %s\n      reason:  %s\n", (long long)v[i].id, at,
-			 v[i].from ? v[i].from : "-", v[i].subject ? v[i].subject : "", v[i].reason);
+			 from, subj, reason);
+		free(from);
+		free(subj);
+		free(reason);
 	}
 }
 

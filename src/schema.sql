@@ -159,3 +159,46 @@ WITH RECURSIVE split (id, addr, rest, created) AS (
 )
 INSERT INTO outbox_rcpts (outbox_id, addr, created)
 	SELECT id, lower(addr), created FROM split WHERE addr <> '';
+
+-- version 5
+
+-- Reply keys are kept as "h:" and the hex SHA-256 of the key (store_key_add):
+-- reading the store yields no key that a mail could carry. The rows of older
+-- versions are rewritten by store.c when it applies this section.
+
+-- Outbox rows handed to the sender: committed before the send, removed with
+-- the result, so a result that cannot be committed (disk full) never causes
+-- a second send; a row left here after a crash is reconciled at start.
+CREATE TABLE outbox_sending (
+	outbox_id INTEGER PRIMARY KEY REFERENCES outbox (id),
+	started INTEGER NOT NULL
+);
+
+-- Counters of the global limits ([security] answer_limit, case_open_limit):
+-- kind 'answer' (key '') or 'case_open' (key: the entity code).
+CREATE TABLE limit_hits (
+	kind TEXT NOT NULL,
+	key TEXT NOT NULL,
+	at INTEGER NOT NULL
+);
+CREATE INDEX limit_hits_kind ON limit_hits (kind, key, at);
+
+-- Where each mailbox was when a batch was committed: Maildir the time of the
+-- commit (mails renamed into cur/ later were handled after it), IMAP the
+-- UIDVALIDITY and highest UID of processed_folder. After a restore the mails
+-- past the mark are read again (de-duplicated by Message-ID).
+CREATE TABLE mailbox_mark (
+	mailbox TEXT PRIMARY KEY,
+	validity INTEGER NOT NULL,
+	mark INTEGER NOT NULL
+);
+
+-- Is a mailbox reference already stored (restore replay)?
+CREATE INDEX messages_source_ref ON messages (source_ref);
+
+-- One row the daemon rewrites to learn whether the store can commit again
+-- after a failed commit (disk full): store_probe().
+CREATE TABLE store_probe (
+	id INTEGER PRIMARY KEY CHECK (id = 1),
+	at INTEGER NOT NULL
+);

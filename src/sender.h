@@ -20,6 +20,15 @@ struct sender_ops {
 	int (*send)(void *state, int64_t outbox_id, const char *env_from,
 		    const struct strv *rcpts, const char *data, size_t len, char **err);
 	void (*close)(void *state);
+	/* Optional (NULL when the backend cannot tell, as SMTP): 1 when the mail
+	 * of outbox_id was handed over whole before (file: PATH/new/<id>.eml
+	 * exists with len bytes of data after its envelope lines), 0 when not,
+	 * -1 on error. Used at start for sends a crash left in doubt. */
+	int (*was_sent)(void *state, int64_t outbox_id, size_t len);
+	/* Optional: the highest outbox id the backend holds a mail of (file: the
+	 * largest N of PATH/new/N.eml), 0 when none. After a restore the store's
+	 * next outbox id is made greater, so that no file is overwritten. */
+	int64_t (*last_id)(void *state);
 };
 
 /* file:PATH: writes PATH/tmp/<id>.eml (X-Envelope-From, X-Envelope-To lines,

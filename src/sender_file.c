@@ -4,6 +4,7 @@
  * atomically. */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -149,9 +150,45 @@ out:
 	return ret;
 }
 
+/* A file in new/ got there by rename after fsync: it is whole. */
+static int fo_was_sent(void *state, int64_t outbox_id, size_t len)
+{
+	struct outdir *o = state;
+	struct stat sb;
+	char *dst = xasprintf("%s/new/%" PRId64 ".eml", o->path, outbox_id);
+	int r = stat(dst, &sb);
+	int e = errno;
+	free(dst);
+	if (r < 0)
+		return e == ENOENT ? 0 : -1;
+	return S_ISREG(sb.st_mode) && (size_t)sb.st_size >= len ? 1 : 0;
+}
+
+static int64_t fo_last_id(void *state)
+{
+	struct outdir *o = state;
+	char *newdir = xasprintf("%s/new", o->path);
+	DIR *d = opendir(newdir);
+	int64_t max = 0;
+	free(newdir);
+	if (!d)
+		return 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		char *end;
+		long long n = strtoll(e->d_name, &end, 10);
+		if (end != e->d_name && strcmp(end, ".eml") == 0 && n > max)
+			max = n;
+	}
+	closedir(d);
+	return max;
+}
+
 const struct sender_ops sender_file = {
 	.name = "file",
 	.open = fo_open,
 	.send = fo_send,
 	.close = fo_close,
+	.was_sent = fo_was_sent,
+	.last_id = fo_last_id,
 };

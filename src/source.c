@@ -22,6 +22,7 @@ void source_msgs_free(struct source_msg *v, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		free(v[i].ref);
 		free(v[i].data);
+		free(v[i].why);
 	}
 	free(v);
 }

@@ -17,6 +17,9 @@ struct source_msg {
 	size_t size;        /* the mail's whole size in bytes */
 	int oversize;       /* 1: larger than [mailbox] max_message_size, not
 			       fetched whole: the agent answers and quarantines it */
+	char *why;          /* non-NULL: the entry is not a mail the backend can read
+			       (Maildir: a symbolic link, a FIFO...); data is "" and
+			       the agent quarantines it with this reason */
 };
 /* A mail the backend cannot read at all (IMAP: its FETCH fails to parse even
  * alone) comes back with data "" (allocated), len 0 and oversize 0: the agent
@@ -48,13 +51,23 @@ struct source_ops {
 	 * with backoff by close + open). */
 	int (*wait)(void *state, int timeout, volatile sig_atomic_t *stop, char **err);
 	void (*close)(void *state);
+	/* Optional (NULL: nothing to record): records where the mailbox is now
+	 * (store_mark_set), inside the agent's transaction of a batch, before its
+	 * mails are marked done. After the store was restored from an older
+	 * backup, open reads again what was finished after the stored mark (the
+	 * agent skips what it has by Message-ID). 0, or -1 with *err allocated. */
+	int (*position)(void *state, struct store *st, char **err);
 };
 
 /* maildir:PATH (cfg->mailbox.maildir): open fails when PATH is missing and
  * creates its missing tmp/ new/ cur/; fetch returns the mails of new/ and those
  * of cur/ without the S flag, ordered by unique name, ref = that name; done
  * renames to cur/NAME:2,FLAGS with S added; quarantine renames to
- * PATH/.Quarantine/cur/ likewise. Nothing is deleted. */
+ * PATH/.Quarantine/cur/ likewise. Nothing is deleted. Entries are opened with
+ * O_NOFOLLOW | O_NONBLOCK and read only when fstat shows a regular file; any
+ * other entry (symbolic link, FIFO, device, folder) comes back with why set.
+ * position stores the time of the commit; open then also returns the mails of
+ * cur/ renamed since the stored mark whose name the store does not know. */
 extern const struct source_ops source_maildir;
 /* imap://[user@]host[:port]/FOLDER (STARTTLS when [mailbox] starttls = yes) and
  * imaps://...: certificates are verified (system trust, or ca_file) with the host

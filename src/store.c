@@ -3,15 +3,21 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <sqlite3.h>
 
+#include "fs.h"
+#include "log.h"
 #include "store.h"
 #include "src/schema.h" /* generated in the build tree from schema.sql */
 
@@ -61,6 +67,19 @@ enum q {
 	Q_EV_FIND,
 	Q_DIGEST_GET,
 	Q_DIGEST_ADD,
+	Q_OB_SENDING_ADD,
+	Q_OB_SENDING_DEL,
+	Q_OB_IN_DOUBT,
+	Q_OB_SEQ_SET,
+	Q_OB_IS_SENT,
+	Q_LIMIT_ADD,
+	Q_LIMIT_COUNT,
+	Q_LIMIT_OVER,
+	Q_LIMIT_PRUNE,
+	Q_MARK_GET,
+	Q_MARK_SET,
+	Q_MSG_REF_SEEN,
+	Q_PROBE,
 	Q__COUNT
 };
 
@@ -105,8 +124,10 @@ static const char *const sql[Q__COUNT] = {
 	/* AUTOINCREMENT takes one past the larger of these two. */
 	[Q_OB_NEXT_ID] = "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = "
 			 "'outbox'), 0), coalesce((SELECT max(id) FROM outbox), 0)) + 1",
+	/* rows in outbox_sending were handed to the sender: never twice */
 	[Q_OB_DUE] = "SELECT id, case_id, env_from, rcpts, data, attempts, next_try FROM outbox "
-		     "WHERE status = 'pending' AND next_try <= ?1 ORDER BY id LIMIT ?2",
+		     "WHERE status = 'pending' AND next_try <= ?1 AND id NOT IN "
+		     "(SELECT outbox_id FROM outbox_sending) ORDER BY id LIMIT ?2",
 	[Q_OB_SENT] = "UPDATE outbox SET status = 'sent', sent_at = ?2 WHERE id = ?1",
 	[Q_OB_RETRY] = "UPDATE outbox SET attempts = attempts + 1, next_try = ?2, error = ?3 "
 		       "WHERE id = ?1",
@@ -136,6 +157,21 @@ static const char *const sql[Q__COUNT] = {
 	[Q_EV_FIND] = "SELECT seq FROM events WHERE hash = ?1 ORDER BY seq LIMIT 1",
 	[Q_DIGEST_GET] = "SELECT sent_at FROM digests WHERE day = ?1",
 	[Q_DIGEST_ADD] = "INSERT INTO digests (day, sent_at) VALUES (?1, ?2)",
+	[Q_OB_SENDING_ADD] = "INSERT OR REPLACE INTO outbox_sending (outbox_id, started) VALUES (?1, ?2)",
+	[Q_OB_SENDING_DEL] = "DELETE FROM outbox_sending WHERE outbox_id = ?1",
+	[Q_OB_IN_DOUBT] = "SELECT outbox_id FROM outbox_sending ORDER BY outbox_id",
+	[Q_OB_SEQ_SET] = "INSERT OR REPLACE INTO sqlite_sequence (rowid, name, seq) VALUES "
+			 "((SELECT rowid FROM sqlite_sequence WHERE name = 'outbox'), 'outbox', ?1)",
+	[Q_OB_IS_SENT] = "SELECT status = 'sent' FROM outbox WHERE id = ?1",
+	[Q_LIMIT_ADD] = "INSERT INTO limit_hits (kind, key, at) VALUES (?1, ?2, ?3)",
+	[Q_LIMIT_COUNT] = "SELECT count(*) FROM limit_hits WHERE kind = ?1 AND key = ?2 AND at >= ?3",
+	[Q_LIMIT_OVER] = "SELECT key FROM limit_hits WHERE kind = ?1 AND at >= ?2 GROUP BY key "
+			 "HAVING count(*) >= ?3 ORDER BY key",
+	[Q_LIMIT_PRUNE] = "DELETE FROM limit_hits WHERE at < ?1",
+	[Q_MARK_GET] = "SELECT validity, mark FROM mailbox_mark WHERE mailbox = ?1",
+	[Q_MARK_SET] = "INSERT OR REPLACE INTO mailbox_mark (mailbox, validity, mark) VALUES (?1, ?2, ?3)",
+	[Q_MSG_REF_SEEN] = "SELECT 1 FROM messages WHERE source_ref = ?1 LIMIT 1",
+	[Q_PROBE] = "INSERT OR REPLACE INTO store_probe (id, at) VALUES (1, ?1)",
 };
 
 struct store {
@@ -148,6 +184,11 @@ struct store {
 	int head_ok;
 	int64_t head_seq, head_dv;
 	char head[65];
+	char *path;              /* as opened */
+	dev_t dev;               /* of the file opened (store_file_check) */
+	ino_t ino;
+	int readonly;
+	int last_code;           /* SQLite's code of the last failure, 0 when none */
 };
 
 static const char zero_hash[65] =
@@ -165,12 +206,16 @@ static int failf(struct store *st, const char *fmt, ...)
 	free(st->err);
 	st->err = m;
 	st->head_ok = 0; /* the transaction may be gone with the error */
+	st->last_code = 0;
 	return STORE_ERR;
 }
 
 static int sqlfail(struct store *st)
 {
-	return failf(st, "sqlite: %s", sqlite3_errmsg(st->db));
+	int code = sqlite3_errcode(st->db);
+	failf(st, "sqlite: %s", sqlite3_errmsg(st->db));
+	st->last_code = code;
+	return STORE_ERR;
 }
 
 /* The cached statement id, prepared on first use; NULL (error set) on failure. */
@@ -339,6 +384,54 @@ static int user_version(sqlite3 *db, int *v)
 	return rc == SQLITE_ROW ? 0 : -1;
 }
 
+/* "h:" and the lowercase hex SHA-256 of a reply key: what the store keeps
+ * instead of the key (out holds 67 bytes). */
+static int key_digest(const char *key, char out[67])
+{
+	unsigned char dig[32];
+	if (gnutls_hash_fast(GNUTLS_DIG_SHA256, key, strlen(key), dig) < 0)
+		return -1;
+	memcpy(out, "h:", 2);
+	hex_encode(dig, sizeof dig, out + 2);
+	return 0;
+}
+
+/* What a schema section needs beyond its SQL, run in the same transaction
+ * right after it. Version 5: reply keys stored before it are replaced by
+ * their digest. 0, or -1 (the SQLite error is on db). */
+static int section_code(sqlite3 *db, int n)
+{
+	if (n != 5)
+		return 0;
+	sqlite3_stmt *sel = NULL, *upd = NULL;
+	int rc = -1, r;
+	if (sqlite3_prepare_v2(db, "SELECT key FROM reply_keys WHERE key NOT LIKE 'h:%'", -1, &sel,
+			       NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "UPDATE reply_keys SET key = ?2 WHERE key = ?1", -1, &upd,
+			       NULL) != SQLITE_OK)
+		goto out;
+	struct strv keys = {0};
+	while ((r = sqlite3_step(sel)) == SQLITE_ROW)
+		strv_add(&keys, (const char *)sqlite3_column_text(sel, 0));
+	rc = r == SQLITE_DONE ? 0 : -1;
+	for (size_t i = 0; rc == 0 && i < keys.n; i++) {
+		char dig[67];
+		if (key_digest(keys.v[i], dig) < 0 ||
+		    sqlite3_bind_text(upd, 1, keys.v[i], -1, SQLITE_STATIC) != SQLITE_OK ||
+		    sqlite3_bind_text(upd, 2, dig, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+		    sqlite3_step(upd) != SQLITE_DONE)
+			rc = -1;
+		sqlite3_reset(upd);
+	}
+	for (size_t i = 0; i < keys.n; i++)
+		explicit_bzero(keys.v[i], strlen(keys.v[i]));
+	strv_free(&keys);
+out:
+	sqlite3_finalize(sel);
+	sqlite3_finalize(upd);
+	return rc;
+}
+
 /* Applies every schema section newer than user_version in one transaction.
  * Returns 0, or -1 with *msg allocated. */
 static int schema_apply(sqlite3 *db, char **msg)
@@ -373,6 +466,7 @@ static int schema_apply(sqlite3 *db, char **msg)
 			char pragma[48];
 			snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", n);
 			int bad = sqlite3_exec(db, text, NULL, NULL, NULL) != SQLITE_OK ||
+				  section_code(db, n) != 0 ||
 				  sqlite3_exec(db, pragma, NULL, NULL, NULL) != SQLITE_OK;
 			free(text);
 			if (bad)
@@ -421,27 +515,387 @@ sqlerr:
 	return -1;
 }
 
-int store_open(const char *path, struct store **out, char **err)
+/* SQLite codes after which trying again later may work. */
+static int code_transient(int code)
+{
+	switch (code & 0xff) {
+	case SQLITE_FULL:
+	case SQLITE_IOERR:
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static int errno_transient(int e)
+{
+	return e == ENOSPC || e == EDQUOT || e == EIO || e == EAGAIN || e == EINTR;
+}
+
+/* The store file and its -wal and -shm, where they exist, must be private.
+ * Returns 0, 1 when path does not exist (*msg NULL), or -1 with *msg. */
+static int check_files(const char *path, char **msg)
+{
+	static const char *const suffix[] = {"", "-wal", "-shm"};
+	struct buf open_to = {0}, existing = {0};
+	struct stat sb;
+	int rc = 0;
+	for (size_t i = 0; i < ARRAY_LEN(suffix); i++) {
+		char *p = xasprintf("%s%s", path, suffix[i]);
+		if (stat(p, &sb) < 0) {
+			if (i == 0 && errno == ENOENT)
+				rc = 1;
+			else if (errno != ENOENT) {
+				*msg = xasprintf("%s: %s", p, strerror(errno));
+				rc = -1;
+			}
+			free(p);
+			if (rc)
+				goto out;
+			continue;
+		}
+		if (!S_ISREG(sb.st_mode)) {
+			*msg = xasprintf("%s: not a regular file", p);
+			free(p);
+			rc = -1;
+			goto out;
+		}
+		buf_addf(&existing, " %s", p);
+		if (sb.st_mode & 077)
+			buf_addf(&open_to, " %s", p);
+		free(p);
+	}
+	if (open_to.len) {
+		*msg = xasprintf("%s: the store is readable or writable by group or others (%s); it "
+				 "holds every mail and case: run  chmod 600%s", path, open_to.s + 1,
+				 existing.s);
+		rc = -1;
+	}
+out:
+	buf_free(&open_to);
+	buf_free(&existing);
+	return rc;
+}
+
+/* Creates an empty store file, mode 0600 whatever the umask (SQLite gives its
+ * -wal and -shm the mode of the file). 0, or -1 with *msg; *transient set. */
+static int create_file(const char *path, char **msg, int *transient)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == EEXIST)
+		return 0; /* created meanwhile by another process */
+	if (fd < 0 || fchmod(fd, 0600) < 0 || fsync(fd) < 0) {
+		int e = errno;
+		*msg = xasprintf("cannot create: %s", strerror(e));
+		*transient = errno_transient(e);
+		if (fd >= 0) {
+			close(fd);
+			unlink(path);
+		}
+		return -1;
+	}
+	close(fd);
+	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	int r = fs_sync_dir(slash ? dir : ".");
+	free(dir);
+	if (r < 0) {
+		*msg = xasprintf("cannot create: fsync of its folder: %s", strerror(errno));
+		*transient = errno_transient(errno);
+		return -1;
+	}
+	return 0;
+}
+
+/* Settings of a read-only connection. */
+static int configure_ro(sqlite3 *db, char **msg)
+{
+	if (sqlite3_busy_timeout(db, 5000) != SQLITE_OK ||
+	    sqlite3_exec(db, "PRAGMA query_only = ON", NULL, NULL, NULL) != SQLITE_OK) {
+		*msg = xasprintf("sqlite: %s", sqlite3_errmsg(db));
+		return -1;
+	}
+	return 0;
+}
+
+/* Counts of a store that a backup must reproduce, as one line. */
+static int snapshot_text(sqlite3 *db, char **out)
+{
+	sqlite3_stmt *s = NULL;
+	int v, rc = -1;
+	*out = NULL;
+	if (user_version(db, &v) < 0 ||
+	    sqlite3_prepare_v2(db, "SELECT (SELECT count(*) FROM cases), (SELECT count(*) FROM "
+				   "messages), (SELECT count(*) FROM events), (SELECT hash FROM "
+				   "events ORDER BY seq DESC LIMIT 1)", -1, &s, NULL) != SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_ROW)
+		goto out;
+	const char *head = (const char *)sqlite3_column_text(s, 3);
+	*out = xasprintf("schema %d, %lld cases, %lld mails, %lld events, chain head %s", v,
+			 (long long)sqlite3_column_int64(s, 0), (long long)sqlite3_column_int64(s, 1),
+			 (long long)sqlite3_column_int64(s, 2), head ? head : zero_hash);
+	rc = 0;
+out:
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* The online backup of src to dest (see store_backup). 0 with *summary, or
+ * -1 with *msg; *transient set when it may work later. */
+static int backup_db(sqlite3 *src, const char *dest, char **summary, char **msg, int *transient)
+{
+	char *tmp = xasprintf("%s.tmp", dest), *journal = xasprintf("%s.tmp-journal", dest);
+	char *want = NULL, *got = NULL;
+	sqlite3 *d = NULL;
+	int rc = -1, own = sqlite3_get_autocommit(src);
+	*transient = 0;
+	unlink(tmp);
+	unlink(journal);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 || fchmod(fd, 0600) < 0) {
+		*msg = xasprintf("%s: %s", tmp, strerror(errno));
+		*transient = errno_transient(errno);
+		if (fd >= 0)
+			close(fd);
+		goto out;
+	}
+	close(fd);
+	/* One read transaction: the counts and the copy are the same snapshot. */
+	if ((own && sqlite3_exec(src, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) ||
+	    snapshot_text(src, &want) < 0) {
+		*msg = xasprintf("sqlite: %s", sqlite3_errmsg(src));
+		*transient = code_transient(sqlite3_errcode(src));
+		goto out_tx;
+	}
+	if (sqlite3_open_v2(tmp, &d, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+		*msg = xasprintf("%s: sqlite: %s", tmp, d ? sqlite3_errmsg(d) : "out of memory");
+		goto out_tx;
+	}
+	sqlite3_backup *b = sqlite3_backup_init(d, "main", src, "main");
+	int r = b ? sqlite3_backup_step(b, -1) : sqlite3_errcode(d);
+	int fr = b ? sqlite3_backup_finish(b) : r;
+	if (r != SQLITE_DONE || fr != SQLITE_OK) {
+		*msg = xasprintf("%s: backup: %s", tmp, sqlite3_errmsg(d));
+		*transient = code_transient(sqlite3_errcode(d));
+		goto out_tx;
+	}
+	/* one self-contained file: no -wal beside it */
+	if (sqlite3_exec(d, "PRAGMA journal_mode = DELETE", NULL, NULL, NULL) != SQLITE_OK) {
+		*msg = xasprintf("%s: sqlite: %s", tmp, sqlite3_errmsg(d));
+		*transient = code_transient(sqlite3_errcode(d));
+		goto out_tx;
+	}
+	sqlite3_close(d);
+	d = NULL;
+	if (own)
+		sqlite3_exec(src, "COMMIT", NULL, NULL, NULL);
+	own = 0;
+	/* The check, on a connection of its own. */
+	sqlite3_stmt *s = NULL;
+	int ok = sqlite3_open_v2(tmp, &d, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+		 sqlite3_prepare_v2(d, "PRAGMA integrity_check", -1, &s, NULL) == SQLITE_OK &&
+		 sqlite3_step(s) == SQLITE_ROW &&
+		 strcmp((const char *)sqlite3_column_text(s, 0), "ok") == 0;
+	sqlite3_finalize(s);
+	if (!ok) {
+		*msg = xasprintf("%s: the copy fails its integrity check: %s", tmp,
+				 d ? sqlite3_errmsg(d) : "cannot open");
+		goto out;
+	}
+	if (snapshot_text(d, &got) < 0 || strcmp(want, got) != 0) {
+		*msg = xasprintf("%s: the copy does not match the store (store: %s; copy: %s)", tmp, want,
+				 got ? got : sqlite3_errmsg(d));
+		goto out;
+	}
+	sqlite3_close(d);
+	d = NULL;
+	fd = open(tmp, O_RDONLY | O_CLOEXEC);
+	char *dir = xstrdup(dest), *slash = strrchr(dir, '/');
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	if (fd < 0 || fsync(fd) < 0 || rename(tmp, dest) < 0 || fs_sync_dir(slash ? dir : ".") < 0) {
+		*msg = xasprintf("%s: %s", dest, strerror(errno));
+		*transient = errno_transient(errno);
+		free(dir);
+		if (fd >= 0)
+			close(fd);
+		goto out;
+	}
+	free(dir);
+	close(fd);
+	*summary = got;
+	got = NULL;
+	rc = 0;
+	goto out;
+out_tx:
+	if (own)
+		sqlite3_exec(src, "ROLLBACK", NULL, NULL, NULL);
+out:
+	if (d)
+		sqlite3_close(d);
+	if (rc != 0) {
+		unlink(tmp);
+		unlink(journal);
+	}
+	free(want);
+	free(got);
+	free(tmp);
+	free(journal);
+	return rc;
+}
+
+int store_open_flags(const char *path, unsigned flags, struct store **out, char **err)
 {
 	sqlite3 *db = NULL;
 	char *msg = NULL;
+	int transient = 0, ro = (flags & STORE_OPEN_RDONLY) != 0;
+	struct stat sb;
 	*out = NULL;
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-	    SQLITE_OK) {
+	int exists = check_files(path, &msg);
+	if (exists < 0)
+		goto fail;
+	if (exists == 1) {
+		if (!(flags & STORE_OPEN_CREATE) || ro) {
+			msg = xstrdup("no store here (nothing was created: check [store] path, or create "
+				      "the store with cgenctl init)");
+			goto fail;
+		}
+		if (create_file(path, &msg, &transient) < 0)
+			goto fail;
+	}
+	int oflags = ro ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
+	if (sqlite3_open_v2(path, &db, oflags, NULL) != SQLITE_OK) {
 		msg = xasprintf("sqlite: %s", db ? sqlite3_errmsg(db) : "out of memory");
+		transient = db && code_transient(sqlite3_errcode(db));
 		goto fail;
 	}
-	if (configure(db, &msg) < 0 || schema_apply(db, &msg) < 0)
+	if ((ro ? configure_ro(db, &msg) : configure(db, &msg)) < 0) {
+		transient = code_transient(sqlite3_errcode(db));
 		goto fail;
+	}
+	int cur, latest = store_schema_version();
+	if (user_version(db, &cur) < 0) {
+		msg = xasprintf("sqlite: %s", sqlite3_errmsg(db));
+		transient = code_transient(sqlite3_errcode(db));
+		goto fail;
+	}
+	if (cur > latest) {
+		msg = xasprintf("schema version %d is newer than this program knows (%d)", cur, latest);
+		goto fail;
+	}
+	if (cur == 0 && cur < latest && !(flags & STORE_OPEN_CREATE)) {
+		msg = xstrdup("not an initialised store (create it with cgenctl init)");
+		goto fail;
+	}
+	if (cur > 0 && cur < latest && (ro || !(flags & STORE_OPEN_MIGRATE))) {
+		msg = xasprintf("schema version %d is older than this program's (%d): run cgenctl "
+				"migrate (or start cgend), which backs the store up first", cur, latest);
+		goto fail;
+	}
+	if (cur > 0 && cur < latest) {
+		char *bak = xasprintf("%s.v%d.bak", path, cur), *summary = NULL;
+		if (backup_db(db, bak, &summary, &msg, &transient) < 0) {
+			char *m = xasprintf("backup before migrating: %s", msg);
+			free(msg);
+			msg = m;
+			free(bak);
+			goto fail;
+		}
+		log_info("store %s: schema version %d -> %d; backup of version %d in %s (%s)", path,
+			 cur, latest, cur, bak, summary);
+		free(summary);
+		free(bak);
+	}
+	if (cur < latest && schema_apply(db, &msg) < 0) {
+		transient = code_transient(sqlite3_errcode(db));
+		goto fail;
+	}
+	if (stat(path, &sb) < 0) {
+		msg = xasprintf("%s", strerror(errno));
+		goto fail;
+	}
 	struct store *st = xcalloc(1, sizeof *st);
 	st->db = db;
+	st->path = xstrdup(path);
+	st->dev = sb.st_dev;
+	st->ino = sb.st_ino;
+	st->readonly = ro;
 	*out = st;
 	return STORE_OK;
 fail:
 	*err = xasprintf("%s: %s", path, msg);
 	free(msg);
 	sqlite3_close(db);
-	return STORE_ERR;
+	return transient ? STORE_TEMPFAIL : STORE_ERR;
+}
+
+int store_open(const char *path, struct store **out, char **err)
+{
+	int rc = store_open_flags(path, STORE_OPEN_CREATE | STORE_OPEN_MIGRATE, out, err);
+	return rc == STORE_OK ? STORE_OK : STORE_ERR;
+}
+
+int store_version(struct store *st, int *version)
+{
+	return user_version(st->db, version) == 0 ? STORE_OK : sqlfail(st);
+}
+
+int store_readonly(const struct store *st)
+{
+	return st->readonly;
+}
+
+int store_backup(struct store *st, const char *dest, char **summary)
+{
+	char *msg = NULL, *sum = NULL;
+	int transient = 0;
+	if (backup_db(st->db, dest, &sum, &msg, &transient) < 0) {
+		failf(st, "%s", msg);
+		st->last_code = transient ? SQLITE_FULL : 0;
+		free(msg);
+		return STORE_ERR;
+	}
+	if (summary)
+		*summary = sum;
+	else
+		free(sum);
+	return STORE_OK;
+}
+
+int store_file_check(struct store *st)
+{
+	struct stat sb;
+	if (stat(st->path, &sb) < 0)
+		return failf(st, "%s: %s: the store was deleted or moved while the daemon ran",
+			     st->path, strerror(errno));
+	if (sb.st_dev != st->dev || sb.st_ino != st->ino)
+		return failf(st, "%s: the store was replaced by another file while the daemon ran",
+			     st->path);
+	return STORE_OK;
+}
+
+static int tx_start(struct store *st, int *own);
+static int tx_end(struct store *st, int own, int rc);
+
+int store_probe(struct store *st, time_t now)
+{
+	int own, rc;
+	if ((rc = tx_start(st, &own)) != STORE_OK)
+		return rc;
+	sqlite3_stmt *s = stmt(st, Q_PROBE);
+	rc = STORE_ERR;
+	if (s && bindv(st, s, "T", now) == STORE_OK)
+		rc = run(st, s);
+	done(s);
+	return tx_end(st, own, rc);
+}
+
+int store_error_transient(const struct store *st)
+{
+	return code_transient(st->last_code);
 }
 
 void store_close(struct store *st)
@@ -452,6 +906,7 @@ void store_close(struct store *st)
 		sqlite3_finalize(st->q[i]);
 	sqlite3_close(st->db);
 	free(st->err);
+	free(st->path);
 	free(st);
 }
 
@@ -918,9 +1373,12 @@ out:
 int store_key_add(struct store *st, const char *key, const char *case_id, int step,
 		  const char *role, const char *addressee)
 {
+	char dig[67];
+	if (key_digest(key, dig) < 0)
+		return failf(st, "gnutls: cannot hash the reply key");
 	sqlite3_stmt *s = stmt(st, Q_KEY_ADD);
 	int rc = STORE_ERR;
-	if (s && bindv(st, s, "ttdtt", key, case_id, step, role, addressee) == STORE_OK)
+	if (s && bindv(st, s, "ttdtt", dig, case_id, step, role, addressee) == STORE_OK)
 		rc = run(st, s);
 	done(s);
 	return rc;
@@ -928,9 +1386,12 @@ int store_key_add(struct store *st, const char *key, const char *case_id, int st
 
 int store_key_get(struct store *st, const char *key, struct key_rec *out)
 {
+	char dig[67];
+	if (key_digest(key, dig) < 0)
+		return failf(st, "gnutls: cannot hash the reply key");
 	sqlite3_stmt *s = stmt(st, Q_KEY_GET);
 	int rc = STORE_ERR;
-	if (s && bindv(st, s, "t", key) == STORE_OK)
+	if (s && bindv(st, s, "t", dig) == STORE_OK)
 		rc = row(st, s);
 	if (rc == STORE_OK) {
 		out->case_id = col_str0(s, 0);
@@ -1044,6 +1505,9 @@ static int outbox_update(struct store *st, enum q id, int64_t row_id, time_t at,
 	if (rc == STORE_OK && sqlite3_changes(st->db) == 0)
 		rc = STORE_NOTFOUND;
 	done(s);
+	/* a result ends the send in flight */
+	if (rc == STORE_OK)
+		rc = store_outbox_sending_clear(st, row_id);
 	return rc;
 }
 
@@ -1346,6 +1810,174 @@ int store_digest_add(struct store *st, const char *day, time_t sent_at)
 	int rc = STORE_ERR;
 	if (s && bindv(st, s, "tT", day, sent_at) == STORE_OK)
 		rc = run(st, s);
+	done(s);
+	return rc;
+}
+
+/* --- outbox: sends in flight --- */
+
+int store_outbox_sending(struct store *st, const int64_t *ids, size_t n, time_t now)
+{
+	int own, rc;
+	if ((rc = tx_start(st, &own)) != STORE_OK)
+		return rc;
+	for (size_t i = 0; i < n && rc == STORE_OK; i++) {
+		sqlite3_stmt *s = stmt(st, Q_OB_SENDING_ADD);
+		rc = STORE_ERR;
+		if (s && bindv(st, s, "lT", ids[i], now) == STORE_OK)
+			rc = run(st, s);
+		done(s);
+	}
+	return tx_end(st, own, rc);
+}
+
+int store_outbox_in_doubt(struct store *st, int64_t **ids, size_t *n)
+{
+	sqlite3_stmt *s = stmt(st, Q_OB_IN_DOUBT);
+	int64_t *v = NULL;
+	size_t len = 0, cap = 0;
+	int rc = STORE_ERR;
+	if (s) {
+		while ((rc = row(st, s)) == STORE_OK) {
+			v = grow(v, len, &cap, sizeof *v);
+			v[len++] = sqlite3_column_int64(s, 0);
+		}
+		if (rc == STORE_NOTFOUND)
+			rc = STORE_OK;
+	}
+	done(s);
+	if (rc != STORE_OK) {
+		free(v);
+		v = NULL;
+		len = 0;
+	}
+	*ids = v;
+	*n = len;
+	return rc;
+}
+
+int store_outbox_sending_clear(struct store *st, int64_t id)
+{
+	sqlite3_stmt *s = stmt(st, Q_OB_SENDING_DEL);
+	int rc = STORE_ERR;
+	if (s && bindv(st, s, "l", id) == STORE_OK)
+		rc = run(st, s);
+	done(s);
+	return rc;
+}
+
+int store_outbox_id_floor(struct store *st, int64_t id)
+{
+	int64_t next;
+	int rc = store_outbox_next_id(st, &next);
+	if (rc != STORE_OK || next > id)
+		return rc;
+	sqlite3_stmt *s = stmt(st, Q_OB_SEQ_SET);
+	rc = STORE_ERR;
+	if (s && bindv(st, s, "l", id) == STORE_OK)
+		rc = run(st, s);
+	done(s);
+	return rc;
+}
+
+int store_outbox_is_sent(struct store *st, int64_t id)
+{
+	sqlite3_stmt *s = stmt(st, Q_OB_IS_SENT);
+	int rc = STORE_ERR;
+	if (s && bindv(st, s, "l", id) == STORE_OK)
+		rc = row(st, s);
+	if (rc == STORE_OK)
+		rc = sqlite3_column_int(s, 0) ? 1 : 0;
+	else if (rc == STORE_NOTFOUND)
+		rc = 0;
+	done(s);
+	return rc;
+}
+
+/* --- global limits --- */
+
+int store_limit_add(struct store *st, const char *kind, const char *key, time_t at)
+{
+	sqlite3_stmt *s = stmt(st, Q_LIMIT_ADD);
+	int rc = STORE_ERR;
+	if (s && bindv(st, s, "ttT", kind, key ? key : "", at) == STORE_OK)
+		rc = run(st, s);
+	done(s);
+	return rc;
+}
+
+int store_limit_count(struct store *st, const char *kind, const char *key, time_t since,
+		      int *count)
+{
+	sqlite3_stmt *s = stmt(st, Q_LIMIT_COUNT);
+	int rc = STORE_ERR;
+	if (s && bindv(st, s, "ttT", kind, key ? key : "", since) == STORE_OK)
+		rc = row(st, s);
+	if (rc == STORE_OK)
+		*count = sqlite3_column_int(s, 0);
+	else if (rc == STORE_NOTFOUND)
+		rc = failf(st, "no result for the limit count");
+	done(s);
+	return rc;
+}
+
+int store_limit_over(struct store *st, const char *kind, time_t since, int limit,
+		     struct strv *keys)
+{
+	sqlite3_stmt *s = stmt(st, Q_LIMIT_OVER);
+	int rc = STORE_ERR;
+	if (s && bindv(st, s, "tTd", kind, since, limit) == STORE_OK) {
+		while ((rc = row(st, s)) == STORE_OK)
+			strv_add(keys, (const char *)sqlite3_column_text(s, 0));
+		if (rc == STORE_NOTFOUND)
+			rc = STORE_OK;
+	}
+	done(s);
+	return rc;
+}
+
+int store_limit_prune(struct store *st, time_t before)
+{
+	sqlite3_stmt *s = stmt(st, Q_LIMIT_PRUNE);
+	int rc = STORE_ERR;
+	if (s && bindv(st, s, "T", before) == STORE_OK)
+		rc = run(st, s);
+	done(s);
+	return rc;
+}
+
+/* --- mailbox position --- */
+
+int store_mark_get(struct store *st, const char *mailbox, int64_t *validity, int64_t *mark)
+{
+	sqlite3_stmt *s = stmt(st, Q_MARK_GET);
+	int rc = STORE_ERR;
+	if (s && bindv(st, s, "t", mailbox) == STORE_OK)
+		rc = row(st, s);
+	if (rc == STORE_OK) {
+		*validity = sqlite3_column_int64(s, 0);
+		*mark = sqlite3_column_int64(s, 1);
+	}
+	done(s);
+	return rc;
+}
+
+int store_mark_set(struct store *st, const char *mailbox, int64_t validity, int64_t mark)
+{
+	sqlite3_stmt *s = stmt(st, Q_MARK_SET);
+	int rc = STORE_ERR;
+	if (s && bindv(st, s, "tll", mailbox, validity, mark) == STORE_OK)
+		rc = run(st, s);
+	done(s);
+	return rc;
+}
+
+int store_message_ref_seen(struct store *st, const char *source_ref)
+{
+	sqlite3_stmt *s = stmt(st, Q_MSG_REF_SEEN);
+	int rc = STORE_ERR;
+	if (s && bindv(st, s, "t", source_ref) == STORE_OK)
+		rc = row(st, s);
 	done(s);
 	return rc;
 }

@@ -183,4 +183,88 @@ int store_digest_get(struct store *st, const char *day, time_t *sent_at);
 /* Records the digest of day; STORE_ERR when that day already has one. */
 int store_digest_add(struct store *st, const char *day, time_t sent_at);
 
+/* --- opening with intent (schema version 5) ---
+ *
+ * store_open above keeps its meaning (create and migrate as needed) for
+ * tests and tools; the daemon and cgenctl say what they mean: */
+enum {
+	STORE_OPEN_RDONLY = 1,  /* read-only connection: never writes, never migrates */
+	STORE_OPEN_CREATE = 2,  /* create the file (mode 0600) and its schema when missing */
+	STORE_OPEN_MIGRATE = 4, /* bring an older schema up to date, after an online
+				   backup to PATH.vN.bak (N: the old version), logged */
+};
+/* Returned by store_open_flags (only) for a failure that may pass by itself:
+ * disk full, I/O error, the file locked by another process. */
+enum { STORE_TEMPFAIL = -2 };
+/* Opens the store at path as flags say. Whatever the flags, a store file (or
+ * its -wal or -shm) that group or others may read or write is refused with
+ * the chmod to run, and a missing file is created only with
+ * STORE_OPEN_CREATE ("no store at PATH" otherwise; nothing is created). A
+ * schema older than this program's is an error without STORE_OPEN_MIGRATE
+ * (the message names `cgenctl migrate`); a newer one always is. Returns
+ * STORE_OK, or STORE_ERR / STORE_TEMPFAIL with *err allocated ("PATH: ...")
+ * and *out NULL. */
+int store_open_flags(const char *path, unsigned flags, struct store **out, char **err);
+/* The schema version of the open store (PRAGMA user_version). */
+int store_version(struct store *st, int *version);
+/* 1 when the connection is read-only. */
+int store_readonly(const struct store *st);
+
+/* SQLite's online backup of the whole store to dest (written to dest.tmp,
+ * mode 0600, in rollback-journal mode so that it is one self-contained file,
+ * synced, renamed over dest), then checked: integrity_check, schema version,
+ * and the same number of cases, mails and events with the same chain head as
+ * the store at the time of the copy. *summary (may be NULL) gets a line such
+ * as "schema 5, 3 cases, 12 mails, 40 events, chain head 1f0c...". Returns
+ * STORE_OK, or STORE_ERR with the store's error text set (dest is then left
+ * untouched). */
+int store_backup(struct store *st, const char *dest, char **summary);
+
+/* The store's file is still the one that was opened (same device and inode):
+ * STORE_OK, or STORE_ERR ("PATH was deleted" / "PATH was replaced") with the
+ * error text set. The daemon asks each round. */
+int store_file_check(struct store *st);
+/* One tiny write transaction (a row rewritten): STORE_OK once the store can
+ * commit again after a failed commit (disk full), else STORE_ERR. */
+int store_probe(struct store *st, time_t now);
+/* 1 when the last error of st was one that may pass by itself (SQLITE_FULL,
+ * SQLITE_IOERR, SQLITE_BUSY, SQLITE_LOCKED), else 0. */
+int store_error_transient(const struct store *st);
+
+/* --- outbox: sends in flight --- */
+/* Marks outbox rows ids as handed to the sender, in its own small transaction
+ * (or the caller's). store_outbox_due no longer returns them; sent, retry and
+ * failed clear the mark with the result. */
+int store_outbox_sending(struct store *st, const int64_t *ids, size_t n, time_t now);
+/* Outbox rows still marked at start: a crash or a failed commit came between
+ * the send and its result (*ids allocated, n of them). */
+int store_outbox_in_doubt(struct store *st, int64_t **ids, size_t *n);
+/* Clears the mark of id without a result: the mail was not sent and goes out
+ * with the next flush. */
+int store_outbox_sending_clear(struct store *st, int64_t id);
+/* Makes the next outbox id greater than id (after a restore, so that ids the
+ * sender has already used are not given again). */
+int store_outbox_id_floor(struct store *st, int64_t id);
+/* 1 when outbox row id is marked sent, 0 when not, STORE_ERR on error. */
+int store_outbox_is_sent(struct store *st, int64_t id);
+
+/* --- global limits ([security] answer_limit, case_open_limit) --- */
+/* One hit of kind ("answer", key "") or ("case_open", key entity code) at at. */
+int store_limit_add(struct store *st, const char *kind, const char *key, time_t at);
+/* Hits of (kind, key) at or after since. */
+int store_limit_count(struct store *st, const char *kind, const char *key, time_t since,
+		      int *count);
+/* The keys of kind with at least limit hits at or after since, appended to keys. */
+int store_limit_over(struct store *st, const char *kind, time_t since, int limit,
+		     struct strv *keys);
+/* Forgets hits older than before. */
+int store_limit_prune(struct store *st, time_t before);
+
+/* --- mailbox position (restore replay) --- */
+/* The mark of mailbox (see schema.sql, version 5); STORE_NOTFOUND when none. */
+int store_mark_get(struct store *st, const char *mailbox, int64_t *validity, int64_t *mark);
+int store_mark_set(struct store *st, const char *mailbox, int64_t validity, int64_t mark);
+/* STORE_OK when a stored mail has this mailbox reference, else STORE_NOTFOUND. */
+int store_message_ref_seen(struct store *st, const char *source_ref);
+
 #endif

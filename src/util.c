@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -348,4 +349,69 @@ int parse_iso8601(const char *s, time_t *out)
 		return -1;
 	*out = t - off;
 	return 0;
+}
+
+/* The code point of the UTF-8 sequence of n bytes at p. */
+static unsigned utf8_cp(const unsigned char *p, size_t n)
+{
+	switch (n) {
+	case 1: return p[0];
+	case 2: return ((p[0] & 0x1fu) << 6) | (p[1] & 0x3fu);
+	case 3: return ((p[0] & 0x0fu) << 12) | ((p[1] & 0x3fu) << 6) | (p[2] & 0x3fu);
+	default:
+		return ((p[0] & 0x07u) << 18) | ((p[1] & 0x3fu) << 12) | ((p[2] & 0x3fu) << 6) |
+		       (p[3] & 0x3fu);
+	}
+}
+
+static int cp_is_control(unsigned c)
+{
+	return c < 0x20 || c == 0x7f || (c >= 0x80 && c <= 0x9f) || (c >= 0x202a && c <= 0x202e) ||
+	       (c >= 0x2066 && c <= 0x2069);
+}
+
+int str_has_controls(const char *s)
+{
+	if (!s)
+		return 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p;) {
+		size_t n = utf8_valid_len(p, SIZE_MAX);
+		if (n == 0 || cp_is_control(utf8_cp(p, n)))
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
+char *str_escape_controls(const char *s, int keep_newlines)
+{
+	if (!s)
+		return NULL;
+	struct buf b = {0};
+	buf_add(&b, "", 0);
+	for (const unsigned char *p = (const unsigned char *)s; *p;) {
+		size_t n = utf8_valid_len(p, SIZE_MAX);
+		unsigned c = n ? utf8_cp(p, n) : *p;
+		if (n && !cp_is_control(c)) {
+			buf_add(&b, (const char *)p, n);
+			p += n;
+			continue;
+		}
+		if (!n)
+			buf_addf(&b, "\\x%02x", c);
+		else if (keep_newlines && (c == '\n' || c == '\t'))
+			buf_addc(&b, (char)c);
+		else if (c == '\n')
+			buf_adds(&b, "\\n");
+		else if (c == '\r')
+			buf_adds(&b, "\\r");
+		else if (c == '\t')
+			buf_adds(&b, "\\t");
+		else if (c < 0x80)
+			buf_addf(&b, "\\x%02x", c);
+		else
+			buf_addf(&b, "\\u%04x", c);
+		p += n ? n : 1;
+	}
+	return buf_steal(&b);
 }

@@ -76,6 +76,16 @@ int addr_valid(const char *addr);
  * surrogates and code points past U+10FFFF included). */
 size_t utf8_valid_len(const unsigned char *p, size_t avail);
 
+/* Terminal safety: 1 when s holds a byte a terminal may act on: an ASCII
+ * control character (below 0x20, or 0x7f), a C1 control (U+0080..U+009F),
+ * a bidirectional override (U+202A..U+202E, U+2066..U+2069) or bytes that are
+ * not UTF-8. NULL holds none. */
+int str_has_controls(const char *s);
+/* A copy of s (allocated; NULL for NULL) with each such character written as
+ * text: \t \n \r, \xNN for other bytes, \uNNNN for C1 and bidi
+ * characters. keep_newlines: '\n' and '\t' stay as they are. */
+char *str_escape_controls(const char *s, int keep_newlines);
+
 /* Lowercase hex of n bytes; out must hold 2n+1. */
 void hex_encode(const unsigned char *in, size_t n, char *out);
 

@@ -53,6 +53,8 @@ dir = $top_srcdir/templates
 [security]
 secret_file = secret
 CONF
+	# No command but init creates a store.
+	"$CGENCTL" -c "$d/cgen.conf" init >/dev/null
 	"$CGENCTL" -c "$d/cgen.conf" directory import "$top_srcdir/etc/entities.csv" >/dev/null
 }
 

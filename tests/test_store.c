@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -120,6 +121,7 @@ static void test_open_reopen(void **state)
 	assert_non_null(f);
 	fputs("this is not a database file, just text long enough to be read....", f);
 	fclose(f);
+	chmod(junk, 0600);
 	assert_int_equal(store_open(junk, &st2, &err), STORE_ERR);
 	assert_non_null(strstr(err, "sqlite: file is not a database"));
 	free(err);
@@ -128,7 +130,7 @@ static void test_open_reopen(void **state)
 
 	junk = xasprintf("%s/no/such/dir.db", tmpdir);
 	assert_int_equal(store_open(junk, &st2, &err), STORE_ERR);
-	want = xasprintf("%s: sqlite: unable to open database file", junk);
+	want = xasprintf("%s: cannot create: No such file or directory", junk);
 	assert_string_equal(err, want);
 	free(want);
 	free(err);
