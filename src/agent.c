@@ -55,8 +55,6 @@ int agent_open_flags(struct agent *a, const struct conf *cfg, int mail, unsigned
 		rc = r == STORE_TEMPFAIL ? -2 : -1;
 		goto fail;
 	}
-	a->mailbox_key = cfg->mailbox.maildir ? xasprintf("maildir:%s", cfg->mailbox.maildir)
-					      : xstrdup(cfg->mailbox.url ? cfg->mailbox.url : "");
 	if (templates_load(cfg->templates_dir, agent_templates, &a->tpl, &errs) != 0) {
 		char *j = strv_join(&errs, "\n");
 		*err = xasprintf("templates: %s", j);
@@ -145,7 +143,6 @@ void agent_close(struct agent *a)
 		free(u->rcpt);
 	}
 	free(a->unrecorded);
-	free(a->mailbox_key);
 	memset(a, 0, sizeof *a);
 }
 

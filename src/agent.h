@@ -41,7 +41,6 @@ struct agent {
 	struct agent_result *unrecorded; /* sends done whose results could not be
 				    committed yet (never sent again meanwhile) */
 	size_t n_unrecorded;
-	char *mailbox_key;       /* "maildir:PATH" or the IMAP URL, for the store */
 };
 
 /* The outcome of one send, kept while the store cannot commit it. */

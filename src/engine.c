@@ -210,11 +210,9 @@ static int caseless_ok(struct engine_out *o, const struct engine_in *in, const c
 {
 	if (!in->answer_limited)
 		return 1;
+	/* engine_handle queues the mail when nothing else did */
 	ev(o, "answer_limited", in->from, "no %s answer to %s: the answer limit for mail that "
 	   "opened no case is reached", what, in->from);
-	if (!o->queue_reason)
-		o->queue_reason = xasprintf("not answered (%s to %s): the answer limit for mail "
-					    "that opened no case is reached", what, in->from);
 	return 0;
 }
 
@@ -328,7 +326,6 @@ static int check_request(const struct engine_env *env, struct engine_out *o,
 				var(m, "subject", in->subject);
 				m->caseless = 1;
 			}
-			free(o->queue_reason);
 			o->queue_reason = xasprintf("request not accepted: %s", why);
 			free(why);
 			return -1;
@@ -843,8 +840,21 @@ static void do_audit(const struct engine_env *env, struct engine_out *o, const s
 
 /* ---- entry point ---- */
 
+static void handle_mail(const struct engine_env *env, const struct case_rec *c,
+			const struct engine_in *in, struct engine_out *o);
+
 void engine_handle(const struct engine_env *env, const struct case_rec *c,
 		   const struct engine_in *in, struct engine_out *o)
+{
+	handle_mail(env, c, in, o);
+	/* A mail left unanswered by the answer limit waits for the operator. */
+	for (size_t i = 0; i < o->n_events && !o->queue_reason; i++)
+		if (strcmp(o->events[i].kind, "answer_limited") == 0)
+			o->queue_reason = xasprintf("not answered: %s", o->events[i].detail);
+}
+
+static void handle_mail(const struct engine_env *env, const struct case_rec *c,
+			const struct engine_in *in, struct engine_out *o)
 {
 	memset(o, 0, sizeof *o);
 	o->mail_kind = "other";

@@ -237,11 +237,17 @@ static char *json_top(const char *js, const char *key)
 	}
 }
 
+/* One CSV cell (RFC 4180). A cell a spreadsheet would take for a formula
+ * (it starts with = + - @, TAB or CR) gets a leading ' inside quotes, as
+ * OWASP's CSV injection rule says: shown as text, never evaluated. */
 static void csv_field(struct buf *b, const char *v, int last)
 {
 	v = v ? v : "";
-	if (strpbrk(v, ",\"\r\n")) {
+	int formula = *v && strchr("=+-@\t\r", *v) != NULL;
+	if (formula || strpbrk(v, ",\"\r\n")) {
 		buf_addc(b, '"');
+		if (formula)
+			buf_addc(b, '\'');
 		for (; *v; v++) {
 			if (*v == '"')
 				buf_addc(b, '"');

@@ -74,7 +74,9 @@ int export_verify(struct store *st, const char *dir, struct strv *findings, size
 		  char **err);
 
 /* The central file's index (index.csv, and the CSV of AUDIT by mail): its
- * header line, and one granted case's line (RFC 4180, CRLF). */
+ * header line, and one granted case's line (RFC 4180, CRLF). A cell that
+ * starts with = + - @, TAB or CR is written quoted with a leading ' (OWASP's
+ * rule against CSV formula injection). */
 void export_index_header(struct buf *b);
 void export_index_row(struct buf *b, const struct case_rec *c);
 

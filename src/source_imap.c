@@ -60,6 +60,10 @@ struct imap_src {
 	struct known *known;     /* ascending UIDs > last_uid */
 	size_t nknown;
 	struct strv created;     /* folders created (or found) in this session */
+	int transient;           /* the last connect failed before a session existed */
+	char *pkey;              /* the processed folder's mark in the store */
+	uint32_t replay_uv, replay_next, replay_end; /* reading processed_folder again
+				    (restore): UIDs replay_next..replay_end */
 };
 
 /* --- errors --- */
@@ -330,6 +334,39 @@ static int status_uidvalidity(struct imap_src *s, uint32_t *uv, char **err)
 	return 0;
 }
 
+/* UIDVALIDITY and UIDNEXT of folder by STATUS; 0, or -1 with *err set. */
+static int status_of(struct imap_src *s, const char *folder, uint32_t *uv, uint32_t *uidnext,
+		     char **err)
+{
+	struct mailimap_status_att_list *atts = mailimap_status_att_list_new_empty();
+	struct mailimap_mailbox_data_status *res = NULL;
+	mailimap_status_att_list_add(atts, MAILIMAP_STATUS_ATT_UIDVALIDITY);
+	mailimap_status_att_list_add(atts, MAILIMAP_STATUS_ATT_UIDNEXT);
+	int r = mailimap_status(s->imap, folder, atts, &res);
+	mailimap_status_att_list_free(atts);
+	if (r != MAILIMAP_NO_ERROR) {
+		char *what = xasprintf("STATUS %s", folder);
+		fail(s, err, what, r);
+		free(what);
+		return -1;
+	}
+	*uv = *uidnext = 0;
+	for (clistiter *it = res->st_info_list ? clist_begin(res->st_info_list) : NULL; it;
+	     it = clist_next(it)) {
+		struct mailimap_status_info *i = clist_content(it);
+		if (i->st_att == MAILIMAP_STATUS_ATT_UIDVALIDITY)
+			*uv = i->st_value;
+		else if (i->st_att == MAILIMAP_STATUS_ATT_UIDNEXT)
+			*uidnext = i->st_value;
+	}
+	mailimap_mailbox_data_status_free(res);
+	if (*uv == 0 || *uidnext == 0) {
+		*err = xasprintf("%s: the server gives no UIDVALIDITY or UIDNEXT for %s", s->label, folder);
+		return -1;
+	}
+	return 0;
+}
+
 static int refresh_capability(struct imap_src *s, char **err)
 {
 	struct mailimap_capability_data *cap = NULL;
@@ -375,7 +412,10 @@ static int connect_session(struct imap_src *s, char **err)
 						       tls_setup, s);
 	else
 		r = mailimap_socket_connect(s->imap, s->host, (uint16_t)s->port);
+	s->transient = 0;
 	if (r != MAILIMAP_NO_ERROR_NON_AUTHENTICATED && r != MAILIMAP_NO_ERROR_AUTHENTICATED) {
+		/* no server, or one that does not answer: may pass by itself */
+		s->transient = r != MAILIMAP_ERROR_SSL;
 		fail(s, err, "connect", r);
 		goto fail;
 	}
@@ -718,6 +758,210 @@ out:
 	return rc;
 }
 
+/* --- restore replay: what processed_folder holds past the store's mark --- */
+
+static int ensure_folder(struct imap_src *s, const char *folder, char **err);
+
+/* Is a ref one of processed_folder's, read again ("P" UIDVALIDITY:UID)? */
+static int is_replay_ref(const char *ref)
+{
+	return ref[0] == 'P';
+}
+
+/* At open: when the store has a mark of processed_folder and the folder
+ * holds mails past it, they are read again first. */
+static int find_replay(struct imap_src *s, char **err)
+{
+	int64_t uv_m, mark;
+	int r = store_mark_get(s->st, s->pkey, &uv_m, &mark);
+	if (r == STORE_NOTFOUND)
+		return 0;
+	if (r != STORE_OK) {
+		*err = xasprintf("%s: store: %s", s->label, store_errmsg(s->st));
+		return -1;
+	}
+	uint32_t uv, next;
+	if (ensure_folder(s, s->processed, err) < 0 || status_of(s, s->processed, &uv, &next, err) < 0)
+		return -1;
+	if ((int64_t)uv != uv_m) {
+		log_warn("%s: UIDVALIDITY of %s changed since the store's mark: mails handled after "
+			 "it cannot be told apart and are not read again", s->label, s->processed);
+		return 0;
+	}
+	if ((int64_t)next - 1 <= mark)
+		return 0;
+	s->replay_uv = uv;
+	s->replay_next = (uint32_t)mark + 1;
+	s->replay_end = next - 1;
+	log_warn("%s: %s holds mails moved there after the store's last mark (was the store "
+		 "restored from a backup?): reading UIDs %u to %u again", s->label, s->processed,
+		 s->replay_next, s->replay_end);
+	return 0;
+}
+
+/* Selects the agent's folder again after reading processed_folder. */
+static int reselect(struct imap_src *s, char **err)
+{
+	int r = mailimap_select(s->imap, s->folder);
+	if (r != MAILIMAP_NO_ERROR) {
+		char *what = xasprintf("SELECT %s", s->folder);
+		fail(s, err, what, r);
+		free(what);
+		return -1;
+	}
+	uint32_t uv = s->imap->imap_selection_info ? s->imap->imap_selection_info->sel_uidvalidity : 0;
+	if (uv == 0 && status_uidvalidity(s, &uv, err) < 0)
+		return -1;
+	adopt_uidvalidity(s, uv);
+	return 0;
+}
+
+/* The next batch of processed_folder's mails past the mark, refs "P<uv>:<uid>".
+ * Any trouble ends the replay (it is a help after a restore, not a duty). */
+static int replay_fetch(struct imap_src *s, size_t max, struct source_msg **msgs, size_t *n,
+			char **err)
+{
+	clist *res = NULL;
+	struct pick *p = NULL;
+	size_t np = 0, take = 0, bytes = 0;
+	int rc = -1, r = mailimap_examine(s->imap, s->processed);
+	if (r != MAILIMAP_NO_ERROR) {
+		char *what = xasprintf("EXAMINE %s", s->processed);
+		fail(s, err, what, r);
+		free(what);
+		return -1;
+	}
+	uint32_t uv = s->imap->imap_selection_info ? s->imap->imap_selection_info->sel_uidvalidity : 0;
+	if (uv != s->replay_uv) {
+		*err = xasprintf("%s: UIDVALIDITY of %s changed", s->label, s->processed);
+		goto out;
+	}
+	struct mailimap_search_key *key =
+		mailimap_search_key_new_uid(mailimap_set_new_interval(s->replay_next, s->replay_end));
+	r = mailimap_uid_search(s->imap, NULL, key, &res);
+	mailimap_search_key_free(key);
+	if (r != MAILIMAP_NO_ERROR) {
+		fail(s, err, "UID SEARCH", r);
+		goto out;
+	}
+	uint32_t *uids = xcalloc((res ? (size_t)clist_count(res) : 0) + 1, sizeof *uids);
+	size_t nu = 0;
+	for (clistiter *it = res ? clist_begin(res) : NULL; it; it = clist_next(it)) {
+		uint32_t u = *(uint32_t *)clist_content(it);
+		if (u >= s->replay_next && u <= s->replay_end)
+			uids[nu++] = u;
+	}
+	if (res)
+		mailimap_search_result_free(res);
+	res = NULL;
+	qsort(uids, nu, sizeof *uids, cmp_u32);
+	if (nu == 0) {
+		free(uids);
+		s->replay_next = s->replay_end + 1;
+		rc = 0;
+		goto out;
+	}
+	r = uid_fetch(s, uids, nu < max ? nu : max, mailimap_fetch_att_new_rfc822_size(), &res);
+	free(uids);
+	if (r != MAILIMAP_NO_ERROR) {
+		fail(s, err, "UID FETCH RFC822.SIZE", r);
+		goto out;
+	}
+	p = xcalloc((res ? (size_t)clist_count(res) : 0) + 1, sizeof *p);
+	for (clistiter *it = res ? clist_begin(res) : NULL; it; it = clist_next(it)) {
+		uint32_t uid, size;
+		att_get(clist_content(it), &uid, &size, NULL, NULL);
+		if (uid >= s->replay_next && uid <= s->replay_end)
+			p[np].uid = uid, p[np++].size = size;
+	}
+	if (res)
+		mailimap_fetch_list_free(res);
+	res = NULL;
+	qsort(p, np, sizeof *p, cmp_pick);
+	for (; take < np && take < max; take++) {
+		p[take].oversize = s->max_size > 0 && (long long)p[take].size > s->max_size;
+		size_t cost = p[take].oversize ? 0 : p[take].size;
+		if (take > 0 && bytes + cost > BATCH_BYTES)
+			break;
+		bytes += cost;
+	}
+	for (int header_only = 0; header_only < 2; header_only++) {
+		uint32_t *want = xcalloc(take + 1, sizeof *want);
+		size_t m = 0;
+		for (size_t i = 0; i < take; i++)
+			if (p[i].oversize == header_only)
+				want[m++] = p[i].uid;
+		r = m ? uid_fetch(s, want, m, body_att(header_only), &res) : MAILIMAP_NO_ERROR;
+		free(want);
+		if (r != MAILIMAP_NO_ERROR) {
+			fail(s, err, "UID FETCH", r);
+			goto out;
+		}
+		take_bodies(p, take, res);
+		if (res)
+			mailimap_fetch_list_free(res);
+		res = NULL;
+	}
+	*msgs = xcalloc(take + 1, sizeof **msgs);
+	for (size_t i = 0; i < take; i++) {
+		if (!p[i].have)
+			continue;
+		struct source_msg *m = &(*msgs)[(*n)++];
+		m->ref = xasprintf("P%u:%u", s->replay_uv, p[i].uid);
+		m->data = p[i].data;
+		m->len = p[i].len;
+		m->size = p[i].oversize ? p[i].size : p[i].len;
+		m->oversize = p[i].oversize;
+		p[i].data = NULL;
+	}
+	s->replay_next = take ? p[take - 1].uid + 1 : s->replay_end + 1;
+	rc = 0;
+out:
+	if (res)
+		mailimap_fetch_list_free(res);
+	for (size_t i = 0; i < np; i++)
+		free(p[i].data);
+	free(p);
+	if (s->imap && reselect(s, err) < 0)
+		rc = -1;
+	return rc;
+}
+
+static int imap_position(void *state, struct store *st, char **err)
+{
+	struct imap_src *s = state;
+	uint32_t uv, next;
+	if (s->replay_next && s->replay_next <= s->replay_end) {
+		/* what was read again so far is in this batch's transaction */
+		uv = s->replay_uv;
+		next = s->replay_next;
+	} else if (ensure_connected(s, err) < 0 || ensure_folder(s, s->processed, err) < 0 ||
+		   status_of(s, s->processed, &uv, &next, err) < 0) {
+		return -1;
+	}
+	if (store_mark_set(st, s->pkey, uv, (int64_t)next - 1) != STORE_OK) {
+		*err = xasprintf("%s: store: %s", s->label, store_errmsg(st));
+		return -1;
+	}
+	return 0;
+}
+
+/* After a move: the mark past the mails just moved (outside the batch's
+ * transaction; a failure only means they are read again after a restart). */
+static void mark_after_move(struct imap_src *s)
+{
+	uint32_t uv, next;
+	char *e = NULL;
+	if (!s->st || (s->replay_next && s->replay_next <= s->replay_end))
+		return;
+	if (status_of(s, s->processed, &uv, &next, &e) < 0 ||
+	    store_mark_set(s->st, s->pkey, uv, (int64_t)next - 1) != STORE_OK) {
+		log_warn("%s: cannot record the position of %s: %s", s->label, s->processed,
+			 e ? e : store_errmsg(s->st));
+		free(e);
+	}
+}
+
 /* --- source_ops --- */
 
 static void imap_close(void *state);
@@ -726,6 +970,7 @@ static int imap_open(const struct conf *cfg, struct store *st, void **state, cha
 {
 	const struct conf_mailbox *mb = &cfg->mailbox;
 	struct imap_src *s = xcalloc(1, sizeof *s);
+	int rc = -1;
 	*state = NULL;
 	s->host = xstrdup(mb->host);
 	s->user = xstrdup(mb->user);
@@ -743,6 +988,7 @@ static int imap_open(const struct conf *cfg, struct store *st, void **state, cha
 			     s->port);
 	s->key = xasprintf("%s://%s@%s:%d/%s", s->tls ? "imaps" : "imap", s->user ? s->user : "",
 			   s->host ? s->host : "", s->port, s->folder);
+	s->pkey = xasprintf("%s#%s", s->key, s->processed);
 	if (!s->host) {
 		*err = xasprintf("%s: not an imap:// or imaps:// mailbox", mb->url ? mb->url : "mailbox");
 		goto fail;
@@ -758,13 +1004,17 @@ static int imap_open(const struct conf *cfg, struct store *st, void **state, cha
 	} else if (!(s->password = read_password(mb->password_file, err))) {
 		goto fail;
 	}
-	if (connect_session(s, err) < 0)
+	if (connect_session(s, err) < 0) {
+		rc = s->transient ? -2 : -1;
+		goto fail;
+	}
+	if (st && find_replay(s, err) < 0)
 		goto fail;
 	*state = s;
 	return 0;
 fail:
 	imap_close(s);
-	return -1;
+	return rc;
 }
 
 static int imap_fetch(void *state, size_t max, struct source_msg **msgs, size_t *n, char **err)
@@ -777,6 +1027,22 @@ static int imap_fetch(void *state, size_t max, struct source_msg **msgs, size_t 
 	int was_connected = s->imap != NULL;
 	if (ensure_connected(s, err) < 0)
 		return -1;
+	if (s->replay_next && s->replay_next <= s->replay_end) {
+		if (replay_fetch(s, max, msgs, n, err) == 0 && *n)
+			return 0;
+		if (*err) {
+			log_warn("%s; mails of %s past the store's mark are not read again", *err,
+				 s->processed);
+			free(*err);
+			*err = NULL;
+			s->replay_next = s->replay_end + 1;
+			source_msgs_free(*msgs, *n);
+			*msgs = NULL;
+			*n = 0;
+		}
+		if (ensure_connected(s, err) < 0)
+			return -1;
+	}
 	if (fetch_once(s, max, msgs, n, err) == 0)
 		return 0;
 	if (s->imap || !was_connected)
@@ -906,6 +1172,8 @@ static int imap_done_many(void *state, const char *const *refs, size_t n, char *
 	for (size_t i = 0; i < n; i++) {
 		uint32_t uid;
 		char *e = NULL;
+		if (is_replay_ref(refs[i]))
+			continue; /* read again from processed_folder: already there */
 		if (parse_ref(s, refs[i], &uid, &e) < 0) {
 			free(*err);
 			*err = e;
@@ -932,18 +1200,29 @@ static int imap_done_many(void *state, const char *const *refs, size_t n, char *
 		*err = e;
 		return -1;
 	}
+	mark_after_move(s);
 	return rc;
 }
 
 static int imap_done(void *state, const char *ref, char **err)
 {
 	struct imap_src *s = state;
-	return finish_ref(s, ref, s->processed, err);
+	if (is_replay_ref(ref))
+		return 0;
+	int r = finish_ref(s, ref, s->processed, err);
+	if (r == 0)
+		mark_after_move(s);
+	return r;
 }
 
 static int imap_quarantine(void *state, const char *ref, char **err)
 {
 	struct imap_src *s = state;
+	if (is_replay_ref(ref)) {
+		log_warn("%s: mail %s read again from %s cannot be handled; it stays there", s->label,
+			 ref, s->processed);
+		return 0;
+	}
 	return finish_ref(s, ref, s->quarantine, err);
 }
 
@@ -1011,6 +1290,7 @@ static void imap_close(void *state)
 	free(s->token_command);
 	free(s->label);
 	free(s->key);
+	free(s->pkey);
 	free(s->known);
 	strv_free(&s->created);
 	free(s);
@@ -1025,4 +1305,5 @@ const struct source_ops source_imap = {
 	.quarantine = imap_quarantine,
 	.wait = imap_wait,
 	.close = imap_close,
+	.position = imap_position,
 };

@@ -31,6 +31,7 @@
 #include "fs.h"
 #include "log.h"
 #include "source.h"
+#include "store.h"
 #include "util.h"
 
 #define QUARANTINE ".Quarantine"
@@ -42,6 +43,8 @@ struct mdir {
 	time_t scanned;     /* when the listing was last read from disk */
 	int quarantine_ok;  /* PATH/.Quarantine/{tmp,new,cur} exist */
 	long long max_size; /* [mailbox] max_message_size; 0: no limit */
+	chash *replay;      /* seen mails of cur/ to read again (restore), refs */
+	char *key;          /* "maildir:PATH": the mailbox's name in the store */
 };
 
 static void out_of_memory(void)
@@ -144,23 +147,41 @@ static char *msg_path(const struct mdir *st, const struct maildir_msg *m)
 	return xasprintf("%s/%s/%s", st->path, msg_sub(m), m->msg_filename);
 }
 
-/* The whole file into *b; -1 with errno set. */
+/* What an entry that is not a regular file is, for people. */
+static const char *kind_of(mode_t m)
+{
+	return S_ISLNK(m) ? "a symbolic link" : S_ISFIFO(m) ? "a FIFO" : S_ISSOCK(m) ? "a socket"
+	     : S_ISCHR(m) || S_ISBLK(m) ? "a device" : S_ISDIR(m) ? "a folder"
+	     : "not a regular file";
+}
+
 /* Reads the file at path into b. A file of more than max bytes (max > 0) is
  * read only up to the end of its header (at most 256 KiB); *size is the
- * file's whole size. */
-static int read_file(const char *path, struct buf *b, long long max, size_t *size)
+ * file's whole size. Never follows a symbolic link nor blocks (O_NOFOLLOW |
+ * O_NONBLOCK), and reads only a regular file (fstat after open): for any
+ * other entry returns -2 with *what set. -1 with errno set on an error. */
+static int read_file(const char *path, struct buf *b, long long max, size_t *size,
+		     const char **what)
 {
 	struct stat sb;
 	int ret = -1, e = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		e = errno;
+		if ((e == ELOOP || e == ENXIO || e == EISDIR) && lstat(path, &sb) == 0) {
+			*what = kind_of(sb.st_mode);
+			return -2;
+		}
+		errno = e;
 		return -1;
+	}
 	if (fstat(fd, &sb) < 0) {
 		e = errno;
 		goto out;
 	}
 	if (!S_ISREG(sb.st_mode)) {
-		e = EINVAL;
+		*what = kind_of(sb.st_mode);
+		ret = -2;
 		goto out;
 	}
 	*size = (size_t)sb.st_size;
@@ -272,13 +293,69 @@ static void md_close(void *state)
 		maildir_free(st->md);
 	if (st->handled)
 		chash_free(st->handled);
+	if (st->replay)
+		chash_free(st->replay);
 	free(st->path);
+	free(st->key);
 	free(st);
+}
+
+/* After a restore: the seen mails of cur/ renamed since the store's mark
+ * (the time of the last batch committed before the backup, less 2 s for
+ * clock steps) whose name the store does not know are read again; the agent
+ * skips any it has by Message-ID. */
+static int find_replay(struct mdir *st, struct store *store, char **err)
+{
+	int64_t validity, mark;
+	int r = store_mark_get(store, st->key, &validity, &mark);
+	if (r == STORE_NOTFOUND)
+		return 0; /* a store that never read this Maildir: nothing to read again */
+	if (r != STORE_OK) {
+		*err = xasprintf("maildir %s: store: %s", st->path, store_errmsg(store));
+		return -1;
+	}
+	carray *list = st->md->mdir_msg_list;
+	size_t n = 0;
+	for (unsigned int i = 0; i < carray_count(list); i++) {
+		struct maildir_msg *m = carray_get(list, i);
+		struct stat sb;
+		if (is_unseen(m))
+			continue;
+		char *p = msg_path(st, m);
+		int ok = lstat(p, &sb) == 0 && sb.st_ctim.tv_sec >= mark - 2;
+		free(p);
+		if (!ok)
+			continue;
+		r = store_message_ref_seen(store, m->msg_uid);
+		if (r == STORE_ERR) {
+			*err = xasprintf("maildir %s: store: %s", st->path, store_errmsg(store));
+			return -1;
+		}
+		if (r == STORE_NOTFOUND) {
+			set_add(st->replay, m->msg_uid);
+			n++;
+		}
+	}
+	if (n)
+		log_warn("maildir %s: %zu mail(s) in cur/ were handled after the store's last mark but "
+			 "are not in it (was it restored from a backup?): reading them again", st->path, n);
+	return 0;
+}
+
+static int md_position(void *state, struct store *store, char **err)
+{
+	struct mdir *st = state;
+	if (store_mark_set(store, st->key, 0, (int64_t)time(NULL)) != STORE_OK) {
+		*err = xasprintf("maildir %s: store: %s", st->path, store_errmsg(store));
+		return -1;
+	}
+	return 0;
 }
 
 static int md_open(const struct conf *cfg, struct store *store, void **state, char **err)
 {
-	(void)store; /* a Maildir needs no memory of its own: seen flags live in the file names */
+	/* Seen flags live in the file names; the store keeps the mark of the last
+	 * batch, for a restore (find_replay). */
 	const char *path = cfg->mailbox.maildir;
 	struct stat sb;
 	*state = NULL;
@@ -307,9 +384,11 @@ static int md_open(const struct conf *cfg, struct store *store, void **state, ch
 	st->max_size = cfg->mailbox.max_message_size;
 	st->md = maildir_new(path);
 	st->handled = chash_new(CHASH_DEFAULTSIZE, CHASH_COPYKEY);
-	if (!st->md || !st->handled)
+	st->replay = chash_new(CHASH_DEFAULTSIZE, CHASH_COPYKEY);
+	st->key = xasprintf("maildir:%s", path);
+	if (!st->md || !st->handled || !st->replay)
 		out_of_memory();
-	if (scan(st, 1, err) < 0) {
+	if (scan(st, 1, err) < 0 || (store && find_replay(st, store, err) < 0)) {
 		md_close(st);
 		return -1;
 	}
@@ -329,7 +408,9 @@ static int md_fetch(void *state, size_t max, struct source_msg **msgs, size_t *n
 	size_t ncand = 0;
 	for (unsigned int i = 0; i < carray_count(list); i++) {
 		struct maildir_msg *m = carray_get(list, i);
-		if (is_unseen(m) && !is_handled(st, m->msg_uid))
+		chashdatum key = {(void *)m->msg_uid, (unsigned int)strlen(m->msg_uid)}, val;
+		if ((is_unseen(m) || chash_get(st->replay, &key, &val) == 0) &&
+		    !is_handled(st, m->msg_uid))
 			cand[ncand++] = m;
 	}
 	qsort(cand, ncand, sizeof *cand, cmp_uid);
@@ -341,7 +422,18 @@ static int md_fetch(void *state, size_t max, struct source_msg **msgs, size_t *n
 		char *path = msg_path(st, cand[i]);
 		struct buf b = {0};
 		size_t size = 0;
-		if (read_file(path, &b, st->max_size, &size) == 0) {
+		const char *what = NULL;
+		int r = read_file(path, &b, st->max_size, &size, &what);
+		if (r == -2) {
+			/* Not a mail file: never read, never followed; moved aside and
+			 * listed for the operator with the reason. */
+			log_warn("maildir %s: %s is %s, not a mail file: not read; quarantined", st->path,
+				 path, what);
+			out[nout].ref = xstrdup(cand[i]->msg_uid);
+			out[nout].data = xstrdup("");
+			out[nout].why = xasprintf("%s in the Maildir, not a mail file: not read", what);
+			nout++;
+		} else if (r == 0) {
 			out[nout].ref = xstrdup(cand[i]->msg_uid);
 			out[nout].len = b.len;
 			out[nout].size = size;
@@ -467,4 +559,5 @@ const struct source_ops source_maildir = {
 	.quarantine = md_quarantine,
 	.wait = md_wait,
 	.close = md_close,
+	.position = md_position,
 };

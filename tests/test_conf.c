@@ -275,6 +275,12 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.case_rate_limit, 60);
 	assert_null(cfg.pid_file);
 	assert_string_equal(cfg.log_level, "info");
+	/* safe by default */
+	assert_int_equal(cfg.store_create, 0);
+	assert_null(cfg.central_file);
+	assert_int_equal(cfg.answer_limit, 50);
+	assert_int_equal(cfg.case_open_limit, 10);
+	assert_int_equal(cfg.self_approval_refuse, 0);
 
 	conf_free(&cfg);
 	strv_free(&errors);
@@ -283,6 +289,47 @@ static void test_defaults(void **state)
 }
 
 /* Server URLs: what each part becomes. */
+/* The keys of the security review (store creation, limits, self-approval). */
+static void test_safety_keys(void **state)
+{
+	(void)state;
+	char *text = xasprintf("[store]\npath = cgen.db\ncreate = yes\ncentral_file = central\n"
+			       "[security]\nsecret_file = secret\nanswer_limit = 7\n"
+			       "case_open_limit = 3\n[workflow]\ncdt = review1@cdt.ca.gov\n"
+			       "cto = cto@cdt.ca.gov\nself_approval = refuse\n"
+			       "[mailbox]\nurl = maildir:Maildir\n[smtp]\nurl = file:outbox\n"
+			       "from = cgen@cdt.ca.gov\n");
+	char *path = write_tmp(text, 0600);
+	struct conf cfg = {0};
+	struct strv errors = {0};
+	assert_int_equal(conf_load(path, &cfg, &errors), 0);
+	assert_int_equal(cfg.store_create, 1);
+	assert_string_equal(cfg.central_file, "/tmp/central");
+	assert_int_equal(cfg.answer_limit, 7);
+	assert_int_equal(cfg.case_open_limit, 3);
+	assert_int_equal(cfg.self_approval_refuse, 1);
+	conf_free(&cfg);
+	strv_free(&errors);
+	drop_tmp(path);
+	free(text);
+
+	char *t1 = build_conf("workflow", "self_approval = maybe");
+	const char *w1[] = {":2: self_approval: expected refuse or flag, got \"maybe\""};
+	expect_errors(t1, w1, 1);
+	free(t1);
+	char *t2 = build_conf("security", "answer_limit = 0\ncase_open_limit = x");
+	const char *w2[] = {
+		":2: answer_limit: expected a positive number of answers per hour, got \"0\"",
+		":3: case_open_limit: expected a positive number of cases per entity per hour, got \"x\"",
+	};
+	expect_errors(t2, w2, 2);
+	free(t2);
+	char *t3 = build_conf("store", "create = maybe");
+	const char *w3[] = {":2: create: expected yes or no, got \"maybe\""};
+	expect_errors(t3, w3, 1);
+	free(t3);
+}
+
 static void test_urls(void **state)
 {
 	(void)state;
@@ -538,6 +585,8 @@ static const struct {
 	{"security", "secret_file"}, {"security", "require_auth_results"},
 	{"security", "authserv_id"}, {"security", "rate_limit"}, {"security", "case_rate_limit"},
 	{"daemon", "pid_file"}, {"daemon", "log_level"},
+	{"store", "create"}, {"store", "central_file"}, {"security", "answer_limit"},
+	{"security", "case_open_limit"}, {"workflow", "self_approval"},
 };
 
 /* 1 when the example names sect/key as "key =" or "# key =" inside [sect]. */
@@ -726,6 +775,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_key),
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_safety_keys),
 		cmocka_unit_test(test_urls),
 		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_many_errors),

@@ -19,7 +19,9 @@ static const char csv[] =
 	"code,name,domains,aio,cio,aio_delegates,cio_delegates,exempt\n"
 	"DWR,Department of Water Resources,water.ca.gov,aio@water.ca.gov,cio@water.ca.gov,deputy.aio@water.ca.gov,,\n"
 	"CHP,California Highway Patrol,chp.ca.gov,it.chief@chp.ca.gov,it.chief@chp.ca.gov,,,\n"
-	"CSU,California State University,calstate.edu,aio@calstate.edu,cio@calstate.edu,,,College/University\n";
+	"CSU,California State University,calstate.edu,aio@calstate.edu,cio@calstate.edu,,,College/University\n"
+	/* the CIO stands in for the AIO (security review, finding 5) */
+	"DHS,Department of Health Services,dhs.ca.gov,aio@dhs.ca.gov,cio@dhs.ca.gov,cio@dhs.ca.gov,,\n";
 
 static const char request[] =
 	"Entity: Department of Water Resources\n"
@@ -43,6 +45,8 @@ struct fx {
 	struct case_rec c;      /* the case as the store would hold it */
 	int has_case;
 	struct engine_out out;
+	struct strv approvers;  /* actors of "approved" events, as the agent passes them */
+	int answer_limited;
 };
 
 static int setup(void **state)
@@ -70,6 +74,7 @@ static int teardown(void **state)
 	case_clear(&f->c);
 	directory_free(&f->dir);
 	strv_free(&f->cdt);
+	strv_free(&f->approvers);
 	free(f);
 	return 0;
 }
@@ -94,9 +99,15 @@ static void mail_full(struct fx *f, const char *from, const char *body, enum rol
 		.form = &form,
 		.key = krole ? &key : NULL,
 		.rate_limited = rate_limited,
+		.answer_limited = f->answer_limited,
+		.approvers = &f->approvers,
 	};
 	engine_out_free(&f->out);
 	engine_handle(&f->env, f->has_case ? &f->c : NULL, &in, &f->out);
+	for (size_t i = 0; i < f->out.n_events; i++)
+		if (strcmp(f->out.events[i].kind, "approved") == 0 &&
+		    !strv_contains_ci(&f->approvers, f->out.events[i].actor))
+			strv_add(&f->approvers, f->out.events[i].actor);
 	if (f->out.has_case && (f->out.changed || f->out.created)) {
 		case_clear(&f->c);
 		case_copy(&f->c, &f->out.c);
@@ -546,6 +557,152 @@ static void t_roles_of(void **state)
 	assert_int_equal(engine_roles_of(&f->env, &f->c, "eve@evil.example"), 0);
 }
 
+/* The value of variable name in mail i. */
+static const char *mail_var(struct fx *f, size_t i, const char *name)
+{
+	const struct strv *v = &f->out.mails[i].vars;
+	for (size_t k = 0; k + 1 < v->n; k += 2)
+		if (strcmp(v->v[k], name) == 0)
+			return v->v[k + 1];
+	return NULL;
+}
+
+/* A complete request of entity code from addr. */
+static void request_from(struct fx *f, const char *addr, const char *entity)
+{
+	char *body = xasprintf("Entity: %s\n%s", entity, strchr(request, '\n') + 1);
+	mail_as(f, addr, body, ROLE_NONE);
+	free(body);
+}
+
+/* Finding 5: the CIO, listed as the AIO's delegate, answers the CIO's
+ * approval request: that is the CIO's approval only. */
+static void t_delegate_of_other_role_approves_one_role(void **state)
+{
+	struct fx *f = *state;
+	request_from(f, "dana@dhs.ca.gov", "DHS");
+	assert_int_equal(f->c.state, ST_AWAITING_APPROVALS);
+	mail_as(f, "cio@dhs.ca.gov", "APPROVE", ROLE_CIO);
+	assert_int_equal(f->c.cio, AP_APPROVED);
+	assert_int_equal(f->c.aio, AP_PENDING);
+	assert_int_equal(f->c.state, ST_AWAITING_APPROVALS);
+	/* the same person answering the AIO's request, as its delegate */
+	mail_as(f, "cio@dhs.ca.gov", "APPROVE", ROLE_AIO);
+	assert_int_equal(f->c.aio, AP_APPROVED);
+	assert_int_equal(f->c.state, ST_CDT_REVIEW);
+}
+
+/* Finding 7: AIO = CIO = requester. Default: flagged to CDT in bold. */
+static void t_self_approval_flagged(void **state)
+{
+	struct fx *f = *state;
+	request_from(f, "it.chief@chp.ca.gov", "CHP");
+	mail_as(f, "it.chief@chp.ca.gov", "APPROVE", ROLE_AIO);
+	assert_int_equal(f->c.state, ST_CDT_REVIEW);
+	assert_true(has_event(f, "self_approval"));
+	size_t packets = 0;
+	for (size_t i = 0; i < f->out.n_mails; i++) {
+		if (strcmp(f->out.mails[i].tmpl, "cdt-review") != 0)
+			continue;
+		const char *v = mail_var(f, i, "self_approval");
+		assert_non_null(v);
+		assert_true(strncmp(v, "**SELF-APPROVAL", 15) == 0);
+		assert_non_null(strstr(v, "it.chief@chp.ca.gov"));
+		packets++;
+	}
+	assert_int_equal(packets, 2);
+}
+
+static void t_self_approval_refused(void **state)
+{
+	struct fx *f = *state;
+	f->env.self_approval_refuse = 1;
+	request_from(f, "it.chief@chp.ca.gov", "CHP");
+	mail_as(f, "it.chief@chp.ca.gov", "APPROVE", ROLE_AIO);
+	assert_int_equal(f->c.state, ST_AWAITING_APPROVALS);
+	assert_int_equal(f->c.aio, AP_PENDING);
+	assert_int_equal(f->c.cio, AP_PENDING);
+	assert_true(has_event(f, "refused"));
+	assert_non_null(f->out.queue_reason);
+	expect_mail(f, 0, "refused", "it.chief@chp.ca.gov", ROLE_NONE, 0);
+}
+
+/* The AIO's delegate files and approves as AIO, the CIO approves: two
+ * people; allowed even with refuse, and CDT is told. */
+static void t_self_approval_one_role(void **state)
+{
+	struct fx *f = *state;
+	f->env.self_approval_refuse = 1;
+	request_from(f, "deputy.aio@water.ca.gov", "DWR");
+	mail_as(f, "deputy.aio@water.ca.gov", "APPROVE", ROLE_AIO);
+	assert_int_equal(f->c.aio, AP_APPROVED);
+	mail_as(f, "cio@water.ca.gov", "APPROVE", ROLE_CIO);
+	assert_int_equal(f->c.state, ST_CDT_REVIEW);
+	int noted = 0;
+	for (size_t i = 0; i < f->out.n_mails; i++)
+		if (strcmp(f->out.mails[i].tmpl, "cdt-review") == 0)
+			noted += strstr(mail_var(f, i, "self_approval"), "deputy.aio@water.ca.gov") != NULL;
+	assert_int_equal(noted, 2);
+	/* a request approved by two others has no such line */
+	strv_free(&f->approvers);
+	case_clear(&f->c);
+	f->has_case = 0;
+	open_case(f);
+	mail_as(f, "aio@water.ca.gov", "APPROVE", ROLE_AIO);
+	mail_as(f, "cio@water.ca.gov", "APPROVE", ROLE_CIO);
+	assert_int_equal(f->c.state, ST_CDT_REVIEW);
+	assert_string_equal(mail_var(f, 1, "self_approval"), "");
+}
+
+/* Finding 5 (floods): past answer_limit, mail that opened no case is
+ * recorded and queued, never answered; a party's answers are not limited. */
+static void t_answer_limit(void **state)
+{
+	struct fx *f = *state;
+	mail_as(f, "victim@example.org", "hello", ROLE_NONE);
+	assert_int_equal(f->out.n_mails, 1);
+	assert_true(f->out.mails[0].caseless);
+	f->answer_limited = 1;
+	mail_as(f, "victim@example.org", "hello", ROLE_NONE);
+	assert_int_equal(f->out.n_mails, 0);
+	assert_true(has_event(f, "answer_limited"));
+	assert_non_null(f->out.queue_reason);
+	mail_as(f, "victim@example.org", "HELP", ROLE_NONE);
+	assert_int_equal(f->out.n_mails, 0);
+	/* a request is not an answer to junk: the case opens and its mails go */
+	f->answer_limited = 1;
+	open_case(f);
+	assert_true(f->out.n_mails >= 3);
+	for (size_t i = 0; i < f->out.n_mails; i++)
+		assert_false(f->out.mails[i].caseless);
+	/* a stranger writing on the case: refused silently, queued */
+	mail_as(f, "eve@evil.example", "APPROVE", ROLE_NONE);
+	assert_int_equal(f->out.n_mails, 0);
+	assert_non_null(f->out.queue_reason);
+	/* the requester still gets a status */
+	mail_as(f, "dana@water.ca.gov", "STATUS", ROLE_NONE);
+	assert_int_equal(f->out.n_mails, 1);
+}
+
+static void t_case_open_limit(void **state)
+{
+	struct fx *f = *state;
+	struct strv full = {0};
+	strv_add(&full, "DWR");
+	f->env.case_open_full = &full;
+	mail_as(f, "dana@water.ca.gov", request, ROLE_NONE);
+	assert_false(f->out.created);
+	assert_false(f->out.has_case);
+	assert_int_equal(f->out.n_mails, 0);
+	assert_true(has_event(f, "case_open_limited"));
+	assert_non_null(strstr(f->out.queue_reason, "DWR"));
+	/* another entity still opens its case */
+	request_from(f, "it.chief@chp.ca.gov", "CHP");
+	assert_true(f->out.created);
+	f->env.case_open_full = NULL;
+	strv_free(&full);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -558,6 +715,9 @@ int main(void)
 		T(t_no_key), T(t_stale_key_and_other_case), T(t_ambiguous), T(t_info_round_trip),
 		T(t_note_rules), T(t_recommend_and_decide), T(t_deny), T(t_withdraw),
 		T(t_withdraw_at_cto), T(t_status), T(t_roles_of),
+		T(t_delegate_of_other_role_approves_one_role), T(t_self_approval_flagged),
+		T(t_self_approval_refused), T(t_self_approval_one_role), T(t_answer_limit),
+		T(t_case_open_limit),
 	};
 	return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
 }

@@ -414,6 +414,41 @@ static void test_attachment_data(void **state)
 	message_free(&m);
 }
 
+/* CSV formula injection (security review, finding 6): a cell that starts
+ * with = + - @, TAB or CR is quoted with a leading '. */
+static void test_index_formulas(void **state)
+{
+	(void)state;
+	struct case_rec c = {.id = "CGEN-2026-0001", .state = ST_GRANTED, .created = 1795708800,
+			     .state_since = 1795719600};
+	c.entity = xstrdup("DWR");
+	c.requester = xstrdup("@dana@water.ca.gov");
+	c.fields_json = xstrdup("{\"provider\":\"=HYPERLINK(\\\"https://evil.example/\\\",\\\"x\\\")\","
+				"\"total_cost\":9756000}");
+	c.decision = xstrdup("-2+3+cmd|' /C calc'!A0");
+	struct buf b = {0};
+	export_index_row(&b, &c);
+	assert_string_equal(b.s, "CGEN-2026-0001,DWR,\"'@dana@water.ca.gov\","
+				 "\"'=HYPERLINK(\"\"https://evil.example/\"\",\"\"x\"\")\",9756000,"
+				 "2026-11-26T16:00:00Z,2026-11-26T19:00:00Z,\"'-2+3+cmd|' /C calc'!A0\"\r\n");
+	buf_free(&b);
+	static const char *const starts[] = {"+1", "\tx", "\r=1", "=1", "-1", "@x"};
+	for (size_t i = 0; i < ARRAY_LEN(starts); i++) {
+		str_set(&c.decision, starts[i]);
+		export_index_row(&b, &c);
+		char *want = xasprintf(",\"'%s\"\r\n", starts[i]);
+		assert_non_null(strstr(b.s, want));
+		free(want);
+		buf_free(&b);
+	}
+	/* plain text and a number inside stay as they were */
+	str_set(&c.decision, "none, see the contract");
+	export_index_row(&b, &c);
+	assert_non_null(strstr(b.s, ",\"none, see the contract\"\r\n"));
+	buf_free(&b);
+	case_clear(&c);
+}
+
 static void test_round_trip(void **state)
 {
 	(void)state;
@@ -728,6 +763,7 @@ int main(void)
 		cmocka_unit_test(test_long_names),
 		cmocka_unit_test(test_parse_date),
 		cmocka_unit_test(test_attachment_data),
+		cmocka_unit_test(test_index_formulas),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_idempotent),
 		cmocka_unit_test(test_tamper),

@@ -811,6 +811,316 @@ static int teardown(void **state)
 	return nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* The mode bits of path; -1 when it does not exist. */
+static int mode_of(const char *path)
+{
+	struct stat sb;
+	return stat(path, &sb) == 0 ? (int)(sb.st_mode & 07777) : -1;
+}
+
+static int exists(const char *path)
+{
+	return mode_of(path) >= 0;
+}
+
+/* Finding 1: private files whatever the umask; a store others can read is
+ * refused with the chmod to run. */
+static void test_private_files(void **state)
+{
+	(void)state;
+	char *path = new_path(), *err = NULL;
+	mode_t old = umask(022);
+	struct store *st = NULL;
+	assert_int_equal(store_open_flags(path, STORE_OPEN_CREATE, &st, &err), STORE_OK);
+	struct case_rec c = {.id = "CGEN-2026-0001", .state = ST_RECEIVED, .created = 5};
+	assert_int_equal(store_case_put(st, &c), STORE_OK);
+	char *wal = xasprintf("%s-wal", path), *shm = xasprintf("%s-shm", path);
+	assert_int_equal(mode_of(path), 0600);
+	assert_int_equal(mode_of(wal), 0600);
+	assert_int_equal(mode_of(shm), 0600);
+	store_close(st);
+	umask(old);
+
+	chmod(path, 0644);
+	assert_int_equal(store_open_flags(path, 0, &st, &err), STORE_ERR);
+	assert_null(st);
+	assert_non_null(strstr(err, "readable or writable by group or others"));
+	char *want = xasprintf("run  chmod 600 %s", path);
+	assert_non_null(strstr(err, want));
+	free(want);
+	free(err);
+	err = NULL;
+	/* the legacy open refuses it too, and so does a read-only one */
+	assert_int_equal(store_open(path, &st, &err), STORE_ERR);
+	free(err);
+	err = NULL;
+	assert_int_equal(store_open_flags(path, STORE_OPEN_RDONLY, &st, &err), STORE_ERR);
+	free(err);
+	err = NULL;
+	chmod(path, 0600);
+	st = open_ok(path);
+	store_close(st);
+	/* a -wal others may write is refused as well */
+	if (exists(wal)) {
+		chmod(wal, 0606);
+		assert_int_equal(store_open_flags(path, 0, &st, &err), STORE_ERR);
+		assert_non_null(strstr(err, wal));
+		free(err);
+		chmod(wal, 0600);
+	}
+	free(wal);
+	free(shm);
+	free(path);
+}
+
+/* Finding 11: nothing is created unless asked; a read-only store cannot be
+ * written. */
+static void test_open_flags(void **state)
+{
+	(void)state;
+	char *path = new_path(), *err = NULL;
+	struct store *st = NULL;
+	assert_int_equal(store_open_flags(path, STORE_OPEN_MIGRATE, &st, &err), STORE_ERR);
+	assert_non_null(strstr(err, "no store here"));
+	assert_false(exists(path));
+	free(err);
+	err = NULL;
+	assert_int_equal(store_open_flags(path, STORE_OPEN_RDONLY | STORE_OPEN_CREATE, &st, &err),
+			 STORE_ERR);
+	assert_false(exists(path));
+	free(err);
+	err = NULL;
+
+	st = open_ok(path);
+	struct case_rec c = {.id = "CGEN-2026-0001", .state = ST_RECEIVED, .created = 5};
+	assert_int_equal(store_case_put(st, &c), STORE_OK);
+	store_close(st);
+	assert_int_equal(store_open_flags(path, STORE_OPEN_RDONLY, &st, &err), STORE_OK);
+	assert_true(store_readonly(st));
+	struct case_rec got;
+	assert_int_equal(store_case_get(st, "CGEN-2026-0001", &got), STORE_OK);
+	case_clear(&got);
+	c.created = 6;
+	assert_int_equal(store_case_put(st, &c), STORE_ERR);
+	assert_int_equal(store_event_add(st, NULL, 1, "x", "y", "z"), STORE_ERR);
+	store_close(st);
+	free(path);
+}
+
+/* Makes path a store as schema version 4 left it, with a reply key kept in
+ * clear as version 4 did. */
+static void make_v4(const char *path)
+{
+	struct store *st = open_ok(path);
+	store_close(st);
+	raw_ok(path, "DROP TABLE outbox_sending; DROP TABLE limit_hits; DROP TABLE mailbox_mark; "
+		     "DROP INDEX messages_source_ref; DROP TABLE store_probe; PRAGMA user_version = 4;"
+		     "INSERT INTO reply_keys VALUES ('abcdefghijklmnopqrstuvwxyz', 'CGEN-2026-0001', 2, "
+		     "'aio', 'aio@water.ca.gov');");
+}
+
+/* Finding 12: an older store is migrated only when asked, after a backup. */
+static void test_migrate(void **state)
+{
+	(void)state;
+	char *path = new_path(), *err = NULL;
+	struct store *st = NULL;
+	make_v4(path);
+	char *bak = xasprintf("%s.v4.bak", path);
+	assert_int_equal(store_open_flags(path, 0, &st, &err), STORE_ERR);
+	assert_non_null(strstr(err, "schema version 4 is older"));
+	assert_non_null(strstr(err, "cgenctl migrate"));
+	free(err);
+	err = NULL;
+	assert_int_equal(store_open_flags(path, STORE_OPEN_RDONLY, &st, &err), STORE_ERR);
+	free(err);
+	err = NULL;
+	assert_raw_text(path, "PRAGMA user_version", "4");
+	assert_false(exists(bak));
+
+	assert_int_equal(store_open_flags(path, STORE_OPEN_MIGRATE, &st, &err), STORE_OK);
+	int v = 0;
+	assert_int_equal(store_version(st, &v), STORE_OK);
+	assert_int_equal(v, store_schema_version());
+	/* the key of version 4 is now kept hashed, and still found */
+	struct key_rec k;
+	assert_int_equal(store_key_get(st, "abcdefghijklmnopqrstuvwxyz", &k), STORE_OK);
+	assert_string_equal(k.case_id, "CGEN-2026-0001");
+	store_key_clear(&k);
+	store_close(st);
+	assert_raw_text(path, "SELECT count(*) FROM reply_keys WHERE key LIKE '%abcdefghij%'", "0");
+	assert_int_equal(mode_of(bak), 0600);
+	assert_raw_text(bak, "PRAGMA user_version", "4");
+	assert_raw_text(bak, "SELECT key FROM reply_keys", "abcdefghijklmnopqrstuvwxyz");
+	free(bak);
+	free(path);
+}
+
+/* Finding 1: the store keeps no reply key that a mail could carry. */
+static void test_keys_hashed(void **state)
+{
+	(void)state;
+	char *path = new_path();
+	struct store *st = open_ok(path);
+	const char *key = "k2h4vyq6c3xyz7ab5mn2op3qrs";
+	assert_int_equal(store_key_add(st, key, "CGEN-2026-0001", 3, "cio", "cio@x.gov"), STORE_OK);
+	struct key_rec k;
+	assert_int_equal(store_key_get(st, key, &k), STORE_OK);
+	assert_string_equal(k.role, "cio");
+	store_key_clear(&k);
+	assert_int_equal(store_key_get(st, "k2h4vyq6c3xyz7ab5mn2op3qrt", &k), STORE_NOTFOUND);
+	store_close(st);
+	char *t = raw_text(path, "SELECT key FROM reply_keys");
+	assert_true(strncmp(t, "h:", 2) == 0);
+	assert_int_equal(strlen(t), 66);
+	assert_null(strstr(t, key));
+	free(t);
+	free(path);
+}
+
+/* cgenctl backup: a checked, private, self-contained copy. */
+static void test_backup(void **state)
+{
+	(void)state;
+	char *path = new_path(), *dest = xasprintf("%s.copy", path), *summary = NULL;
+	struct store *st = open_ok(path);
+	struct case_rec c = {.id = "CGEN-2026-0001", .state = ST_RECEIVED, .created = 5};
+	assert_int_equal(store_case_put(st, &c), STORE_OK);
+	assert_int_equal(store_event_add(st, "CGEN-2026-0001", 5, "received", "a", "b"), STORE_OK);
+	mode_t old = umask(0);
+	assert_int_equal(store_backup(st, dest, &summary), STORE_OK);
+	umask(old);
+	assert_non_null(strstr(summary, "1 cases, 0 mails, 1 events, chain head "));
+	free(summary);
+	store_close(st);
+	assert_int_equal(mode_of(dest), 0600);
+	char *wal = xasprintf("%s-wal", dest), *tmp = xasprintf("%s.tmp", dest);
+	assert_false(exists(wal));
+	assert_false(exists(tmp));
+	assert_raw_text(dest, "PRAGMA journal_mode", "delete");
+	assert_raw_text(dest, "SELECT id FROM cases", "CGEN-2026-0001");
+	/* the copy opens as a store (restore) */
+	st = open_ok(dest);
+	char *finding = NULL;
+	assert_int_equal(store_verify(st, &finding, NULL, NULL), STORE_OK);
+	store_close(st);
+	/* a folder that does not exist: an error, nothing half-written */
+	st = open_ok(path);
+	char *bad = xasprintf("%s/no/such/copy.db", tmpdir);
+	assert_int_equal(store_backup(st, bad, NULL), STORE_ERR);
+	assert_non_null(strstr(store_errmsg(st), "no/such"));
+	store_close(st);
+	free(bad);
+	free(wal);
+	free(tmp);
+	free(dest);
+	free(path);
+}
+
+/* Finding 10: a send in flight is never handed out again. */
+static void test_outbox_sending(void **state)
+{
+	(void)state;
+	char *path = new_path();
+	struct store *st = open_ok(path);
+	struct strv to = {0};
+	strv_add(&to, "a@x.gov");
+	int64_t id1, id2;
+	assert_int_equal(store_outbox_add(st, NULL, "cgen@cdt.ca.gov", &to, "m1", 2, 10, &id1), STORE_OK);
+	assert_int_equal(store_outbox_add(st, NULL, "cgen@cdt.ca.gov", &to, "m2", 2, 10, &id2), STORE_OK);
+	int64_t ids[] = {id1, id2};
+	assert_int_equal(store_outbox_sending(st, ids, 2, 11), STORE_OK);
+	struct outbox_rec *v;
+	size_t n;
+	assert_int_equal(store_outbox_due(st, 100, 10, &v, &n), STORE_OK);
+	assert_int_equal(n, 0);
+	store_outbox_free(v, n);
+	int64_t *doubt;
+	assert_int_equal(store_outbox_in_doubt(st, &doubt, &n), STORE_OK);
+	assert_int_equal(n, 2);
+	assert_true(doubt[0] == id1 && doubt[1] == id2);
+	free(doubt);
+	/* a result ends the send; an untried one goes back to the queue */
+	assert_int_equal(store_outbox_sent(st, id1, 12), STORE_OK);
+	assert_int_equal(store_outbox_is_sent(st, id1), 1);
+	assert_int_equal(store_outbox_sending_clear(st, id2), STORE_OK);
+	assert_int_equal(store_outbox_in_doubt(st, &doubt, &n), STORE_OK);
+	assert_int_equal(n, 0);
+	free(doubt);
+	assert_int_equal(store_outbox_due(st, 100, 10, &v, &n), STORE_OK);
+	assert_int_equal(n, 1);
+	assert_true(v[0].id == id2);
+	store_outbox_free(v, n);
+	/* after a restore the next id passes what the sender already holds */
+	assert_int_equal(store_outbox_id_floor(st, 40), STORE_OK);
+	int64_t next;
+	assert_int_equal(store_outbox_next_id(st, &next), STORE_OK);
+	assert_true(next == 41);
+	assert_int_equal(store_outbox_id_floor(st, 7), STORE_OK);
+	assert_int_equal(store_outbox_next_id(st, &next), STORE_OK);
+	assert_true(next == 41);
+	strv_free(&to);
+	store_close(st);
+	free(path);
+}
+
+static void test_limits_marks(void **state)
+{
+	(void)state;
+	char *path = new_path();
+	struct store *st = open_ok(path);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(store_limit_add(st, "case_open", "DWR", 100 + i), STORE_OK);
+	assert_int_equal(store_limit_add(st, "case_open", "CHP", 100), STORE_OK);
+	assert_int_equal(store_limit_add(st, "answer", "", 50), STORE_OK);
+	int n = 0;
+	assert_int_equal(store_limit_count(st, "case_open", "DWR", 101, &n), STORE_OK);
+	assert_int_equal(n, 2);
+	struct strv over = {0};
+	assert_int_equal(store_limit_over(st, "case_open", 0, 3, &over), STORE_OK);
+	assert_int_equal(over.n, 1);
+	assert_string_equal(over.v[0], "DWR");
+	strv_free(&over);
+	assert_int_equal(store_limit_prune(st, 100), STORE_OK);
+	assert_int_equal(store_limit_count(st, "answer", "", 0, &n), STORE_OK);
+	assert_int_equal(n, 0);
+
+	int64_t va, mk;
+	assert_int_equal(store_mark_get(st, "maildir:/x", &va, &mk), STORE_NOTFOUND);
+	assert_int_equal(store_mark_set(st, "maildir:/x", 0, 1795708800), STORE_OK);
+	assert_int_equal(store_mark_get(st, "maildir:/x", &va, &mk), STORE_OK);
+	assert_true(mk == 1795708800 && va == 0);
+	int64_t row;
+	assert_int_equal(store_message_ref_seen(st, "1.M2P3.host"), STORE_NOTFOUND);
+	assert_int_equal(store_message_add(st, "<a@b>", "1.M2P3.host", "x", 1, "other", NULL, NULL,
+					   NULL, 5, &row), STORE_OK);
+	assert_int_equal(store_message_ref_seen(st, "1.M2P3.host"), STORE_OK);
+	store_close(st);
+	free(path);
+}
+
+/* Finding 11: a store deleted or replaced under the daemon is noticed. */
+static void test_file_check(void **state)
+{
+	(void)state;
+	char *path = new_path();
+	struct store *st = open_ok(path);
+	assert_int_equal(store_file_check(st), STORE_OK);
+	assert_int_equal(store_probe(st, 5), STORE_OK);
+	char *moved = xasprintf("%s.moved", path);
+	assert_int_equal(rename(path, moved), 0);
+	assert_int_equal(store_file_check(st), STORE_ERR);
+	assert_non_null(strstr(store_errmsg(st), "deleted or moved"));
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fclose(f);
+	assert_int_equal(store_file_check(st), STORE_ERR);
+	assert_non_null(strstr(store_errmsg(st), "replaced"));
+	store_close(st);
+	free(moved);
+	free(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -827,6 +1137,14 @@ int main(void)
 		cmocka_unit_test(test_directory),
 		cmocka_unit_test(test_rollback),
 		cmocka_unit_test(test_messages),
+		cmocka_unit_test(test_private_files),
+		cmocka_unit_test(test_open_flags),
+		cmocka_unit_test(test_migrate),
+		cmocka_unit_test(test_keys_hashed),
+		cmocka_unit_test(test_backup),
+		cmocka_unit_test(test_outbox_sending),
+		cmocka_unit_test(test_limits_marks),
+		cmocka_unit_test(test_file_check),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -88,6 +88,31 @@ static void t_addresses(void **state)
 	assert_false(addr_equal("", ""));
 }
 
+/* Terminal escapes (security review, finding 8). */
+static void t_controls(void **state)
+{
+	(void)state;
+	assert_false(str_has_controls(NULL));
+	assert_false(str_has_controls("dana@water.ca.gov"));
+	assert_false(str_has_controls("Jos\xc3\xa9 \xe5\x90\x8d"));
+	assert_true(str_has_controls("eve\x1b[8m@evil.example"));
+	assert_true(str_has_controls("a\x7f"));
+	assert_true(str_has_controls("a\xc2\x9b" "2J"));        /* C1 CSI */
+	assert_true(str_has_controls("x\xe2\x80\xaey"));       /* RIGHT-TO-LEFT OVERRIDE */
+	assert_true(str_has_controls("bad \xff utf-8"));
+	assert_true(str_has_controls("two\nlines"));
+	char *e = str_escape_controls("hello\x1b]0;owned\x07\x1b[2J\tend\r\n", 0);
+	assert_string_equal(e, "hello\\x1b]0;owned\\x07\\x1b[2J\\tend\\r\\n");
+	free(e);
+	e = str_escape_controls("line one\n\tline two\x1b[31m", 1);
+	assert_string_equal(e, "line one\n\tline two\\x1b[31m");
+	free(e);
+	e = str_escape_controls("C1 \xc2\x9b bidi \xe2\x80\xae bad \xff ok \xc3\xa9", 0);
+	assert_string_equal(e, "C1 \\u009b bidi \\u202e bad \\xff ok \xc3\xa9");
+	free(e);
+	assert_null(str_escape_controls(NULL, 0));
+}
+
 static void t_iso8601(void **state)
 {
 	(void)state;
@@ -118,7 +143,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(t_buf), cmocka_unit_test(t_strv), cmocka_unit_test(t_strings),
-		cmocka_unit_test(t_addresses), cmocka_unit_test(t_iso8601),
+		cmocka_unit_test(t_addresses), cmocka_unit_test(t_iso8601), cmocka_unit_test(t_controls),
 	};
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }
