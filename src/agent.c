@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -415,17 +416,47 @@ static long long central_max(const struct agent *a, int year)
 	return max;
 }
 
-/* The id a new case would take at now: one past the store's highest and the
- * central file's. */
-static int next_case_id(struct agent *a, time_t now, char out[24])
+/* 1 when the central file holds case id with exactly the request raw (the
+ * same request read again after a restore), 0 when it holds another one,
+ * -1 when it does not hold that case. */
+static int central_same_request(const struct agent *a, const char *id, const char *raw, size_t len)
+{
+	char *path = xasprintf("%s/%s/request.eml", a->cfg->central_file, id);
+	char *dir = xasprintf("%s/%s", a->cfg->central_file, id);
+	struct stat sb;
+	int rc = stat(dir, &sb) == 0 ? 0 : -1;
+	FILE *f = rc == 0 ? fopen(path, "rb") : NULL;
+	if (f) {
+		struct buf b = {0};
+		char chunk[65536];
+		size_t n;
+		while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && b.len <= len)
+			buf_add(&b, chunk, n);
+		rc = b.len == len && (len == 0 || memcmp(b.s, raw, len) == 0);
+		buf_free(&b);
+		fclose(f);
+	}
+	free(path);
+	free(dir);
+	return rc;
+}
+
+/* The id a new case from the mail raw would take at now: one past the
+ * store's highest; and never a number the central file gave to another
+ * request (after the store was restored from an older backup). */
+static int next_case_id(struct agent *a, time_t now, const char *raw, size_t len, char out[24])
 {
 	int year = year_of(now);
 	if (store_case_next_id(a->st, year, out) != STORE_OK)
 		return -1;
 	long long next = strtoll(out + strlen("CGEN-") + snprintf(NULL, 0, "%d", year) + 1, NULL, 10);
 	long long cm = central_max(a, year);
-	if (cm >= next)
-		snprintf(out, 24, "CGEN-%d-%04lld", year, cm + 1);
+	for (; next <= cm; next++) {
+		snprintf(out, 24, "CGEN-%d-%04lld", year, next);
+		if (central_same_request(a, out, raw, len) != 0)
+			break; /* not in the central file, or this very request */
+	}
+	snprintf(out, 24, "CGEN-%d-%04lld", year, next);
 	return 0;
 }
 
@@ -552,7 +583,7 @@ static int handle(struct agent *a, const char *raw, size_t len, const char *ref,
 	    !trust_auth_results(m.auth_results, a->cfg->authserv_id, addr_domain(m.from_addr), &auth_why))
 		log_warn("mail %s from %s: %s", ref, m.from_addr, auth_why);
 	char next_id[24];
-	if (next_case_id(a, now, next_id) != 0)
+	if (next_case_id(a, now, raw, len, next_id) != 0)
 		goto out;
 	/* The global limits of [security]: answers to mail that opened no case,
 	 * and cases opened per entity, in the last hour. */
