@@ -939,6 +939,9 @@ int store_commit(struct store *st)
 int store_rollback(struct store *st)
 {
 	st->head_ok = 0;
+	/* Nothing to roll back (a failed COMMIT already did): keep its error. */
+	if (sqlite3_get_autocommit(st->db))
+		return STORE_OK;
 	return run_id(st, Q_ROLLBACK);
 }
 
