@@ -475,8 +475,10 @@ static struct known *find_known(struct imap_src *s, uint32_t uid)
 	return s->nknown ? bsearch(&uid, s->known, s->nknown, sizeof *s->known, cmp_u32) : NULL;
 }
 
-/* Marks uid finished and moves last_uid up over the finished prefix. */
-static void finish(struct imap_src *s, uint32_t uid)
+/* Marks uid finished and moves last_uid up over the finished prefix; the
+ * store learns it when save is set (done_many saves once for its batch:
+ * one commit, one fsync, instead of one a mail). */
+static void finish_uid(struct imap_src *s, uint32_t uid, int save)
 {
 	struct known *k = find_known(s, uid);
 	if (k)
@@ -491,8 +493,14 @@ static void finish(struct imap_src *s, uint32_t uid)
 	}
 	if (last > s->last_uid) {
 		s->last_uid = last;
-		store_state(s);
+		if (save)
+			store_state(s);
 	}
+}
+
+static void finish(struct imap_src *s, uint32_t uid)
+{
+	finish_uid(s, uid, 1);
 }
 
 /* UID SEARCH UID last+1:* into s->known, keeping what was finished. */
@@ -1180,10 +1188,12 @@ static int imap_done_many(void *state, const char *const *refs, size_t n, char *
 			rc = -1;
 			continue;
 		}
-		finish(s, uid);
+		finish_uid(s, uid, 0);
 		mailimap_set_add_single(set, uid);
 		k++;
 	}
+	if (k)
+		store_state(s);
 	if (k == 0) {
 		mailimap_set_free(set);
 		return rc;
