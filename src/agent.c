@@ -989,8 +989,13 @@ static int record_send(struct agent *a, const struct agent_result *o, time_t now
 	const char *err = o->error ? o->error : "";
 	if (o->result < 0) /* handed to the sender but not tried: goes out next time */
 		return store_outbox_sending_clear(a->st, o->id);
-	if (o->result == SENDER_OK)
-		return store_outbox_sent(a->st, o->id, now);
+	if (o->result == SENDER_OK) {
+		/* The mail has left: its stored copy keeps no usable reply key. */
+		int rc = STORE_OK;
+		for (size_t i = 0; i < o->keys.n && rc == STORE_OK; i++)
+			rc = store_outbox_redact(a->st, o->id, o->keys.v[i], "removed-once-sent---------");
+		return rc == STORE_OK ? store_outbox_sent(a->st, o->id, now) : rc;
+	}
 	if (o->result == SENDER_TEMPFAIL) {
 		int shift = o->attempts < 6 ? o->attempts : 6;
 		time_t next = now + (time_t)60 * (1 << shift);
@@ -1013,8 +1018,47 @@ static void results_free(struct agent_result *v, size_t n)
 		free(v[i].error);
 		free(v[i].case_id);
 		free(v[i].rcpt);
+		strv_free(&v[i].keys);
 	}
 	free(v);
+}
+
+static int is_key_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '2' && c <= '7');
+}
+
+/* The reply keys a mail carries that the store knows: 26 characters of
+ * [a-z2-7] after '.' (its Message-ID "cgen.KEY."), '+' (a "cgen+KEY@"
+ * address) or "Ref: ", appended once each to out. */
+static int keys_in(struct agent *a, const char *data, size_t len, struct strv *out)
+{
+	for (size_t i = 0; i + 1 + REPLYKEY_LEN <= len; i++) {
+		int lead = data[i] == '.' || data[i] == '+' ||
+			   (data[i] == ' ' && i >= 4 && memcmp(data + i - 4, "Ref:", 4) == 0);
+		const char *k = data + i + 1;
+		if (!lead || (i + 1 + REPLYKEY_LEN < len && is_key_char(k[REPLYKEY_LEN])))
+			continue;
+		size_t n = 0;
+		while (n < REPLYKEY_LEN && is_key_char(k[n]))
+			n++;
+		if (n < REPLYKEY_LEN)
+			continue;
+		char key[REPLYKEY_LEN + 1];
+		memcpy(key, k, REPLYKEY_LEN);
+		key[REPLYKEY_LEN] = '\0';
+		if (strv_contains_ci(out, key))
+			continue;
+		struct key_rec kr;
+		int r = store_key_get(a->st, key, &kr);
+		if (r == STORE_ERR)
+			return -1;
+		if (r == STORE_OK) {
+			store_key_clear(&kr);
+			strv_add(out, key);
+		}
+	}
+	return 0;
 }
 
 /* Commits results v (one transaction). On failure they are appended to
@@ -1102,6 +1146,9 @@ int agent_flush_outbox(struct agent *a, time_t now, size_t *sent)
 			res[i].id = v[i].id;
 			if (i >= tried)
 				res[i].result = -1;
+			else if (res[i].result == SENDER_OK && keys_in(a, v[i].data, v[i].len, &res[i].keys) != 0)
+				log_err("store: %s; outbox %lld keeps its reply keys", store_errmsg(a->st),
+					(long long)v[i].id);
 			res[i].attempts = v[i].attempts;
 			res[i].case_id = xstrdup(v[i].case_id);
 			res[i].rcpt = xstrdup(v[i].rcpts.n ? v[i].rcpts.v[0] : NULL);

@@ -51,6 +51,8 @@ struct agent_result {
 	int attempts;
 	char *case_id;
 	char *rcpt;
+	struct strv keys;        /* reply keys the mail carries, removed from the stored
+				    copy once it is sent */
 };
 
 /* The templates the engine and the agent use; all must exist. */

@@ -400,6 +400,24 @@ static int login(struct imap_src *s, char **err)
 	return 0;
 }
 
+/* SELECT of the agent's folder, and its UIDVALIDITY taken (on connecting,
+ * and again after reading processed_folder). 0, or -1 with *err set. */
+static int select_folder(struct imap_src *s, char **err)
+{
+	int r = mailimap_select(s->imap, s->folder);
+	if (r != MAILIMAP_NO_ERROR) {
+		char *what = xasprintf("SELECT %s", s->folder);
+		fail(s, err, what, r);
+		free(what);
+		return -1;
+	}
+	uint32_t uv = s->imap->imap_selection_info ? s->imap->imap_selection_info->sel_uidvalidity : 0;
+	if (uv == 0 && status_uidvalidity(s, &uv, err) < 0)
+		return -1;
+	adopt_uidvalidity(s, uv);
+	return 0;
+}
+
 /* Connects, secures, logs in and selects the folder. 0, or -1 with *err set
  * and no session left. */
 static int connect_session(struct imap_src *s, char **err)
@@ -438,19 +456,8 @@ static int connect_session(struct imap_src *s, char **err)
 	}
 	if (!authenticated && login(s, err) < 0)
 		goto fail;
-	if (refresh_capability(s, err) < 0)
+	if (refresh_capability(s, err) < 0 || select_folder(s, err) < 0)
 		goto fail;
-	r = mailimap_select(s->imap, s->folder);
-	if (r != MAILIMAP_NO_ERROR) {
-		char *what = xasprintf("SELECT %s", s->folder);
-		fail(s, err, what, r);
-		free(what);
-		goto fail;
-	}
-	uint32_t uv = s->imap->imap_selection_info ? s->imap->imap_selection_info->sel_uidvalidity : 0;
-	if (uv == 0 && status_uidvalidity(s, &uv, err) < 0)
-		goto fail;
-	adopt_uidvalidity(s, uv);
 	return 0;
 fail:
 	disconnect(s, 1);
@@ -807,23 +814,6 @@ static int find_replay(struct imap_src *s, char **err)
 	return 0;
 }
 
-/* Selects the agent's folder again after reading processed_folder. */
-static int reselect(struct imap_src *s, char **err)
-{
-	int r = mailimap_select(s->imap, s->folder);
-	if (r != MAILIMAP_NO_ERROR) {
-		char *what = xasprintf("SELECT %s", s->folder);
-		fail(s, err, what, r);
-		free(what);
-		return -1;
-	}
-	uint32_t uv = s->imap->imap_selection_info ? s->imap->imap_selection_info->sel_uidvalidity : 0;
-	if (uv == 0 && status_uidvalidity(s, &uv, err) < 0)
-		return -1;
-	adopt_uidvalidity(s, uv);
-	return 0;
-}
-
 /* The next batch of processed_folder's mails past the mark, refs "P<uv>:<uid>".
  * Any trouble ends the replay (it is a help after a restore, not a duty). */
 static int replay_fetch(struct imap_src *s, size_t max, struct source_msg **msgs, size_t *n,
@@ -930,8 +920,14 @@ out:
 	for (size_t i = 0; i < np; i++)
 		free(p[i].data);
 	free(p);
-	if (s->imap && reselect(s, err) < 0)
+	char *e2 = NULL;
+	if (s->imap && select_folder(s, &e2) < 0) {
+		if (*err)
+			free(e2);
+		else
+			*err = e2;
 		rc = -1;
+	}
 	return rc;
 }
 

@@ -72,6 +72,7 @@ enum q {
 	Q_OB_IN_DOUBT,
 	Q_OB_SEQ_SET,
 	Q_OB_IS_SENT,
+	Q_OB_REDACT,
 	Q_LIMIT_ADD,
 	Q_LIMIT_COUNT,
 	Q_LIMIT_OVER,
@@ -163,6 +164,9 @@ static const char *const sql[Q__COUNT] = {
 	[Q_OB_SEQ_SET] = "INSERT OR REPLACE INTO sqlite_sequence (rowid, name, seq) VALUES "
 			 "((SELECT rowid FROM sqlite_sequence WHERE name = 'outbox'), 'outbox', ?1)",
 	[Q_OB_IS_SENT] = "SELECT status = 'sent' FROM outbox WHERE id = ?1",
+	/* outgoing mail is 7-bit (quoted-printable, base64): text is safe */
+	[Q_OB_REDACT] = "UPDATE outbox SET data = CAST(replace(CAST(data AS TEXT), ?2, ?3) AS BLOB) "
+			"WHERE id = ?1",
 	[Q_LIMIT_ADD] = "INSERT INTO limit_hits (kind, key, at) VALUES (?1, ?2, ?3)",
 	[Q_LIMIT_COUNT] = "SELECT count(*) FROM limit_hits WHERE kind = ?1 AND key = ?2 AND at >= ?3",
 	[Q_LIMIT_OVER] = "SELECT key FROM limit_hits WHERE kind = ?1 AND at >= ?2 GROUP BY key "
@@ -1981,6 +1985,16 @@ int store_message_ref_seen(struct store *st, const char *source_ref)
 	int rc = STORE_ERR;
 	if (s && bindv(st, s, "t", source_ref) == STORE_OK)
 		rc = row(st, s);
+	done(s);
+	return rc;
+}
+
+int store_outbox_redact(struct store *st, int64_t id, const char *text, const char *with)
+{
+	sqlite3_stmt *s = stmt(st, Q_OB_REDACT);
+	int rc = STORE_ERR;
+	if (s && bindv(st, s, "ltt", id, text, with) == STORE_OK)
+		rc = run(st, s);
 	done(s);
 	return rc;
 }

@@ -247,6 +247,9 @@ int store_outbox_sending_clear(struct store *st, int64_t id);
 int store_outbox_id_floor(struct store *st, int64_t id);
 /* 1 when outbox row id is marked sent, 0 when not, STORE_ERR on error. */
 int store_outbox_is_sent(struct store *st, int64_t id);
+/* Replaces every occurrence of text in the stored copy of outbox row id by
+ * with (a sent mail's reply keys: the copy keeps no usable key). */
+int store_outbox_redact(struct store *st, int64_t id, const char *text, const char *with);
 
 /* --- global limits ([security] answer_limit, case_open_limit) --- */
 /* One hit of kind ("answer", key "") or ("case_open", key entity code) at at. */

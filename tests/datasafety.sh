@@ -134,13 +134,7 @@ is "  a second backup to the same file is refused" "$(rc ctl "$E" backup "$E/nig
 # After the backup: a request granted and exported, another one opened.
 request_mail "Sam <sam@water.ca.gov>" three e3@water.ca.gov DWR | deliver "$E" e3
 run_agent "$E"
-reply "$E" e3a aio@water.ca.gov "$(last_mail_to "$E" aio@water.ca.gov)" APPROVE
-reply "$E" e3b cio@water.ca.gov "$(last_mail_to "$E" cio@water.ca.gov)" APPROVE
-run_agent "$E"
-reply "$E" e3c review1@cdt.ca.gov "$(last_mail_to "$E" review1@cdt.ca.gov)" "RECOMMEND APPROVE no CGEN at the site"
-run_agent "$E"
-reply "$E" e3d cto@cdt.ca.gov "$(last_mail_to "$E" cto@cdt.ca.gov)" APPROVE
-run_agent "$E"
+grant_case "$E" e3 water.ca.gov
 ctl "$E" export --granted "$E/central" >/dev/null
 request_mail "Lee <lee@water.ca.gov>" four e4@water.ca.gov DWR | deliver "$E" e4
 run_agent "$E"
@@ -170,7 +164,7 @@ is "a second restore, with central_file: the same numbers and states" "$(states 
 cp "$E/nightly.db" "$E/cgen.db"
 rm -f "$E/cgen.db-wal" "$E/cgen.db-shm"
 mkdir -p "$E/lost"
-for m in e3 e3a e3b e3c e3d e4; do mv "$E/Maildir/cur/$m:2,S" "$E/lost/"; done
+for m in e3 e3-1-aio e3-2-cio e3-3-cdt e3-4-cto e4; do mv "$E/Maildir/cur/$m:2,S" "$E/lost/"; done
 request_mail "Kim <kim@water.ca.gov>" five e5@water.ca.gov DWR | deliver "$E" e5
 run_agent "$E"
 check "a new request after a restore without replay: not the central file's CGEN-2026-0003" \

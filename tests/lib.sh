@@ -206,5 +206,19 @@ Thanks,
 Dana
 MAIL
 }
+# grant_case DIR PREFIX DOMAIN [CONDITIONS]: the entity's AIO and CIO (at
+# DOMAIN), then CDT and the CTO move the latest case to granted; the replies
+# are named PREFIX-1-aio, PREFIX-2-cio, PREFIX-3-cdt, PREFIX-4-cto (in the
+# order a Maildir lists them).
+grant_case() {
+	reply "$1" "$2-1-aio" "aio@$3" "$(last_mail_to "$1" "aio@$3")" "APPROVE"
+	reply "$1" "$2-2-cio" "cio@$3" "$(last_mail_to "$1" "cio@$3")" "APPROVE"
+	run_agent "$1"
+	reply "$1" "$2-3-cdt" review1@cdt.ca.gov "$(last_mail_to "$1" review1@cdt.ca.gov)" \
+		"RECOMMEND APPROVE no CGEN service at the site"
+	run_agent "$1"
+	reply "$1" "$2-4-cto" cto@cdt.ca.gov "$(last_mail_to "$1" cto@cdt.ca.gov)" "APPROVE ${4:-}"
+	run_agent "$1"
+}
 body_has() { body_of "$1" | grep -q -- "$2"; }
 body_lacks() { ! body_of "$1" | grep -q -- "$2"; }

