@@ -400,18 +400,28 @@ static int login(struct imap_src *s, char **err)
 	return 0;
 }
 
-/* SELECT of the agent's folder, and its UIDVALIDITY taken (on connecting,
- * and again after reading processed_folder). 0, or -1 with *err set. */
-static int select_folder(struct imap_src *s, char **err)
+/* SELECT (or EXAMINE, read-only) of folder; *uv its UIDVALIDITY, 0 when
+ * the server did not send one. 0, or -1 with *err set. */
+static int open_folder(struct imap_src *s, const char *folder, int examine, uint32_t *uv, char **err)
 {
-	int r = mailimap_select(s->imap, s->folder);
+	int r = examine ? mailimap_examine(s->imap, folder) : mailimap_select(s->imap, folder);
 	if (r != MAILIMAP_NO_ERROR) {
-		char *what = xasprintf("SELECT %s", s->folder);
+		char *what = xasprintf("%s %s", examine ? "EXAMINE" : "SELECT", folder);
 		fail(s, err, what, r);
 		free(what);
 		return -1;
 	}
-	uint32_t uv = s->imap->imap_selection_info ? s->imap->imap_selection_info->sel_uidvalidity : 0;
+	*uv = s->imap->imap_selection_info ? s->imap->imap_selection_info->sel_uidvalidity : 0;
+	return 0;
+}
+
+/* SELECT of the agent's folder, and its UIDVALIDITY taken (on connecting,
+ * and again after reading processed_folder). 0, or -1 with *err set. */
+static int select_folder(struct imap_src *s, char **err)
+{
+	uint32_t uv;
+	if (open_folder(s, s->folder, 0, &uv, err) < 0)
+		return -1;
 	if (uv == 0 && status_uidvalidity(s, &uv, err) < 0)
 		return -1;
 	adopt_uidvalidity(s, uv);
@@ -822,14 +832,10 @@ static int replay_fetch(struct imap_src *s, size_t max, struct source_msg **msgs
 	clist *res = NULL;
 	struct pick *p = NULL;
 	size_t np = 0, take = 0, bytes = 0;
-	int rc = -1, r = mailimap_examine(s->imap, s->processed);
-	if (r != MAILIMAP_NO_ERROR) {
-		char *what = xasprintf("EXAMINE %s", s->processed);
-		fail(s, err, what, r);
-		free(what);
+	int rc = -1, r;
+	uint32_t uv;
+	if (open_folder(s, s->processed, 1, &uv, err) < 0)
 		return -1;
-	}
-	uint32_t uv = s->imap->imap_selection_info ? s->imap->imap_selection_info->sel_uidvalidity : 0;
 	if (uv != s->replay_uv) {
 		*err = xasprintf("%s: UIDVALIDITY of %s changed", s->label, s->processed);
 		goto out;

@@ -288,7 +288,6 @@ static void test_defaults(void **state)
 	free(text);
 }
 
-/* Server URLs: what each part becomes. */
 /* The keys of the security review (store creation, limits, self-approval). */
 static void test_safety_keys(void **state)
 {
@@ -330,6 +329,7 @@ static void test_safety_keys(void **state)
 	free(t3);
 }
 
+/* Server URLs: what each part becomes. */
 static void test_urls(void **state)
 {
 	(void)state;
