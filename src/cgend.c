@@ -112,10 +112,11 @@ static time_t now_of(int fixed, time_t fixed_now)
 	return fixed ? fixed_now : time(NULL);
 }
 
-/* Sleeps about seconds, in short steps so that signals end the pause. */
+/* Sleeps about seconds, in short steps so that SIGTERM ends the pause (a
+ * SIGHUP waits: the reload comes once the store commits again). */
 static void pause_for(unsigned seconds)
 {
-	for (long long ms = 1000LL * seconds; ms > 0 && !got_term && !got_hup; ms -= 200) {
+	for (long long ms = 1000LL * seconds; ms > 0 && !got_term; ms -= 200) {
 		struct timespec ts = {0, (ms < 200 ? ms : 200) * 1000000L};
 		nanosleep(&ts, NULL);
 	}
