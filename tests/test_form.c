@@ -181,11 +181,11 @@ static void test_malformed(void **state)
 		 "reason_category|Reason Category must be features, functionality or availability.\n"},
 		{3, "Reason Category: <features, functionality or availability>\n",
 		 "reason_category|Reason Category is missing.\n"},
-		{4, "Contract Term: three years\n",
+		{4, "Contract Term: as long as the building stands\n",
 		 "contract_term|Contract Term must give a length, e.g. 36 months.\n"},
 		{4, "Contract Term:\n", "contract_term|Contract Term is missing.\n"},
-		{7, "Total Cost: $97,560.00 (three years)\n",
-		 "total_cost|Total Cost is not a money amount: \"$97,560.00 (three years)\".\n"},
+		{7, "Total Cost: $2,710.00 per month\n",
+		 "total_cost|Total Cost is not a money amount: \"$2,710.00 per month\".\n"},
 		{7, "Total Cost: 1,20,000\n", "total_cost|Total Cost is not a money amount: \"1,20,000\".\n"},
 		{7, "Total Cost: about one hundred thousand dollars, to be confirmed by the vendor\n",
 		 "total_cost|Total Cost is not a money amount: "
@@ -385,8 +385,12 @@ static void test_labels(void **state)
 		 NULL, NULL},
 		{"Dear CDT,\nEntity: D\xe9partement\n", 1, "D\xef\xbf\xbdpartement", NULL, NULL, NULL,
 		 NULL},
-		{"Entities: A\n> Reason: R\nThe reason: X\nReasons: Y\n", 0, NULL, NULL, NULL, NULL,
+		/* plurals and articles do not matter; quoted lines are not read */
+		{"Entities: A\n> Reason: R\nThe reason: X\nReasons: Y\n", 2, "A", "X", NULL, NULL,
 		 NULL},
+		/* not labels: a web address, a time, a long phrase, no colon */
+		{"https://x.example: y\n10:30: z\nOne two three four five six seven: w\nEntity A\n",
+		 0, NULL, NULL, NULL, NULL, NULL},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct form f = {0};
@@ -546,9 +550,10 @@ static void test_summary(void **state)
 	form_free(&f);
 	free(text);
 
-	form_parse("Reason: a\n\n\n\nb\nProvider: P\n\nThanks,\nJane\n"
+	form_parse("Reason: a\n\n\n\nb\nProvider: P\n\n"
 		   "Vendor Documentation: see <quote.pdf>\n<https://x.example/q>\n"
-		   "<optional, a hint> and text\n<bob@x.example>\n", &f);
+		   "<optional, a hint> and text\n<bob@x.example>\n\nThanks,\nJane\n"
+		   "Service Levels: after the sign-off: not read\n", &f);
 	s = form_summary_text(&f);
 	assert_string_equal(s, "Reason:\n  a\n\n  b\nProvider: P\nVendor Documentation:\n"
 			       "  see <quote.pdf>\n  <https://x.example/q>\n  <bob@x.example>\n");
