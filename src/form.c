@@ -1253,6 +1253,9 @@ static int service_subline(pcre2_match_data *md, const char *line, struct svc_it
 	if (label_of(md, line, &l) != L_LABEL)
 		return 0;
 	int t = l.target, ok = (t == P_ADDRESS || t == P_QUANTITY || t == P_TYPE) && !l.numbered;
+	/* "Qty: 2 - SD-WAN at 1 Main St" is a whole item, not a sub-line */
+	if (ok && t == P_QUANTITY && quantity_value(l.rest) < 1)
+		ok = 0;
 	if (ok) {
 		raw_add(it, line + strspn(line, " \t"));
 		char *v = str_trim(xstrdup(l.rest));
@@ -1475,7 +1478,9 @@ static int parse_cost_items(struct form *f, pcre2_match_data *md, const struct s
 			int line_priced = has_amount(md, s, &only);
 			size_t bl = strlen(b.s);
 			int heading = b.s[bl - 1] == ':';
-			if ((line_priced && only) || (!line_priced && !heading)) {
+			/* a description wrapped over lines has no ':' of its own */
+			int wrapped = !memchr(b.s, ':', bl);
+			if ((line_priced && only) || (!line_priced && !heading) || wrapped) {
 				buf_addc(&b, ' ');
 				buf_adds(&b, s);
 				continue;
@@ -1758,8 +1763,11 @@ static void read_line(struct form *f, struct reader *r, char *line)
 	if (label_of(r->md, line, &l) == L_LABEL) {
 		int tg = l.target;
 		/* "- Circuits: $90,000" under Cost Items is an item, not Services */
+		long long cents;
 		if (tg >= 0 && tg < F_COUNT && tg != r->cur && tg != F_TOTAL_COST && is_list(r->cur) &&
-		    l.marked && list_keeps(r, line, &l) && *(l.rest + strspn(l.rest, " \t")))
+		    *(l.rest + strspn(l.rest, " \t")) &&
+		    ((l.marked && list_keeps(r, line, &l)) ||
+		     (r->cur == F_COST_ITEMS && money_parse(l.rest, &cents) == 0)))
 			tg = T_NONE, l.marked = 1;
 		if (tg >= 0 && tg < F_COUNT && !(tg == F_SERVICES && r->cur == F_SERVICES && l.numbered)) {
 			r->started = 1;
