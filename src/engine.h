@@ -54,6 +54,9 @@ struct engine_in {
 	const char *auth_failed;     /* require_auth_results is on and the sender is not
 				        authenticated: why (NULL when it passed or is off) */
 	const char *unreadable;      /* the mail cannot be read (encrypted, TNEF): why, or NULL */
+	const char *form_note;       /* where the form was read when not in the visible text
+				        (one sentence, for the acknowledgment), or NULL */
+	int forwarded;               /* the mail forwards a message (request.h) */
 };
 
 /* One mail to send: one recipient, rendered from template tmpl. */

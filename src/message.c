@@ -1586,6 +1586,20 @@ static char *choose_text(const struct walk *w)
 	return html != NULL ? part_text(html, 1) : xstrdup("");
 }
 
+/* The text of the attached message, or NULL when there is none. */
+static char *inner_text(const struct walk *w)
+{
+	char *t = NULL;
+
+	if (w->inner_plain != NULL) {
+		t = part_text(w->inner_plain, 0);
+		if (!blank_text(t) || w->inner_html == NULL)
+			return t;
+		free(t);
+	}
+	return w->inner_html != NULL ? part_text(w->inner_html, 1) : NULL;
+}
+
 /* ---- bounce ids ---- */
 
 static const char *const id_fields[] = { "Message-ID", "Original-Message-ID",
@@ -2106,6 +2120,7 @@ static int parse(const char *raw, size_t len, struct message *out, struct buf **
 		walk(&w, body, 0, 1, 0);
 		free(out->text);
 		out->text = choose_text(&w);
+		out->inner_text = inner_text(&w);
 		walk_free(&w);
 	} else {
 		char *t = raw_to_utf8(c + h.body, clen - h.body);
@@ -2174,6 +2189,7 @@ void message_free(struct message *m)
 	free(m->auth_results);
 	free(m->kind_reason);
 	free(m->text);
+	free(m->inner_text);
 	free(m->unreadable);
 	for (size_t i = 0; i < m->n_att; i++) {
 		free(m->att[i].name);
