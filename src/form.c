@@ -870,11 +870,26 @@ static int value_word(const char *s)
  * to the end, when every line there is short and either one is a contact
  * line, or they are at most four and follow a blank line; a first name alone
  * on the last line after a blank line goes too. */
-static void trim_signature(pcre2_match_data *md, struct strv *lines)
+static void trim_signature(pcre2_match_data *md, struct strv *lines, int oneline)
 {
 	size_t end = lines->n;
 	while (end > 0 && !*lines->v[end - 1])
 		end--;
+	/* A one-line value (Provider: ...) followed by a name: "Dana" or
+	 * "Dana Lee" and a few short lines, as HTML mail gives them without
+	 * the blank line a reader sees. */
+	if (oneline && end >= 2 && *lines->v[0] && end - 1 <= 6 &&
+	    (rx_test(rx.name_line, lines->v[1], md) ||
+	     (rx_test(rx.first_name, lines->v[1], md) && !value_word(lines->v[1])))) {
+		int ok = 1;
+		for (size_t i = 1; i < end && ok; i++)
+			ok = sig_line(lines->v[i]);
+		if (ok) {
+			while (lines->n > 1)
+				free(lines->v[--lines->n]);
+			return;
+		}
+	}
 	for (size_t s = 1; s < end; s++) {
 		int after_blank = !*lines->v[s - 1];
 		if (!after_blank && !(s == 1 && *lines->v[0]))
@@ -1853,7 +1868,8 @@ void form_parse(const char *text, struct form *out)
 		line = nl ? nl + 1 : NULL;
 	}
 	if (r.last >= 0)
-		trim_signature(r.md, &r.lines[r.last]);
+		trim_signature(r.md, &r.lines[r.last], r.last == F_ENTITY || r.last == F_PROVIDER ||
+			       r.last == F_TOTAL_COST || r.last == F_REASON_CATEGORY);
 	pcre2_match_data *md = r.md;
 	struct strv *lines = r.lines;
 

@@ -213,18 +213,43 @@ static void read_attachments(const char *raw, size_t len, const struct message *
 	message_free(&dm);
 }
 
+/* text with one level of quoting removed from each line: HTML mail turned to
+ * text marks Outlook's forwarded or quoted block with "> ". Allocated. */
+static char *unquote(const char *text)
+{
+	struct buf b = {0};
+	for (const char *p = text; *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) + 1 : strlen(p);
+		const char *t = skip_ws(p);
+		if (*t == '>') {
+			t++;
+			if (*t == ' ')
+				t++;
+			n -= (size_t)(t - p);
+			p = t;
+		}
+		buf_add(&b, p, n);
+		p += n;
+	}
+	return buf_steal(&b);
+}
+
 void request_read(const char *raw, size_t len, const struct message *m, const char *visible,
 		  const char *agent_addr, int with_history, struct form *form,
 		  struct request_read *out)
 {
 	memset(out, 0, sizeof *out);
 	form_parse(visible ? visible : "", form);
-	const char *hist = request_history(m->text ? m->text : "");
+	char *text = unquote(m->text ? m->text : "");
+	const char *hist = request_history(text);
 	out->forwarded = forward_subject(m->subject) || m->inner_text != NULL ||
 			 (hist && separator_line(hist, strcspn(hist, "\n")) &&
 			  line_has_ci(hist, strcspn(hist, "\n"), "forward"));
-	if (form_is_request(form))
+	if (form_is_request(form)) {
+		free(text);
 		return;
+	}
 
 	/* The best of the other places, kept for a forward's answer. */
 	struct form best = {0}, c = {0};
@@ -267,6 +292,7 @@ void request_read(const char *raw, size_t len, const struct message *m, const ch
 	} else {
 		form_free(&best);
 	}
+	free(text);
 }
 
 void request_read_free(struct request_read *r)
