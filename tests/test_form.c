@@ -1206,6 +1206,23 @@ static void test_template(void **state)
 		line = nl ? nl + 1 : line + len;
 	}
 	assert_int_equal(used, 12);
+	/* The template's example of a request mail (its "  | " lines) is a
+	 * complete request, signature left out. */
+	struct buf ex = {0};
+	for (const char *p = body; (p = strstr(p, "\n  |")) != NULL;) {
+		p += 4;
+		p += *p == ' ';
+		size_t n = strcspn(p, "\n");
+		buf_add(&ex, p, n);
+		buf_addc(&ex, '\n');
+	}
+	assert_non_null(ex.s);
+	form_parse(ex.s, &f);
+	assert_int_equal(f.labels, 10);
+	assert_problems(&f, "");
+	assert_string_equal(f.provider, "Comcast Business");
+	form_free(&f);
+	buf_free(&ex);
 	form_parse(out.s, &f);
 	assert_int_equal(f.labels, 12);
 	assert_problems(&f, "");
