@@ -607,6 +607,7 @@ static char *normalize(const char *text)
 	const unsigned char *p = (const unsigned char *)text;
 	while (*p) {
 		size_t n;
+		const char *e;
 		if (*p == '\r') {
 			buf_addc(&b, '\n');
 			p += p[1] == '\n' ? 2 : 1;
@@ -619,8 +620,8 @@ static char *normalize(const char *text)
 			p += 3;
 		} else if (p[0] == '<' && p[1] == '!' && p[2] == '[' &&
 			   (str_startswith_ci((const char *)p, "<![if ") ||
-			    str_startswith_ci((const char *)p, "<![endif]>"))) {
-			const char *e = strchr((const char *)p, '>');
+			    str_startswith_ci((const char *)p, "<![endif]>")) &&
+			   (e = memchr(p, '>', strnlen((const char *)p, 100))) != NULL) {
 			p = (const unsigned char *)e + 1;
 		} else if ((n = utf8_valid_len(p, SIZE_MAX)) == 0) {
 			buf_adds(&b, "\xef\xbf\xbd");
@@ -785,6 +786,9 @@ static enum line_kind label_of(pcre2_match_data *md, const char *line, struct la
 	if (n == 256)
 		while (n > 0 && ((unsigned char)line[n] & 0xc0) == 0x80)
 			n--;
+	/* no colon, no label (U+FF1A is EF BC 9A) */
+	if (!memchr(line, ':', n) && !memmem(line, n, "\xef\xbc\x9a", 3))
+		return L_TEXT;
 	int rc = rx_run(rx.label, line, n, 0, 0, md);
 	if (!rc)
 		return L_TEXT;
@@ -814,9 +818,15 @@ static int is_stop(pcre2_match_data *md, const char *line)
 	size_t n = strlen(line);
 	if (n > MAX_LINE)
 		return 0;
+	const char *t = line + strspn(line, " \t");
+	unsigned char c = (unsigned char)t[0];
+	/* Every stop line starts with a letter, '*', '_', '-' or a non-ASCII
+	 * character; a list item ("- a") is none. */
+	if (!(c >= 0x80 || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '*' || c == '_' ||
+	      c == '-') || (c == '-' && t[1] == ' '))
+		return 0;
 	if (visible_is_signature(line, n))
 		return 1;
-	const char *t = line + strspn(line, " \t");
 	if (t[0] == '-' && t[1] == '-' && t[2 + strspn(t + 2, " \t")] == '\0')
 		return 1;
 	/* "-Dana" */
@@ -923,7 +933,7 @@ static void trim_signature(pcre2_match_data *md, struct strv *lines, int oneline
 static void add_line(pcre2_match_data *md, struct strv *lines, const char *s)
 {
 	char *t = str_trim(xstrdup(s));
-	if (strlen(t) <= MAX_LINE && rx_test(rx.hint, t, md))
+	if (strchr(t, '<') && strlen(t) <= MAX_LINE && rx_test(rx.hint, t, md))
 		free(t);
 	else
 		strv_add_own(lines, t);
@@ -2107,20 +2117,24 @@ static int field_index(const char *name)
 	return -1;
 }
 
-/* The "(!)" lines of field fl's problems about item (0: the whole field). */
-static void marks(struct buf *b, const struct form *f, int fl, int item)
+/* The "(!)" lines of field fl's problems about the whole field; pfi holds
+ * each problem's field index. */
+static void marks(struct buf *b, const struct form *f, const int *pfi, int fl)
 {
 	for (size_t i = 0; i < f->n_problems; i++)
-		if (field_index(f->problems[i].field) == fl && f->problems[i].item == item)
+		if (pfi[i] == fl && f->problems[i].item == 0)
 			buf_addf(b, "(!) %s\n", f->problems[i].message);
 }
 
-static int item_has_problem(const struct form *f, int fl, int item)
+/* Orders indexes of f's problems by item, then by index. */
+static const struct form *sort_form;
+static int by_item(const void *a, const void *b)
 {
-	for (size_t i = 0; i < f->n_problems; i++)
-		if (field_index(f->problems[i].field) == fl && f->problems[i].item == item)
-			return 1;
-	return 0;
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	int x = sort_form->problems[i].item, y = sort_form->problems[j].item;
+	if (x != y)
+		return x < y ? -1 : 1;
+	return i < j ? -1 : i > j;
 }
 
 /* A text value after "Label:": on the same line, its other lines below. */
@@ -2151,20 +2165,36 @@ static void mark_guess(struct buf *b, const struct form_unread *u, const char *l
 char *form_prefill_text(const struct form *f)
 {
 	struct buf b = {0};
+	int *pfi = xcalloc(f->n_problems + 1, sizeof *pfi);
+	size_t *items = xcalloc(f->n_problems + 1, sizeof *items);
+	for (size_t i = 0; i < f->n_problems; i++)
+		pfi[i] = field_index(f->problems[i].field);
 	for (int fl = 0; fl < F_COUNT; fl++) {
 		const char *label = fields[fl].label;
 		if (fl == F_SERVICES || fl == F_COST_ITEMS) {
+			/* This list's item problems, by item: one pass over both. */
+			size_t n = 0, k = 0;
+			for (size_t i = 0; i < f->n_problems; i++)
+				if (pfi[i] == fl && f->problems[i].item > 0)
+					items[n++] = i;
+			sort_form = f;
+			if (n > 1)
+				qsort(items, n, sizeof *items, by_item);
 			buf_addf(&b, "%s:\n", label);
 			size_t valid = 0;
 			int no = 0;
 			for (const char *p = f->raw[fl]; p && *p;) {
 				const char *nl = strchr(p, '\n');
-				size_t n = nl ? (size_t)(nl - p) : strlen(p);
+				size_t len = nl ? (size_t)(nl - p) : strlen(p);
 				no++;
-				if (item_has_problem(f, fl, no) || (fl == F_SERVICES ? valid >= f->n_services
-										 : valid >= f->n_cost_items)) {
-					buf_addf(&b, "- %.*s\n", (int)n, p);
-					marks(&b, f, fl, no);
+				while (k < n && f->problems[items[k]].item < no)
+					k++;
+				int bad = k < n && f->problems[items[k]].item == no;
+				if (bad || (fl == F_SERVICES ? valid >= f->n_services
+							     : valid >= f->n_cost_items)) {
+					buf_addf(&b, "- %.*s\n", (int)len, p);
+					for (; k < n && f->problems[items[k]].item == no; k++)
+						buf_addf(&b, "(!) %s\n", f->problems[items[k]].message);
 				} else if (fl == F_SERVICES) {
 					const struct form_service *s = &f->services[valid++];
 					buf_addf(&b, "- %ld x %s at %s\n", s->quantity, s->type, s->address);
@@ -2173,14 +2203,14 @@ char *form_prefill_text(const struct form *f)
 					buf_addf(&b, "- %s: %s\n", f->cost_items[valid++].item, a);
 					free(a);
 				}
-				p = nl ? nl + 1 : p + n;
+				p = nl ? nl + 1 : p + len;
 			}
 			const struct form_unread *u = f->raw[fl] ? NULL : unread_for(f, fl);
 			if (u) {
 				buf_addf(&b, "- %s\n", u->value);
 				mark_guess(&b, u, label);
 			} else {
-				marks(&b, f, fl, 0);
+				marks(&b, f, pfi, fl);
 			}
 			continue;
 		}
@@ -2210,11 +2240,13 @@ char *form_prefill_text(const struct form *f)
 		if (u)
 			mark_guess(&b, u, label);
 		else
-			marks(&b, f, fl, 0);
+			marks(&b, f, pfi, fl);
 	}
 	for (size_t i = 0; i < f->n_problems; i++)
-		if (field_index(f->problems[i].field) < 0)
+		if (pfi[i] < 0)
 			buf_addf(&b, "(!) %s\n", f->problems[i].message);
+	free(pfi);
+	free(items);
 	return buf_steal(&b);
 }
 
