@@ -644,31 +644,34 @@ static void *grow(void *p, size_t n, size_t size)
 	return p;
 }
 
-static void add_problem(struct form *f, const char *field, int item, int soft, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
-static void add_problem(struct form *f, const char *field, int item, int soft, const char *fmt, ...)
+static void vproblem(struct form *f, const char *field, int item, int soft, const char *fmt,
+		     va_list ap) __attribute__((format(printf, 5, 0)));
+static void vproblem(struct form *f, const char *field, int item, int soft, const char *fmt,
+		     va_list ap)
 {
-	va_list ap;
 	f->problems = grow(f->problems, f->n_problems, sizeof(*f->problems));
 	struct form_problem *p = &f->problems[f->n_problems++];
 	p->field = xstrdup(field);
 	p->item = item;
 	p->soft = soft;
-	va_start(ap, fmt);
 	p->message = xvasprintf(fmt, ap);
+}
+
+static void add_problem(struct form *f, const char *field, int item, int soft, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+static void add_problem(struct form *f, const char *field, int item, int soft, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vproblem(f, field, item, soft, fmt, ap);
 	va_end(ap);
 }
 
 void form_add_problem(struct form *f, const char *field, const char *fmt, ...)
 {
 	va_list ap;
-	f->problems = grow(f->problems, f->n_problems, sizeof(*f->problems));
-	struct form_problem *p = &f->problems[f->n_problems++];
-	p->field = xstrdup(field);
-	p->item = 0;
-	p->soft = 0;
 	va_start(ap, fmt);
-	p->message = xvasprintf(fmt, ap);
+	vproblem(f, field, 0, 0, fmt, ap);
 	va_end(ap);
 }
 
