@@ -589,6 +589,8 @@ static char *rx_group(pcre2_match_data *md, int rc, const char *s, int n)
 	return str_trim(xstrndup(s + ov(md)[2 * n], ov(md)[2 * n + 1] - ov(md)[2 * n]));
 }
 
+static int money_md(pcre2_match_data *md, const char *s, long long *cents);
+
 static pcre2_match_data *md_new(void)
 {
 	pcre2_match_data *md = pcre2_match_data_create(RX_OVEC, NULL);
@@ -1063,6 +1065,18 @@ static long find_quantity(pcre2_match_data *md, const char *s, char **rest)
 {
 	long q = 0;
 	size_t n = strlen(s);
+	if (!strpbrk(s, "0123456789")) {
+		/* only "two ..." can be a quantity then */
+		char *w = xstrndup(s, strcspn(s, " \t"));
+		q = number_word(w);
+		free(w);
+		if (q && (s[strcspn(s, " \t")] == '\0' || lead_quantity(md, s, 0) == 0))
+			q = 0;
+		if (!q) {
+			*rest = xstrdup(s);
+			return 0;
+		}
+	}
 	int rc = lead_quantity(md, s, 1);
 	if (rc) {
 		for (int g = 1; g <= 6 && !q; g++) {
@@ -1210,8 +1224,11 @@ static void parse_service(struct form *f, pcre2_match_data *md, size_t no, struc
 	char *type = NULL, *address = NULL, *rest = NULL;
 	size_t te, as;
 	size_t n = strlen(s);
+	/* An address has digits (a house number or a ZIP): without any, no
+	 * pattern of addresses need run. */
+	int digits = strpbrk(s, "0123456789") != NULL;
 	/* The address first: "1416 9th Street, Sacramento - 2 x 100 Mbps". */
-	size_t se = n <= MAX_LINE ? rx_at(rx.street, s, 0, md) : 0;
+	size_t se = digits && n <= MAX_LINE ? rx_at(rx.street, s, 0, md) : 0;
 	if (se && !lead_quantity(md, s, 0)) {
 		if (rx_run(rx.sep_after, s, n, se, 0, md)) {
 			address = xstrndup(s, ov(md)[0]);
@@ -1222,7 +1239,7 @@ static void parse_service(struct form *f, pcre2_match_data *md, size_t no, struc
 	}
 	if (!address) {
 		quantity = find_quantity(md, s, &rest);
-		if (find_address(md, rest, &te, &as)) {
+		if (digits && find_address(md, rest, &te, &as)) {
 			type = strip_seps(xstrndup(rest, te));
 			address = xstrdup(rest + as);
 		} else {
@@ -1451,7 +1468,7 @@ static int cost_line(pcre2_match_data *md, const char *s, char **item, long long
 	}
 	if (!amount)
 		return 0;
-	int ok = money_parse(amount, cents) == 0;
+	int ok = money_md(md, amount, cents) == 0;
 	free(amount);
 	if (!ok) {
 		free(it);
@@ -1481,6 +1498,7 @@ static int parse_cost_items(struct form *f, pcre2_match_data *md, const struct s
 	for (size_t i = 0; i < lines->n && !list; i++)
 		list = bullet_rest(md, lines->v[i]) != NULL;
 	struct buf b = {0};
+	int priced = 0; /* b, the item being read, ends in its amount */
 	for (size_t i = 0; i < lines->n; i++) {
 		const char *s = lines->v[i];
 		const char *rest = list ? bullet_rest(md, s) : NULL;
@@ -1491,12 +1509,12 @@ static int parse_cost_items(struct form *f, pcre2_match_data *md, const struct s
 			open = 0;
 			continue;
 		}
-		int priced = b.len && has_amount(md, b.s, NULL);
 		if (list && !rest) {
 			/* continues the item above until it has its amount */
-			if (open && !priced) {
+			if (open && b.len && !priced) {
 				buf_addc(&b, ' ');
 				buf_adds(&b, s);
+				priced = has_amount(md, b.s, NULL);
 			}
 			continue;
 		}
@@ -1511,12 +1529,14 @@ static int parse_cost_items(struct form *f, pcre2_match_data *md, const struct s
 			if ((line_priced && only) || (!line_priced && !heading) || wrapped) {
 				buf_addc(&b, ' ');
 				buf_adds(&b, s);
+				priced = has_amount(md, b.s, NULL);
 				continue;
 			}
 		}
 		if (b.len)
 			strv_add_own(&items, buf_steal(&b));
 		buf_adds(&b, rest ? rest : s);
+		priced = has_amount(md, b.s, NULL);
 		open = 1;
 	}
 	if (b.len)
@@ -1619,7 +1639,7 @@ static int total_word(const char *w, size_t n)
  * months"). Returns 0 with *cents set, or -1. */
 static int total_parse(pcre2_match_data *md, const char *v, long long *cents)
 {
-	if (money_parse(v, cents) == 0)
+	if (money_md(md, v, cents) == 0)
 		return 0;
 	size_t n = strlen(v);
 	if (n > 400 || strchr(v, '/'))
@@ -1659,7 +1679,7 @@ static int total_parse(pcre2_match_data *md, const char *v, long long *cents)
 	if (!ok)
 		return -1;
 	char *amount = xstrndup(v + a0, a1 - a0);
-	int r = money_parse(amount, cents);
+	int r = money_md(md, amount, cents);
 	free(amount);
 	return r;
 }
@@ -1795,7 +1815,7 @@ static void read_line(struct form *f, struct reader *r, char *line)
 		if (tg >= 0 && tg < F_COUNT && tg != r->cur && tg != F_TOTAL_COST && is_list(r->cur) &&
 		    *(l.rest + strspn(l.rest, " \t")) &&
 		    ((l.marked && list_keeps(r, line, &l)) ||
-		     (r->cur == F_COST_ITEMS && money_parse(l.rest, &cents) == 0)))
+		     (r->cur == F_COST_ITEMS && money_md(r->md, l.rest, &cents) == 0)))
 			tg = T_NONE, l.marked = 1;
 		if (tg >= 0 && tg < F_COUNT && !(tg == F_SERVICES && r->cur == F_SERVICES && l.numbered)) {
 			r->started = 1;
@@ -2180,8 +2200,11 @@ char *form_prefill_text(const struct form *f)
 			for (size_t i = 0; i < f->n_problems; i++)
 				if (pfi[i] == fl && f->problems[i].item > 0)
 					items[n++] = i;
+			int sorted = 1; /* as parsed, unless problems were added */
+			for (size_t i = 1; i < n && sorted; i++)
+				sorted = f->problems[items[i - 1]].item <= f->problems[items[i]].item;
 			sort_form = f;
-			if (n > 1)
+			if (!sorted)
 				qsort(items, n, sizeof *items, by_item);
 			buf_addf(&b, "%s:\n", label);
 			size_t valid = 0;
@@ -2304,11 +2327,18 @@ void form_free(struct form *f)
 
 int money_parse(const char *s, long long *cents)
 {
-	int ret = -1;
 	if (!s)
 		return -1;
 	rx_init();
 	pcre2_match_data *md = md_new();
+	int ret = money_md(md, s, cents);
+	pcre2_match_data_free(md);
+	return ret;
+}
+
+static int money_md(pcre2_match_data *md, const char *s, long long *cents)
+{
+	int ret = -1;
 	int rc = strlen(s) <= MAX_LINE ? rx_exec(rx.money, s, md) : 0;
 	char *whole = rc ? rx_group(md, rc, s, 1) : NULL;
 	char *dec = rc ? rx_group(md, rc, s, 2) : NULL;
@@ -2331,7 +2361,6 @@ int money_parse(const char *s, long long *cents)
 out:
 	free(whole);
 	free(dec);
-	pcre2_match_data_free(md);
 	return ret;
 }
 
