@@ -2,7 +2,7 @@
 # Requests as people write them, end to end: the real cgend --once on a
 # Maildir reads the user trial's request mails (../shared/reports/user-trial,
 # in place; those points are skipped when it is absent) and mails of the
-# request suite (tests/requests/); the answers in the outbox are checked: an
+# request suite (tests/request-mails/); the answers in the outbox are checked: an
 # acknowledgment that says where the form was read, never the usage text for
 # a forward, the incomplete answer carrying the form prefilled with each
 # problem marked, a corrected form sent back as it came (the "(!)" lines
@@ -11,8 +11,8 @@
 T=$(mktemp -d /tmp/cgen-req.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 setup_agent "$T"
-ctl "$T" directory import "$top_srcdir/tests/requests/entities.csv" >/dev/null
-R=$top_srcdir/tests/requests
+ctl "$T" directory import "$top_srcdir/tests/request-mails/entities.csv" >/dev/null
+R=$top_srcdir/tests/request-mails
 TRIAL=$top_srcdir/../shared/reports/user-trial
 help_mails() { grep -l '^Subject: How to use the CGEN' "$T"/outbox/new/* 2>/dev/null | wc -l | tr -d ' '; }
 skip() { tap_n=$((tap_n + 1)); echo "ok $tap_n - $* # SKIP ../shared/reports/user-trial absent"; }

@@ -1,14 +1,15 @@
 /* test_requests.c: the request conformance suite. Each mail goes the agent's
  * way (message_parse, visible_text, command_parse, request_read,
- * engine_handle with the directory tests/requests/entities.csv) and the
+ * engine_handle with the directory tests/request-mails/entities.csv) and the
  * outcome is compared with what a user expects, written in a .want file:
  *
- *  - tests/requests/NAME.eml with tests/requests/NAME.want: request mails in
- *    the shapes of Outlook desktop, Outlook on the web, Gmail, Apple Mail and
- *    plain-text clients (QP, base64, 8bit, windows-1252, format=flowed),
+ *  - tests/request-mails/NAME.eml with NAME.want beside it: request mails in
+ *    the shapes of Outlook desktop, Outlook on the web, Gmail, Apple Mail
+ *    and plain-text clients (QP, base64, 8bit, windows-1252, format=flowed),
  *    forwards, attachments, complete and incomplete ones;
  *  - ../shared/reports/user-trial/NN-*.eml, read in place (the points are
- *    skipped when the folder is absent), with tests/requests/user-trial/NN.want.
+ *    skipped when the folder is absent), with
+ *    tests/request-mails/user-trial/NN.want.
  *
  * A .want file holds "key: value" lines:
  *   case: incomplete   the mail is the requester's keyed reply on an
@@ -270,7 +271,7 @@ static void list(const char *dir, const char *ext, struct strv *out)
 int main(void)
 {
 	const char *top = getenv("top_srcdir");
-	char *rdir = xasprintf("%s/tests/requests", top ? top : ".");
+	char *rdir = xasprintf("%s/tests/request-mails", top ? top : ".");
 	char *csvf = xasprintf("%s/entities.csv", rdir);
 	struct buf csv = {0};
 	struct directory dir = {0};
