@@ -1498,7 +1498,9 @@ static int parse_cost_items(struct form *f, pcre2_match_data *md, const struct s
 	for (size_t i = 0; i < lines->n && !list; i++)
 		list = bullet_rest(md, lines->v[i]) != NULL;
 	struct buf b = {0};
-	int priced = 0; /* b, the item being read, ends in its amount */
+	/* b, the item being read, ends in its amount: 1, 0, or -1 not known yet
+	 * (asked only when a line may continue it) */
+	int priced = -1;
 	for (size_t i = 0; i < lines->n; i++) {
 		const char *s = lines->v[i];
 		const char *rest = list ? bullet_rest(md, s) : NULL;
@@ -1511,15 +1513,19 @@ static int parse_cost_items(struct form *f, pcre2_match_data *md, const struct s
 		}
 		if (list && !rest) {
 			/* continues the item above until it has its amount */
+			if (open && b.len && priced < 0)
+				priced = has_amount(md, b.s, NULL);
 			if (open && b.len && !priced) {
 				buf_addc(&b, ' ');
 				buf_adds(&b, s);
-				priced = has_amount(md, b.s, NULL);
+				priced = -1;
 			}
 			continue;
 		}
 		/* Without markers: "Installation:" above "$1,500", or a description
 		 * wrapped over lines, continues the item above. */
+		if (!list && b.len && priced < 0)
+			priced = has_amount(md, b.s, NULL);
 		if (!list && b.len && !priced) {
 			int line_priced = has_amount(md, s, &only);
 			size_t bl = strlen(b.s);
@@ -1529,14 +1535,14 @@ static int parse_cost_items(struct form *f, pcre2_match_data *md, const struct s
 			if ((line_priced && only) || (!line_priced && !heading) || wrapped) {
 				buf_addc(&b, ' ');
 				buf_adds(&b, s);
-				priced = has_amount(md, b.s, NULL);
+				priced = -1;
 				continue;
 			}
 		}
 		if (b.len)
 			strv_add_own(&items, buf_steal(&b));
 		buf_adds(&b, rest ? rest : s);
-		priced = has_amount(md, b.s, NULL);
+		priced = -1;
 		open = 1;
 	}
 	if (b.len)
@@ -1547,6 +1553,10 @@ static int parse_cost_items(struct form *f, pcre2_match_data *md, const struct s
 	struct strv split = {0};
 	for (size_t i = 0; i < items.n; i++) {
 		struct strv parts = {0};
+		if (!strchr(items.v[i], ';')) {
+			strv_add(&split, items.v[i]);
+			continue;
+		}
 		strv_split(&parts, items.v[i], ';');
 		int all = parts.n > 1;
 		for (size_t k = 0; k < parts.n && all; k++)
@@ -2218,15 +2228,24 @@ char *form_prefill_text(const struct form *f)
 				int bad = k < n && f->problems[items[k]].item == no;
 				if (bad || (fl == F_SERVICES ? valid >= f->n_services
 							     : valid >= f->n_cost_items)) {
-					buf_addf(&b, "- %.*s\n", (int)len, p);
-					for (; k < n && f->problems[items[k]].item == no; k++)
-						buf_addf(&b, "(!) %s\n", f->problems[items[k]].message);
+					buf_adds(&b, "- ");
+					buf_add(&b, p, len);
+					buf_addc(&b, '\n');
+					for (; k < n && f->problems[items[k]].item == no; k++) {
+						buf_adds(&b, "(!) ");
+						buf_adds(&b, f->problems[items[k]].message);
+						buf_addc(&b, '\n');
+					}
 				} else if (fl == F_SERVICES) {
 					const struct form_service *s = &f->services[valid++];
 					buf_addf(&b, "- %ld x %s at %s\n", s->quantity, s->type, s->address);
 				} else {
 					char *a = money_format(f->cost_items[valid].cents);
-					buf_addf(&b, "- %s: %s\n", f->cost_items[valid++].item, a);
+					buf_adds(&b, "- ");
+					buf_adds(&b, f->cost_items[valid++].item);
+					buf_adds(&b, ": ");
+					buf_adds(&b, a);
+					buf_addc(&b, '\n');
 					free(a);
 				}
 				p = nl ? nl + 1 : p + len;
@@ -2367,17 +2386,22 @@ out:
 char *money_format(long long cents)
 {
 	unsigned long long u = cents < 0 ? 0ULL - (unsigned long long)cents : (unsigned long long)cents;
-	char digits[32];
-	int n = snprintf(digits, sizeof digits, "%llu", u / 100);
-	struct buf b = {0};
+	unsigned long long whole = u / 100;
+	char digits[32], out[48];
+	int n = 0, k = 0;
+	do
+		digits[n++] = (char)('0' + whole % 10);
+	while ((whole /= 10) > 0);
 	if (cents < 0)
-		buf_addc(&b, '-');
-	buf_addc(&b, '$');
-	for (int i = 0; i < n; i++) {
-		if (i && (n - i) % 3 == 0)
-			buf_addc(&b, ',');
-		buf_addc(&b, digits[i]);
+		out[k++] = '-';
+	out[k++] = '$';
+	for (int i = n - 1; i >= 0; i--) {
+		out[k++] = digits[i];
+		if (i && i % 3 == 0)
+			out[k++] = ',';
 	}
-	buf_addf(&b, ".%02llu", u % 100);
-	return buf_steal(&b);
+	out[k++] = '.';
+	out[k++] = (char)('0' + u % 100 / 10);
+	out[k++] = (char)('0' + u % 10);
+	return xstrndup(out, (size_t)k);
 }
