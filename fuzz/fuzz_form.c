@@ -1,7 +1,7 @@
 /* fuzz_form.c: libFuzzer harness for the request form: form_parse, then every
  * rendering the engine stores or sends (fields and problems as JSON, problems
- * and summary as text), and the money helpers on the same bytes; the values
- * are checked against form.h. */
+ * and summary as text, the prefilled form, parsed again), and the money
+ * helpers on the same bytes; the values are checked against form.h. */
 #include "config.h"
 
 #include <stddef.h>
@@ -49,6 +49,26 @@ static void render(const struct form *f)
 	free(form_problems_json(f));
 	free(form_problems_text(f));
 	free(form_summary_text(f));
+	free(form_unread_text(f));
+}
+
+/* The prefilled form renders, and parses again (inputs of fuzzing size:
+ * a large reproducer runs once, in bounded time). */
+static void prefill(const struct form *f, int reparse)
+{
+	char *p = form_prefill_text(f);
+	struct form again;
+
+	for (size_t i = 0; i < f->n_problems; i++)
+		if (f->problems[i].item < 0)
+			abort();
+	if (reparse) {
+		memset(&again, 0, sizeof(again));
+		form_parse(p, &again);
+		check(&again);
+		form_free(&again);
+	}
+	free(p);
 }
 
 /* money_format writes what money_parse reads back. */
@@ -85,6 +105,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	form_add_problem(&f, FORM_F_ENTITY, "Entity %s is not in the directory.",
 			 f.entity ? f.entity : "(none)");
 	render(&f);
+	prefill(&f, size <= 65536);
 	form_free(&f);
 
 	if (size <= 64)

@@ -1,6 +1,8 @@
 /* fuzz_mime.c: libFuzzer harness for the inbound path of a mail, as the agent
  * runs it: message_parse, the de-duplication key, visible_text of the body,
- * then command_parse and form_parse of the visible text. */
+ * then command_parse of the visible text and request_read (the form of the
+ * visible text, a forwarded or attached message, a text or .docx
+ * attachment) and the prefilled form. */
 #include "config.h"
 
 #include <stddef.h>
@@ -12,6 +14,7 @@
 #include "form.h"
 #include "log.h"
 #include "message.h"
+#include "request.h"
 #include "visible.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -44,10 +47,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		command_parse(vis, &cmd);
 		(void)command_name(cmd.word);
 		command_free(&cmd);
+		struct request_read rr;
+
 		memset(&f, 0, sizeof(f));
-		form_parse(vis, &f);
+		request_read(raw, size, &m, vis, "cgen@cdt.ca.gov", 1, &f, &rr);
 		(void)form_is_request(&f);
+		free(form_prefill_text(&f));
 		form_free(&f);
+		request_read_free(&rr);
 		free(vis);
 		free(id);
 	}

@@ -23,9 +23,9 @@ put() {
 	done
 }
 
-put mime "$src"/scripts/demo-mails/*.eml "$src"/tests/regress/mime-*
+put mime "$src"/scripts/demo-mails/*.eml "$src"/tests/regress/mime-* "$src"/tests/request-mails/*.eml
 put form "$src"/templates/request-form.txt "$src"/scripts/demo-mails/*.eml \
-	"$src"/tests/regress/form-*
+	"$src"/tests/regress/form-* "$src"/tests/request-mails/*.eml
 put visible "$src"/scripts/demo-mails/*.eml "$src"/tests/regress/visible-*
 put command "$src"/templates/help.txt "$src"/tests/regress/command-*
 

@@ -25,6 +25,7 @@
 #include "log.h"
 #include "message.h"
 #include "replykey.h"
+#include "request.h"
 #include "trust.h"
 #include "visible.h"
 
@@ -32,6 +33,7 @@ const char *const agent_templates[] = {
 	"ack", "approval-request", "approval-recorded", "audit", "cdt-review", "cto-review",
 	"decision", "help", "incomplete", "info-answer", "info-request", "not-accepted",
 	"not-required", "note-recorded", "notice", "overdue", "refused", "rejected", "reminder",
+	"no-form",
 	"request-form", "status", "too-large", "unclear", "unreadable", "withdrawn", NULL,
 };
 
@@ -477,6 +479,7 @@ static int handle(struct agent *a, const char *raw, size_t len, const char *ref,
 	char *dedup = NULL, *visible = NULL;
 	struct command cmd = {0};
 	struct form form = {0};
+	struct request_read found = {0};
 	struct key_rec key = {0};
 	struct case_rec c = {0};
 	struct engine_out out = {0};
@@ -556,6 +559,17 @@ static int handle(struct agent *a, const char *raw, size_t len, const char *ref,
 		have_case = r == STORE_OK;
 	}
 
+	/* A form that is not in the visible text: in a forwarded message, the
+	 * agent's FORM mail filled in below a quoted header, an attached
+	 * message or an attachment (a corrected form: attachments only). */
+	if (m.kind == MSG_NORMAL && !form_is_request(&form) && cmd.word != CMD_HELP &&
+	    cmd.word != CMD_FORM && cmd.word != CMD_AUDIT && cmd.word != CMD_STATUS &&
+	    ((!have_key && !*tag) || (have_case && c.state == ST_INCOMPLETE))) {
+		form_free(&form);
+		request_read(raw, len, &m, visible, a->cfg->smtp.from_addr, !have_key && !*tag, &form,
+			     &found);
+	}
+
 	int rate_limited = 0;
 	if (m.from_addr && m.kind == MSG_NORMAL) {
 		int count = 0;
@@ -631,6 +645,8 @@ static int handle(struct agent *a, const char *raw, size_t len, const char *ref,
 		.unreadable = m.unreadable,
 		.answer_limited = answers >= a->cfg->answer_limit,
 		.approvers = &approvers,
+		.form_note = found.note,
+		.forwarded = found.forwarded,
 	};
 	engine_handle(&env, have_case ? &c : NULL, &in, &out);
 	if (in.answer_limited && out.queue_reason)
@@ -677,6 +693,7 @@ out:
 	if (have_key > 0)
 		store_key_clear(&key);
 	form_free(&form);
+	request_read_free(&found);
 	command_free(&cmd);
 	free(auth_why);
 	free(visible);

@@ -248,6 +248,35 @@ static void refuse(const struct engine_env *env, struct engine_out *o, const str
 
 /* ---- intake: a new request, or a corrected form ---- */
 
+/* "Department of Water Resources (DWR)": the entity of the text before the
+ * parentheses, or of the text inside them. NULL when neither is one. */
+static const struct entity *entity_in_parentheses(const struct directory *dir, const char *v)
+{
+	const char *open = strrchr(v, '(');
+	const char *close = open ? strchr(open, ')') : NULL;
+	if (!open || !close)
+		return NULL;
+	char *inside = xstrndup(open + 1, (size_t)(close - open - 1));
+	char *before = xstrndup(v, (size_t)(open - v));
+	const struct entity *e = directory_find(dir, str_trim(before));
+	if (!e)
+		e = directory_find(dir, str_trim(inside));
+	free(inside);
+	free(before);
+	return e;
+}
+
+/* What the acknowledgment says about how the form was read: where it was
+ * found, and label lines that were not read. Allocated, "" when nothing. */
+static char *form_note_text(const struct engine_in *in, const struct form *f)
+{
+	char *unread = form_unread_text(f);
+	char *s = xasprintf("%s%s%s%s", in->form_note ? in->form_note : "", in->form_note ? "\n" : "",
+			    *unread && in->form_note ? "\n" : "", unread);
+	free(unread);
+	return s;
+}
+
 /* The entity a request names, or NULL with *why allocated. *by_domain is set
  * when the entity was taken from the sender's domain. */
 static const struct entity *resolve_entity(const struct engine_env *env, const struct form *f,
@@ -255,6 +284,8 @@ static const struct entity *resolve_entity(const struct engine_env *env, const s
 {
 	const char *dom = addr_domain(from);
 	const struct entity *e = f->entity ? directory_find(env->dir, f->entity) : NULL;
+	if (!e && f->entity)
+		e = entity_in_parentheses(env->dir, f->entity);
 	*by_domain = 0;
 	*why = NULL;
 	if (!e) {
@@ -337,9 +368,15 @@ static int check_request(const struct engine_env *env, struct engine_out *o,
 	struct form tmp = *f;
 	struct form_problem *kept = xcalloc(f->n_problems + 1, sizeof *kept);
 	size_t k = 0;
+	int hard = 0;
 	for (size_t i = 0; i < f->n_problems; i++)
-		if (!(e && strcmp(f->problems[i].field, FORM_F_ENTITY) == 0))
+		if (!(e && strcmp(f->problems[i].field, FORM_F_ENTITY) == 0)) {
+			hard |= !f->problems[i].soft;
 			kept[k++] = f->problems[i];
+		}
+	/* Unknown labels alone do not hold a request: the acknowledgment lists them. */
+	if (!hard)
+		k = 0;
 	char *extra_msg = why;
 	if (extra_msg) {
 		kept[k].field = (char *)FORM_F_ENTITY;
@@ -355,7 +392,9 @@ static int check_request(const struct engine_env *env, struct engine_out *o,
 	free(c->problems_json);
 	c->problems_json = form_problems_json(&tmp);
 	free(c->summary);
-	c->summary = form_summary_text(&tmp);
+	/* An incomplete case shows the form as read, each problem marked. */
+	c->summary = k ? form_prefill_text(&tmp) : form_summary_text(&tmp);
+	char *note = form_note_text(in, f);
 	if (e)
 		str_set(&c->entity, e->code);
 	c->updated = env->now;
@@ -383,13 +422,19 @@ static int check_request(const struct engine_env *env, struct engine_out *o,
 		struct engine_mail *m = case_mail(env, o, "incomplete", c->requester, ROLE_REQUESTER, 1, 1);
 		var(m, "problems", problems);
 		var(m, "entity_note", entity_note);
+		char *where = in->form_note ? xasprintf("%s\n", in->form_note) : xstrdup("");
+		var(m, "form_note", where);
+		var(m, "prefilled", c->summary);
+		free(where);
 	} else {
 		c->aio = c->cio = AP_PENDING;
 		set_state(env, o, ST_AWAITING_APPROVALS, "agent");
 		struct engine_mail *m = case_mail(env, o, "ack", c->requester, ROLE_REQUESTER, 1, 1);
 		var(m, "entity_note", entity_note);
+		var(m, "form_note", note);
 		send_approval_requests(env, o, e);
 	}
+	free(note);
 	free(entity_note);
 	free(problems);
 	return 0;
@@ -838,6 +883,29 @@ static void do_audit(const struct engine_env *env, struct engine_out *o, const s
 	var(m, "entity_name", e->name);
 }
 
+/* A forwarded mail that holds no request form: the sender is told what was
+ * found and what is missing (the form prefilled with what was read), never
+ * the usage text; the mail waits in the operator queue. */
+static void forward_without_form(struct engine_out *o, const struct engine_in *in)
+{
+	o->mail_kind = "other";
+	ev(o, "no_form", in->from, "forwarded mail without a request form (%d form fields with a "
+	   "value found)", in->form->filled);
+	o->queue_reason = xstrdup("forwarded mail without a request form");
+	if (in->rate_limited) {
+		ev(o, "rate_limited", in->from, "no reply: rate limit reached");
+		return;
+	}
+	char *prefilled = form_prefill_text(in->form);
+	char *problems = form_problems_text(in->form);
+	struct engine_mail *m = mail(o, "no-form", in->from, ROLE_NONE, 0, 1);
+	var(m, "subject", in->subject);
+	var(m, "problems", problems);
+	var(m, "prefilled", prefilled);
+	free(prefilled);
+	free(problems);
+}
+
 /* ---- entry point ---- */
 
 static void handle_mail(const struct engine_env *env, const struct case_rec *c,
@@ -924,6 +992,10 @@ static void handle_mail(const struct engine_env *env, const struct case_rec *c,
 	}
 	if (form_is_request(in->form)) {
 		new_request(env, o, in);
+		return;
+	}
+	if (in->forwarded) {
+		forward_without_form(o, in);
 		return;
 	}
 	/* Neither a request nor a reply: the usage text. */

@@ -62,6 +62,9 @@ struct engine_in {
 				        ([security] answer_limit) are used up */
 	const struct strv *approvers;/* who already approved the case (actors of its
 				        "approved" events), may be NULL */
+	const char *form_note;       /* where the form was read when not in the visible text
+				        (one sentence, for the acknowledgment), or NULL */
+	int forwarded;               /* the mail forwards a message (request.h) */
 };
 
 /* One mail to send: one recipient, rendered from template tmpl. */

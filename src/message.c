@@ -952,6 +952,8 @@ struct h2t {
 	int space;      /* collapsed white space pending */
 	int blank;      /* blank lines just written */
 	int pre;
+	int glue;       /* a list marker or "Label:" waits for its text: no soft line break */
+	int inl;        /* inside a table's label cell: line breaks are spaces */
 };
 
 static void h2t_prefix(struct h2t *h, int q, int blank)
@@ -962,6 +964,13 @@ static void h2t_prefix(struct h2t *h, int q, int blank)
 
 static void h2t_flush(struct h2t *h, int hard)
 {
+	if (h->inl) {
+		h->space = h->line.len > 0;
+		return;
+	}
+	if (h->glue && !hard)
+		return;
+	h->glue = 0;
 	h->space = 0;
 	if (h->line.len == 0) {
 		if (!hard || h->blank >= 1 || h->out.len == 0)
@@ -985,6 +994,7 @@ static void h2t_put(struct h2t *h, const char *s, size_t n)
 	else if (h->space)
 		buf_addc(&h->line, ' ');
 	h->space = 0;
+	h->glue = 0;
 	buf_add(&h->line, s, n);
 }
 
@@ -1065,6 +1075,69 @@ static int style_border_top(xmlNode *n)
 	return r;
 }
 
+static void h2t_node(struct h2t *h, xmlNode *n, int level);
+
+static int is_element(const xmlNode *n, const char *name)
+{
+	return n->type == XML_ELEMENT_NODE && n->name != NULL
+	       && strcasecmp((const char *)n->name, name) == 0;
+}
+
+static int has_descendant(const xmlNode *n, const char *name, int level)
+{
+	for (const xmlNode *c = n->children; c != NULL && level < MAX_DEPTH * 4; c = c->next)
+		if (is_element(c, name) || has_descendant(c, name, level + 1))
+			return 1;
+	return 0;
+}
+
+/* A table row of exactly two cells, the first a short label ("Entity",
+ * "Total Cost:"), no table inside: *label and *value are its cells. */
+static int label_row(xmlNode *tr, xmlNode **label, xmlNode **value)
+{
+	xmlNode *cells[2];
+	int n = 0;
+
+	for (xmlNode *c = tr->children; c != NULL; c = c->next) {
+		if (!is_element(c, "td") && !is_element(c, "th"))
+			continue;
+		if (n == 2 || has_descendant(c, "table", 0))
+			return 0;
+		cells[n++] = c;
+	}
+	if (n != 2)
+		return 0;
+	xmlChar *t = xmlNodeGetContent(cells[0]);
+	char *text = str_trim(xstrdup(t != NULL ? (const char *)t : ""));
+	int ok = *text != '\0' && strlen(text) <= 60 && strchr(text, '\n') == NULL;
+	free(text);
+	xmlFree(t);
+	*label = cells[0];
+	*value = cells[1];
+	return ok;
+}
+
+/* A two-column row reads as "Label: value": the label cell on one line, a
+ * colon unless it ends with one, the value cell after it. */
+static void h2t_label_row(struct h2t *h, xmlNode *label, xmlNode *value, int level)
+{
+	h2t_flush(h, 0);
+	h->inl++;
+	h2t_node(h, label->children, level + 1);
+	h->inl--;
+	while (h->line.len > 0 && h->line.s[h->line.len - 1] == ' ')
+		h->line.s[--h->line.len] = '\0';
+	if (h->line.len > 0) {
+		if (h->line.s[h->line.len - 1] != ':')
+			buf_addc(&h->line, ':');
+		h->space = 1;
+		h->glue = 1;
+	}
+	h2t_node(h, value->children, level + 1);
+	h->glue = 0;
+	h2t_flush(h, 0);
+}
+
 static void h2t_node(struct h2t *h, xmlNode *n, int level)
 {
 	static const char *const skip[] = { "script", "style", "head", "title", "template", NULL };
@@ -1096,10 +1169,19 @@ static void h2t_node(struct h2t *h, xmlNode *n, int level)
 		    || (strcasecmp(name, "div") == 0 && style_border_top(n)))
 			quote = 2;
 		is_block = quote || name_in(name, block);
+		if (strcasecmp(name, "tr") == 0 && !quote && level < MAX_DEPTH * 4) {
+			xmlNode *label, *value;
+
+			if (label_row(n, &label, &value)) {
+				h2t_label_row(h, label, value, level);
+				continue;
+			}
+		}
 		if (is_block)
 			h2t_flush(h, 0);
 		if (strcasecmp(name, "li") == 0) {
 			h2t_put(h, "- ", 2);
+			h->glue = 1; /* Outlook on the web: <li><div>text</div></li> */
 		} else if ((strcasecmp(name, "td") == 0 || strcasecmp(name, "th") == 0)
 			   && h->line.len > 0) {
 			h->space = 0;
@@ -1114,17 +1196,54 @@ static void h2t_node(struct h2t *h, xmlNode *n, int level)
 		if (level < MAX_DEPTH * 4)
 			h2t_node(h, n->children, level + 1);
 		h->pre = old_pre;
+		if (strcasecmp(name, "li") == 0)
+			h->glue = 0;
 		if (is_block)
 			h2t_flush(h, 0);
 		h->depth = old_depth;
 	}
 }
 
+/* html without Word's "downlevel-revealed" conditional markers
+ * ("<![if !supportLists]>", "<![endif]>"), whose content stays: the HTML
+ * parser would keep the markers as text. Allocated, *out_n its length. */
+static char *html_drop_downlevel(const char *html, size_t n, size_t *out_n)
+{
+	struct buf b = {0};
+	size_t i = 0;
+
+	while (i < n) {
+		const char *lt = memchr(html + i, '<', n - i);
+		size_t at = lt != NULL ? (size_t)(lt - html) : n;
+
+		buf_add(&b, html + i, at - i);
+		if (at >= n)
+			break;
+		if (n - at >= 4 && memcmp(html + at, "<![", 3) == 0
+		    && (mem_prefix_ci(html + at + 3, n - at - 3, "if ")
+			|| mem_prefix_ci(html + at + 3, n - at - 3, "endif]"))) {
+			const char *gt = memchr(html + at, '>', n - at);
+
+			/* "<![endif]-->" closes a comment: it stays */
+			if (gt != NULL && gt - (html + at) <= 200 && gt[-1] == ']') {
+				i = (size_t)(gt - html) + 1;
+				continue;
+			}
+		}
+		buf_addc(&b, '<');
+		i = at + 1;
+	}
+	*out_n = b.len;
+	return buf_steal(&b);
+}
+
 /* UTF-8 HTML to text; quoted history gets "> " line prefixes. */
-static char *html_to_text(const char *html, size_t n)
+static char *html_to_text(const char *in, size_t in_n)
 {
 	struct h2t h = {0};
 	htmlDocPtr doc;
+	size_t n;
+	char *html = html_drop_downlevel(in, in_n, &n);
 
 	if (n > (size_t)0x7fffffff)
 		n = 0x7fffffff;
@@ -1135,6 +1254,7 @@ static char *html_to_text(const char *html, size_t n)
 		h2t_flush(&h, 0);
 		xmlFreeDoc(doc);
 	}
+	free(html);
 	buf_free(&h.line);
 	/* drop trailing lines made only of quote marks */
 	while (h.out.len > 0 && h.out.s[h.out.len - 1] == '\n') {
@@ -1464,6 +1584,20 @@ static char *choose_text(const struct walk *w)
 		free(t);
 	}
 	return html != NULL ? part_text(html, 1) : xstrdup("");
+}
+
+/* The text of the attached message, or NULL when there is none. */
+static char *inner_text(const struct walk *w)
+{
+	char *t = NULL;
+
+	if (w->inner_plain != NULL) {
+		t = part_text(w->inner_plain, 0);
+		if (!blank_text(t) || w->inner_html == NULL)
+			return t;
+		free(t);
+	}
+	return w->inner_html != NULL ? part_text(w->inner_html, 1) : NULL;
 }
 
 /* ---- bounce ids ---- */
@@ -1986,6 +2120,7 @@ static int parse(const char *raw, size_t len, struct message *out, struct buf **
 		walk(&w, body, 0, 1, 0);
 		free(out->text);
 		out->text = choose_text(&w);
+		out->inner_text = inner_text(&w);
 		walk_free(&w);
 	} else {
 		char *t = raw_to_utf8(c + h.body, clen - h.body);
@@ -2054,6 +2189,7 @@ void message_free(struct message *m)
 	free(m->auth_results);
 	free(m->kind_reason);
 	free(m->text);
+	free(m->inner_text);
 	free(m->unreadable);
 	for (size_t i = 0; i < m->n_att; i++) {
 		free(m->att[i].name);

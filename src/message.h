@@ -50,6 +50,9 @@ struct message {
 	size_t n_att;
 	struct strv bounce_ids; /* for bounces/complaints: Message-IDs of the original
 				   mail found in the report (without brackets) */
+	char *inner_text;   /* the text of the first attached message (message/rfc822),
+			       UTF-8, LF line ends (text/plain preferred, else HTML
+			       turned to text); NULL when the mail attaches none */
 	char *unreadable;   /* NULL, or why the body cannot be read: "encrypted (S/MIME)",
 			       "encrypted (PGP)", "Outlook TNEF (winmail.dat)"; the
 			       opaque part is still listed in att. Only the mail itself

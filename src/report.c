@@ -10,6 +10,7 @@
 #include "message.h"
 #include "visible.h"
 #include "report.h"
+#include "request.h"
 
 static long days_from_civil(int y, unsigned m, unsigned d)
 {
@@ -253,9 +254,13 @@ void report_parse(struct buf *out, const char *raw, size_t len, int json)
 		: m.kind == MSG_AUTO_REPLY ? "auto-reply" : NULL;
 	if (!kind) {
 		struct form f = {0};
-		form_parse(vis, &f);
+		struct request_read where;
 		int reply = m.in_reply_to || m.references.n || cmd.word != CMD_NONE || cmd.ambiguous;
+		/* As the agent reads a new mail: the form may be in a forwarded or
+		 * attached message, or in an attachment. */
+		request_read(raw, len, &m, vis, NULL, !reply, &f, &where);
 		kind = form_is_request(&f) && !reply ? "request" : reply ? "reply" : "other";
+		request_read_free(&where);
 		form_free(&f);
 	}
 	if (json) {

@@ -414,7 +414,24 @@ static void t_html(void **state)
 		  "<ul><li>one</li><li>two</li></ul>"
 		  "<table><tr><td>a</td><td>b</td></tr><tr><th>c</th></tr></table>"
 		  "line<br>break<h1>Title</h1></body></html>",
-		  "Hello & welcome\n- one\n- two\na\tb\nc\nline\nbreak\nTitle\n" },
+		  "Hello & welcome\n- one\n- two\na: b\nc\nline\nbreak\nTitle\n" },
+		/* two-column tables read as "Label: value" (Outlook's cells hold <p>s) */
+		{ "<table><tr><td><p><b>Entity</b></p></td><td><p>DWR</p></td></tr>"
+		  "<tr><td>Total Cost:</td><td>$5</td></tr>"
+		  "<tr><td><p>Services</p></td><td><p>2 x A at 1 Main St</p><p>1 x B at 2 Main St</p>"
+		  "</td></tr><tr><td></td><td>no label</td></tr><tr><td>a</td><td>b</td><td>c</td></tr>"
+		  "<tr><td>outer</td><td><table><tr><td>x</td><td>y</td></tr></table></td></tr></table>",
+		  "Entity: DWR\nTotal Cost: $5\nServices: 2 x A at 1 Main St\n1 x B at 2 Main St\n"
+		  "no label\na\tb\tc\nouter\t\nx: y\n" },
+		/* Word's downlevel list markers: the bullet stays, the markers go */
+		{ "<p class=MsoListParagraph><![if !supportLists]><span style='mso-list:Ignore'>"
+		  "\xc2\xb7<span>&nbsp;&nbsp; </span></span><![endif]>2 x A at 1 Main St</p>"
+		  "<!--[if gte mso 9]><xml>hidden</xml><![endif]--><p>after</p>",
+		  "\xc2\xb7 2 x A at 1 Main St\nafter\n" },
+		/* Outlook on the web: <li><div>text</div></li> */
+		{ "<div>Services:</div><ul><li><div class=\"elementToProof\">2 x A at 1 Main St</div></li>"
+		  "<li><div><span>1 x B</span></div><div>at 2 Main St</div></li><li></li></ul><div>end</div>",
+		  "Services:\n- 2 x A at 1 Main St\n- 1 x B\nat 2 Main St\n- \nend\n" },
 		/* Gmail: gmail_quote holds the attribution and the blockquote */
 		{ "<div dir=\"ltr\">APPROVE<br></div><br><div class=\"gmail_quote\">"
 		  "<div dir=\"ltr\" class=\"gmail_attr\">On Mon, CGEN wrote:<br></div>"
