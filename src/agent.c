@@ -31,7 +31,7 @@ const char *const agent_templates[] = {
 	"ack", "approval-request", "approval-recorded", "audit", "cdt-review", "cto-review",
 	"decision", "help", "incomplete", "info-answer", "info-request", "not-accepted",
 	"not-required", "note-recorded", "notice", "overdue", "refused", "rejected", "reminder",
-	"request-form", "status", "too-large", "unclear", "unreadable", "withdrawn", NULL,
+	"request-form", "status", "too-large", "unclear", "unreadable", "withdrawn", "cancelled", NULL,
 };
 
 int agent_open(struct agent *a, const struct conf *cfg, int mail, char **err)
@@ -46,7 +46,9 @@ int agent_open(struct agent *a, const struct conf *cfg, int mail, char **err)
 		free(e);
 		goto fail;
 	}
-	if (templates_load(cfg->templates_dir, agent_templates, &a->tpl, &errs) != 0) {
+	size_t fallback = 0;
+	if (templates_load_fallback(cfg->templates_dir, CGEN_TEMPLATES_DIR, agent_templates, &a->tpl,
+				    &errs, &fallback) != 0) {
 		char *j = strv_join(&errs, "\n");
 		*err = xasprintf("templates: %s", j);
 		free(j);
@@ -63,6 +65,9 @@ int agent_open(struct agent *a, const struct conf *cfg, int mail, char **err)
 		}
 		free(fs);
 	}
+	if (fallback)
+		log_info("templates: %zu of them from %s (not in %s)", fallback, CGEN_TEMPLATES_DIR,
+			 cfg->templates_dir);
 	if (conf_read_secrets(cfg->secret_file, &a->secrets, &e) != 0) {
 		*err = e;
 		goto fail;
@@ -122,6 +127,7 @@ void agent_close(struct agent *a)
 	free(a->form_text);
 	directory_free(&a->dir);
 	calendar_free(&a->cal);
+	free(a->send_error);
 	memset(a, 0, sizeof *a);
 }
 
@@ -353,6 +359,38 @@ static struct engine_env env_of(const struct agent *a, time_t now)
 	return env;
 }
 
+/* The directory as case c sees it: when an operator reassigned the AIO or
+ * CIO of this case (cgenctl reassign), *view is a shallow copy of a->dir in
+ * which the case's entity names that address (its delegates for that role
+ * no longer count) and 1 is returned; the caller frees view->v only. 0 when
+ * the case has no such change (view unused), -1 on a store error. */
+static int case_view(struct agent *a, const struct case_rec *c, struct directory *view,
+		     struct entity *ent, char **aio, char **cio)
+{
+	*aio = *cio = NULL;
+	if (!c || !c->entity)
+		return 0;
+	if (store_party_get(a->st, c->id, aio, cio) != STORE_OK)
+		return -1;
+	const struct entity *e = directory_by_code(&a->dir, c->entity);
+	if ((!*aio && !*cio) || !e)
+		return 0;
+	view->n = a->dir.n;
+	view->v = xmalloc(view->n * sizeof *view->v);
+	memcpy(view->v, a->dir.v, view->n * sizeof *view->v);
+	*ent = *e;
+	if (*aio) {
+		ent->aio = *aio;
+		ent->aio_delegates = (struct strv){0};
+	}
+	if (*cio) {
+		ent->cio = *cio;
+		ent->cio_delegates = (struct strv){0};
+	}
+	view->v[e - a->dir.v] = *ent;
+	return 1;
+}
+
 static int handle(struct agent *a, const char *raw, size_t len, const char *ref, time_t now,
 		  int64_t stored_row);
 
@@ -376,17 +414,23 @@ static int handle(struct agent *a, const char *raw, size_t len, const char *ref,
 	int have_key = 0, have_case = 0, rc = -1;
 	int64_t msg_row = 0;
 	char *auth_why = NULL;
+	/* every log line about this mail names it: reference, Message-ID, case */
+	char *who = NULL;
+	struct directory view = {0};
+	struct entity vent;
+	char *vaio = NULL, *vcio = NULL;
 
 	if (message_parse(raw, len, &m) != 0) {
 		rc = 1;
 		goto out;
 	}
+	who = xasprintf("mail %s <%s>", ref, m.message_id ? m.message_id : "no Message-ID");
 	dedup = message_dedup_id(&m, raw, len);
 	int seen = stored_row ? STORE_NOTFOUND : store_message_seen(a->st, dedup);
 	if (seen == STORE_ERR)
 		goto out;
 	if (seen == STORE_OK) {
-		log_info("mail %s already handled (same Message-ID): skipped", ref);
+		log_info("%s already handled (same Message-ID): skipped", who);
 		rc = 0;
 		goto out;
 	}
@@ -427,6 +471,9 @@ static int handle(struct agent *a, const char *raw, size_t len, const char *ref,
 		if (r == STORE_ERR)
 			goto out;
 		have_case = r == STORE_OK;
+		char *w = xasprintf("%s (case %s)", who, case_id);
+		free(who);
+		who = w;
 	}
 
 	int rate_limited = 0;
@@ -436,8 +483,8 @@ static int handle(struct agent *a, const char *raw, size_t len, const char *ref,
 			goto out;
 		rate_limited = count >= a->cfg->rate_limit;
 		if (rate_limited)
-			log_warn("rate limit: %s had %d mails from the agent in the last hour; no answer",
-				 m.from_addr, count);
+			log_warn("%s: rate limit: %s had %d mails from the agent in the last hour; no "
+				 "answer", who, m.from_addr, count);
 	}
 	if (have_case && m.kind == MSG_NORMAL && !rate_limited) {
 		struct event_rec *ev = NULL;
@@ -450,17 +497,23 @@ static int handle(struct agent *a, const char *raw, size_t len, const char *ref,
 		store_events_free(ev, nev);
 		rate_limited = count >= a->cfg->case_rate_limit;
 		if (rate_limited)
-			log_warn("rate limit: case %s had %d mails in the last hour; no answer", c.id, count);
+			log_warn("%s: rate limit: case %s had %d mails in the last hour; no answer", who,
+				 c.id, count);
 	}
 	if (a->cfg->require_auth_results && m.kind == MSG_NORMAL && m.from_addr &&
 	    !trust_auth_results(m.auth_results, a->cfg->authserv_id, addr_domain(m.from_addr), &auth_why))
-		log_warn("mail %s from %s: %s", ref, m.from_addr, auth_why);
+		log_warn("%s from %s: %s", who, m.from_addr, auth_why);
 	char next_id[24];
 	if (store_case_next_id(a->st, year_of(now), next_id) != STORE_OK)
 		goto out;
 
 	struct engine_env env = env_of(a, now);
 	env.next_case_id = next_id;
+	int viewed = have_case ? case_view(a, &c, &view, &vent, &vaio, &vcio) : 0;
+	if (viewed < 0)
+		goto out;
+	if (viewed)
+		env.dir = &view;
 	struct engine_key ek = {0};
 	if (have_key) {
 		ek.case_id = key.case_id;
@@ -508,15 +561,19 @@ static int handle(struct agent *a, const char *raw, size_t len, const char *ref,
 	if (out.queue_reason) {
 		if (store_queue_add(a->st, msg_row, now, out.queue_reason) != STORE_OK)
 			goto out;
-		log_info("mail %s from %s put in the operator queue: %s", ref,
+		log_info("%s from %s put in the operator queue: %s", who,
 			 m.from_addr ? m.from_addr : "(none)", out.queue_reason);
 	}
-	log_info("mail %s from %s: %s%s%s", ref, m.from_addr ? m.from_addr : "(none)", out.mail_kind,
+	log_info("%s from %s: %s%s%s", who, m.from_addr ? m.from_addr : "(none)", out.mail_kind,
 		 cid ? " on " : "", cid ? cid : "");
 	rc = 0;
 out:
 	if (rc < 0)
-		log_err("mail %s: store: %s", ref, store_errmsg(a->st));
+		log_err("%s: store: %s", who ? who : ref, store_errmsg(a->st));
+	free(who);
+	free(view.v);
+	free(vaio);
+	free(vcio);
 	engine_out_free(&out);
 	case_clear(&c);
 	if (have_key > 0)
@@ -801,10 +858,12 @@ static int record_send(struct agent *a, const struct outbox_rec *o, int r, const
 	if (r == SENDER_TEMPFAIL) {
 		int shift = o->attempts < 6 ? o->attempts : 6;
 		time_t next = now + (time_t)60 * (1 << shift);
-		log_warn("outbox %lld: %s; retry later", (long long)o->id, err);
+		log_warn("outbox %lld (case %s): %s; retry later", (long long)o->id,
+			 o->case_id ? o->case_id : "none", err);
 		return store_outbox_retry(a->st, o->id, next, err);
 	}
-	log_err("outbox %lld: %s; given up", (long long)o->id, err);
+	log_err("outbox %lld (case %s): %s; given up", (long long)o->id,
+		o->case_id ? o->case_id : "none", err);
 	if (store_outbox_failed(a->st, o->id, now, err) != STORE_OK)
 		return STORE_ERR;
 	char *d = xasprintf("outbox %lld to %s failed: %s", (long long)o->id,
@@ -817,6 +876,9 @@ static int record_send(struct agent *a, const struct outbox_rec *o, int r, const
 int agent_flush_outbox(struct agent *a, time_t now, size_t *sent)
 {
 	*sent = 0;
+	a->send_failures = 0;
+	free(a->send_error);
+	a->send_error = NULL;
 	for (;;) {
 		struct outbox_rec *v = NULL;
 		size_t n = 0;
@@ -847,8 +909,13 @@ int agent_flush_outbox(struct agent *a, time_t now, size_t *sent)
 		/* One commit for the whole round. A crash before it sends these
 		 * mails once more, with the same Message-ID. */
 		int rc = store_begin(a->st);
-		for (size_t i = 0; i < tried && rc == STORE_OK; i++)
+		for (size_t i = 0; i < tried && rc == STORE_OK; i++) {
 			rc = record_send(a, &v[i], res[i], errs[i], now);
+			if (res[i] != SENDER_OK) {
+				a->send_failures++;
+				str_set(&a->send_error, errs[i]);
+			}
+		}
 		if (rc == STORE_OK)
 			rc = store_commit(a->st);
 		if (rc != STORE_OK) {
@@ -918,7 +985,19 @@ int agent_tick(struct agent *a, time_t now, size_t *reminded)
 	struct engine_timing t = timing_of(a);
 	for (size_t i = 0; i < n; i++) {
 		struct engine_out o;
-		engine_tick(&env, &v[i], &t, &o);
+		struct directory view = {0};
+		struct entity vent;
+		char *vaio = NULL, *vcio = NULL;
+		struct engine_env cenv = env;
+		int viewed = case_view(a, &v[i], &view, &vent, &vaio, &vcio);
+		if (viewed < 0)
+			goto out;
+		if (viewed)
+			cenv.dir = &view;
+		engine_tick(&cenv, &v[i], &t, &o);
+		free(view.v);
+		free(vaio);
+		free(vcio);
 		int ok = 1;
 		if (o.changed) {
 			if (!in_tx) {
@@ -1241,5 +1320,267 @@ int agent_reprocess(struct agent *a, int64_t queue_id, time_t now, char **err)
 store_err:
 	*err = xasprintf("store: %s", store_errmsg(a->st));
 	store_rollback(a->st);
+	return -1;
+}
+
+/* ---- an operator's work (cgenctl) ---- */
+
+/* The state case_id was in before it entered closed state (from its "state"
+ * events: the last "X -> CLOSED"), or ST_RECEIVED when not found. */
+static int state_before_close(struct agent *a, const struct case_rec *c, enum case_state *out)
+{
+	struct event_rec *ev = NULL;
+	size_t n = 0;
+	*out = ST_RECEIVED;
+	if (store_events(a->st, c->id, &ev, &n) != STORE_OK)
+		return -1;
+	const char *closed = case_state_name(c->state);
+	for (size_t i = n; i-- > 0;) {
+		if (strcmp(ev[i].kind, "state") != 0)
+			continue;
+		const char *arrow = strstr(ev[i].detail, " -> ");
+		if (!arrow || strcmp(arrow + 4, closed) != 0)
+			continue;
+		char *from = xstrndup(ev[i].detail, (size_t)(arrow - ev[i].detail));
+		enum case_state s;
+		if (case_state_parse(from, &s) == 0)
+			*out = s;
+		free(from);
+		break;
+	}
+	store_events_free(ev, n);
+	return 0;
+}
+
+/* Stores what engine_operator (or the engine) produced for a case, in the
+ * caller's transaction. 0 or -1. */
+static int store_out(struct agent *a, struct engine_out *o, time_t now)
+{
+	if (o->changed && store_case_put(a->st, &o->c) != STORE_OK)
+		return -1;
+	for (size_t i = 0; i < o->n_events; i++)
+		if (store_event_add(a->st, o->c.id, now, o->events[i].kind, o->events[i].actor,
+				    o->events[i].detail) != STORE_OK)
+			return -1;
+	for (size_t i = 0; i < o->n_mails; i++)
+		if (queue_mail(a, &o->c, &o->mails[i], NULL, now) != 0)
+			return -1;
+	return 0;
+}
+
+int agent_operator(struct agent *a, const char *case_id, struct engine_op_in *in, time_t now,
+		   char **err)
+{
+	struct case_rec c = {0};
+	struct engine_out o = {0};
+	struct directory view = {0};
+	struct entity vent;
+	char *vaio = NULL, *vcio = NULL, *old = NULL;
+	int rc = -1, in_tx = 0;
+	*err = NULL;
+	directory_free(&a->dir);
+	if (store_directory_load(a->st, &a->dir) != STORE_OK || store_begin(a->st) != STORE_OK)
+		goto out;
+	in_tx = 1;
+	int r = store_case_get(a->st, case_id, &c);
+	if (r == STORE_NOTFOUND) {
+		*err = xasprintf("no case %s", case_id);
+		rc = 1;
+		goto out;
+	}
+	if (r != STORE_OK)
+		goto out;
+	if (in->op == OP_REOPEN && in->state == ST_RECEIVED) {
+		if (state_before_close(a, &c, &in->state) != 0)
+			goto out;
+		if (in->state == ST_RECEIVED) {
+			*err = xasprintf("%s was never in a state it can reopen in: name one with --state",
+					 case_id);
+			rc = 1;
+			goto out;
+		}
+	}
+	if (in->op == OP_REASSIGN && (in->role == ROLE_AIO || in->role == ROLE_CIO)) {
+		const struct entity *e = c.entity ? directory_by_code(&a->dir, c.entity) : NULL;
+		if (!e) {
+			*err = xasprintf("%s has no entity of the directory: its AIO and CIO cannot be "
+					 "reassigned", case_id);
+			rc = 1;
+			goto out;
+		}
+		if (case_view(a, &c, &view, &vent, &vaio, &vcio) < 0)
+			goto out;
+		old = xstrdup(in->role == ROLE_AIO ? (vaio ? vaio : e->aio) : (vcio ? vcio : e->cio));
+		if (addr_equal(old, in->addr)) {
+			*err = xasprintf("%s is already the %s of %s", in->addr, role_name(in->role), case_id);
+			rc = 1;
+			goto out;
+		}
+		if (case_state_open(c.state) && store_party_set(a->st, case_id, role_name(in->role), in->addr) != STORE_OK)
+			goto out;
+		free(view.v);
+		free(vaio);
+		free(vcio);
+		view.v = NULL;
+		vaio = vcio = NULL;
+	} else if (in->op == OP_REASSIGN) {
+		old = xstrdup(c.requester);
+	}
+	in->old_addr = old;
+	struct engine_env env = env_of(a, now);
+	int viewed = case_view(a, &c, &view, &vent, &vaio, &vcio);
+	if (viewed < 0)
+		goto out;
+	if (viewed)
+		env.dir = &view;
+	char *why = NULL;
+	if (engine_operator(&env, &c, in, &o, &why) != 0) {
+		*err = why;
+		rc = 1;
+		goto out;
+	}
+	if (store_out(a, &o, now) != 0 || store_commit(a->st) != STORE_OK)
+		goto out;
+	in_tx = 0;
+	log_info("case %s: %s by operator %s", case_id, o.n_events ? o.events[0].kind : "change", in->by);
+	rc = 0;
+out:
+	if (rc < 0 && !*err)
+		*err = xasprintf("store: %s", store_errmsg(a->st));
+	if (in_tx)
+		store_rollback(a->st);
+	in->old_addr = NULL;
+	free(old);
+	free(view.v);
+	free(vaio);
+	free(vcio);
+	engine_out_free(&o);
+	case_clear(&c);
+	return rc;
+}
+
+int agent_resend(struct agent *a, const char *case_id, const char *addr, const char *by,
+		 const char *reason, time_t now, size_t *count, char **err)
+{
+	struct case_rec c = {0};
+	int64_t *ids = NULL;
+	size_t n = 0;
+	int rc = -1, in_tx = 0;
+	struct strv made = {0};
+	*count = 0;
+	*err = NULL;
+	if (store_begin(a->st) != STORE_OK)
+		goto out;
+	in_tx = 1;
+	int r = store_case_get(a->st, case_id, &c);
+	if (r == STORE_NOTFOUND) {
+		*err = xasprintf("no case %s", case_id);
+		rc = 1;
+		goto out;
+	}
+	if (r != STORE_OK || store_outbox_latest(a->st, case_id, addr, &ids, &n) != STORE_OK)
+		goto out;
+	if (n == 0) {
+		*err = xasprintf("case %s has no mail%s%s to resend", case_id, addr ? " to " : "",
+				 addr ? addr : "");
+		rc = 1;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int64_t nid;
+		if (store_outbox_copy(a->st, ids[i], now, &nid) != STORE_OK)
+			goto out;
+		strv_addf(&made, "outbox %lld as %lld", (long long)ids[i], (long long)nid);
+	}
+	char *list = strv_join(&made, ", ");
+	char *actor = xasprintf("operator:%s", by);
+	char *d = xasprintf("resent by %s (%s): %s", by, reason, list);
+	r = store_event_add(a->st, case_id, now, "resent", actor, d);
+	free(d);
+	free(actor);
+	free(list);
+	if (r != STORE_OK || store_commit(a->st) != STORE_OK)
+		goto out;
+	in_tx = 0;
+	*count = n;
+	rc = 0;
+out:
+	if (rc < 0 && !*err)
+		*err = xasprintf("store: %s", store_errmsg(a->st));
+	if (in_tx)
+		store_rollback(a->st);
+	strv_free(&made);
+	free(ids);
+	case_clear(&c);
+	return rc;
+}
+
+int agent_outbox_drop(struct agent *a, int64_t id, const char *by, const char *reason, time_t now,
+		      char **err)
+{
+	char *case_id = NULL;
+	*err = NULL;
+	if (store_begin(a->st) != STORE_OK)
+		goto store_err;
+	char *who = xasprintf("operator:%s", by);
+	int r = store_outbox_drop(a->st, id, now, by, reason, &case_id);
+	if (r == STORE_NOTFOUND) {
+		free(who);
+		store_rollback(a->st);
+		*err = xasprintf("no outbox mail %lld waiting or failed (it was sent or dropped, or "
+				 "never existed)", (long long)id);
+		return 1;
+	}
+	char *d = xasprintf("outbox %lld dropped by %s: %s", (long long)id, by, reason);
+	if (r == STORE_OK)
+		r = store_event_add(a->st, case_id, now, "outbox_dropped", who, d);
+	free(d);
+	free(who);
+	free(case_id);
+	if (r != STORE_OK || store_commit(a->st) != STORE_OK)
+		goto store_err;
+	log_info("outbox %lld dropped by operator %s: %s", (long long)id, by, reason);
+	return 0;
+store_err:
+	*err = xasprintf("store: %s", store_errmsg(a->st));
+	store_rollback(a->st);
+	return -1;
+}
+
+int agent_expire_outbox(struct agent *a, time_t now, size_t *expired)
+{
+	struct outbox_item *v = NULL;
+	size_t n = 0;
+	long long life = a->cfg->smtp.max_queue_lifetime;
+	*expired = 0;
+	if (life <= 0)
+		return 0;
+	if (store_begin(a->st) != STORE_OK)
+		goto fail;
+	if (store_outbox_expire(a->st, now - (time_t)life, now, &v, &n) != STORE_OK)
+		goto fail;
+	for (size_t i = 0; i < n; i++) {
+		char *to = strv_join(&v[i].rcpts, ", ");
+		char *d = xasprintf("outbox %lld to %s expired: not sent within %lld hours after %d "
+				    "attempt(s)%s%s", (long long)v[i].id, to, life / 3600, v[i].attempts,
+				    v[i].error ? "; last error: " : "", v[i].error ? v[i].error : "");
+		int r = store_event_add(a->st, v[i].case_id, now, "send_expired", "agent", d);
+		log_warn("outbox %lld (case %s) to %s expired after %lld hours: %s", (long long)v[i].id,
+			 v[i].case_id ? v[i].case_id : "none", to, life / 3600,
+			 v[i].error ? v[i].error : "never tried");
+		free(d);
+		free(to);
+		if (r != STORE_OK)
+			goto fail;
+	}
+	if (store_commit(a->st) != STORE_OK)
+		goto fail;
+	*expired = n;
+	store_outbox_items_free(v, n);
+	return 0;
+fail:
+	log_err("outbox expiry: store: %s", store_errmsg(a->st));
+	store_rollback(a->st);
+	store_outbox_items_free(v, n);
 	return -1;
 }

@@ -19,6 +19,9 @@
 #ifndef CGEN_TEMPLATES_DIR
 #define CGEN_TEMPLATES_DIR "/usr/local/share/cgen-agent/templates"
 #endif
+#ifndef CGEN_DAEMON_USER
+#define CGEN_DAEMON_USER "cgen"
+#endif
 #define ZONEINFO_DIR "/usr/share/zoneinfo"
 #define MIN_SECRET_LEN 16
 
@@ -46,6 +49,7 @@ enum kind {
 	K_TIMEZONE,
 	K_REPLY_TO,
 	K_LOG_LEVEL,
+	K_DURATION,  /* long long seconds > 0: N, Ns, Nm, Nh, Nd or Nw (N alone: days) */
 };
 
 struct key {
@@ -77,6 +81,7 @@ static const struct key keys[] = {
 	{S_SMTP, "auth", K_AUTH, F(smtp.auth), NULL},
 	{S_SMTP, "starttls", K_BOOL, F(smtp.starttls), NULL},
 	{S_SMTP, "ca_file", K_PATH, F(smtp.ca_file), NULL},
+	{S_SMTP, "max_queue_lifetime", K_DURATION, F(smtp.max_queue_lifetime), NULL},
 	{S_STORE, "path", K_PATH, F(store_path), NULL},
 	{S_WORKFLOW, "cdt", K_CDT, 0, NULL},
 	{S_WORKFLOW, "cto", K_CTO, 0, NULL},
@@ -96,6 +101,7 @@ static const struct key keys[] = {
 	{S_SECURITY, "case_rate_limit", K_INT, F(case_rate_limit), "a positive number of replies per hour"},
 	{S_DAEMON, "pid_file", K_PATH, F(pid_file), NULL},
 	{S_DAEMON, "log_level", K_LOG_LEVEL, F(log_level), NULL},
+	{S_DAEMON, "user", K_STR, F(daemon_user), NULL},
 };
 
 #define NKEYS ARRAY_LEN(keys)
@@ -404,6 +410,25 @@ static int parse_hhmm(const char *v, int *h, int *m)
 	return 0;
 }
 
+/* "5d", "120h", "30m", "90s", "2w", or a bare number of days. */
+static int parse_duration(const char *v, long long *out)
+{
+	size_t n = strlen(v);
+	long long mult = 86400;
+	char *num = xstrdup(v);
+	if (n > 1 && strchr("smhdw", v[n - 1])) {
+		static const long long m[] = {1, 60, 3600, 86400, 604800};
+		mult = m[strchr("smhdw", v[n - 1]) - "smhdw"];
+		num[n - 1] = '\0';
+	}
+	long long x = 0;
+	int rc = parse_num(num, LLONG_MAX / 604800, &x) == 0 && x > 0 ? 0 : -1;
+	free(num);
+	if (rc == 0)
+		*out = x * mult;
+	return rc;
+}
+
 static void set_value(struct parser *p, const struct key *k, const char *v)
 {
 	struct conf *cfg = p->cfg;
@@ -492,6 +517,13 @@ static void set_value(struct parser *p, const struct key *k, const char *v)
 			cfg->workflow.reply_plain = 1;
 		else
 			lerr(p, p->line, "reply_to: expected subaddress or plain, got \"%s\"", v);
+		break;
+	case K_DURATION:
+		if (parse_duration(v, &n) < 0)
+			lerr(p, p->line, "%s: expected a duration such as 5d, 36h, 90m or 600s, got \"%s\"",
+			     k->name, v);
+		else
+			*(long long *)(void *)((char *)cfg + k->off) = n;
 		break;
 	case K_LOG_LEVEL: {
 		enum log_level lv;
@@ -635,6 +667,7 @@ static void set_defaults(struct conf *cfg)
 	cfg->rate_limit = 20;
 	cfg->case_rate_limit = 60;
 	cfg->log_level = xstrdup("info");
+	cfg->smtp.max_queue_lifetime = 5 * 86400;
 }
 
 int conf_load(const char *path, struct conf *cfg, struct strv *errors)
@@ -700,7 +733,7 @@ void conf_free(struct conf *cfg)
 		&s->from_addr, &s->from_name, &s->password_file, &s->token_command, &s->ca_file,
 		&cfg->workflow.cto, &cfg->workflow.timezone, &cfg->workflow.holidays_file,
 		&cfg->store_path, &cfg->templates_dir, &cfg->secret_file, &cfg->authserv_id,
-		&cfg->pid_file, &cfg->log_level,
+		&cfg->pid_file, &cfg->log_level, &cfg->daemon_user,
 	};
 	for (size_t i = 0; i < ARRAY_LEN(strs); i++)
 		free(*strs[i]);

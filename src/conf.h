@@ -41,6 +41,9 @@ struct conf_smtp {
 	char *password_file, *token_command, *ca_file;
 	enum conf_auth auth;
 	int starttls;
+	/* [smtp] max_queue_lifetime: seconds a mail may wait in the outbox for
+	 * a successful send before it expires (default 5 days) */
+	long long max_queue_lifetime;
 };
 
 struct conf_workflow {
@@ -69,6 +72,9 @@ struct conf {
 	int case_rate_limit;     /* mails about one case per hour, default 60, >= 1 */
 	char *pid_file;          /* NULL when unset */
 	char *log_level;         /* err|warn|info|debug, default "info" */
+	char *daemon_user;       /* [daemon] user: the account cgend and cgenctl run as
+				    when started as root; NULL when unset: then "cgen"
+				    when that account exists (privs.h) */
 };
 
 /* Reads and validates path into *cfg (which the caller zeroes first). Returns 0

@@ -20,6 +20,9 @@ struct sender_ops {
 	int (*send)(void *state, int64_t outbox_id, const char *env_from,
 		    const struct strv *rcpts, const char *data, size_t len, char **err);
 	void (*close)(void *state);
+	/* For `cgend --check-config --connect` (may be NULL): connects and logs
+	 * in as a send would, sending nothing. 0, or -1 with *err allocated. */
+	int (*check)(void *state, char **err);
 };
 
 /* file:PATH: writes PATH/tmp/<id>.eml (X-Envelope-From, X-Envelope-To lines,

@@ -8,6 +8,7 @@
 
 struct conf;
 struct store;
+struct strv;
 
 struct source_msg {
 	char *ref;          /* backend reference, stable until done/quarantine
@@ -48,6 +49,9 @@ struct source_ops {
 	 * with backoff by close + open). */
 	int (*wait)(void *state, int timeout, volatile sig_atomic_t *stop, char **err);
 	void (*close)(void *state);
+	/* For `cgend --check-config --connect`, right after open (may be NULL):
+	 * appends what it found to ok and what to fix to fix, one line each. */
+	void (*check)(void *state, struct strv *ok, struct strv *fix);
 };
 
 /* maildir:PATH (cfg->mailbox.maildir): open fails when PATH is missing and
