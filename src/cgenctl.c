@@ -35,6 +35,7 @@
 #include <time.h>
 
 #include <pwd.h>
+#include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -596,6 +597,7 @@ int main(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const char *path = CGEN_DEFAULT_CONF;
+	umask(0077); /* every file the agent writes is private */
 	time_t now = time(NULL);
 	int c;
 	/* '+': stop at the command word; its own options follow it. */

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
 #include <sysexits.h>
 
 #include "agent.h"
@@ -250,6 +251,7 @@ int main(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const char *path = CGEN_DEFAULT_CONF;
+	umask(0077); /* every file the agent writes is private */
 	int once = 0, fg = 0, check = 0, fixed = 0, connect = 0, c;
 	time_t fixed_now = 0;
 	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
