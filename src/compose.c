@@ -238,7 +238,7 @@ int templates_load_fallback(const char *dir, const char *fallback, const char *c
 			continue;
 		struct tpl *src = NULL;
 		for (size_t j = 0; j < fb->n && !src; j++)
-			if (strcmp(fb->v[j].name, required[i]) == 0)
+			if (fb->v[j].name && strcmp(fb->v[j].name, required[i]) == 0)
 				src = &fb->v[j];
 		if (!src) {
 			strv_addf(errors, "%s: template %s.txt is missing (and from %s too)", dir,
