@@ -25,6 +25,20 @@ check "  says cgend is not running" sh -c "echo '$out' | grep -q 'cgend is not r
 st --json | grep -q '"healthy":false,"problems":\["cgend is not running"\],"daemon":{"running":false,"pid":null'
 is "  --json: healthy false, running false, pid null" "$?" 0
 
+# --check-config --connect: logs in to both servers, certificates verified
+out=$("$CGEND" -c "$T/cgen.conf" --check-config --connect 2>&1); rc=$?
+is "check-config --connect with the servers up: exit 0" "$rc" 0 || echo "$out" | sed 's/^/# /'
+check "  IMAP login and folder checked" sh -c "echo '$out' | grep -q '^ok: mailbox imaps://.*logged in with the server certificate verified'"
+check "  the Processed folder is named" sh -c "echo '$out' | grep -q '^ok: .*folder Processed'"
+check "  SMTP connected and ready" sh -c "echo '$out' | grep -q '^ok: smtp smtp://.*connected'"
+check "  the directory is counted" sh -c "echo '$out' | grep -q '^ok: directory: [1-9][0-9]* entities'"
+printf 'wrong\n' >"$T/bad-password"; chmod 600 "$T/bad-password"
+sed -e 's|^password_file = imap-password$|password_file = bad-password|' -e 's|^ca_file = dv/ca.pem$||' "$T/cgen.conf" >"$T/bad.conf"
+out=$("$CGEND" -c "$T/bad.conf" --check-config --connect 2>&1); rc=$?
+is "a wrong password and an untrusted certificate: exit 78" "$rc" 78
+check "  says what to fix for IMAP" sh -c "echo '$out' | grep -q '^FIX: mailbox: .*(check \[mailbox\]'"
+check "  and for SMTP" sh -c "echo '$out' | grep -q '^FIX: smtp .*(check \[smtp\]'"
+
 "$CGEND" -c "$T/cgen.conf" --foreground 2>>"$T/cgend.log" &
 echo $! >"$T/cgend.pid"
 pid=$(cat "$T/cgend.pid")
