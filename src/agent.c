@@ -1368,6 +1368,22 @@ static int store_out(struct agent *a, struct engine_out *o, time_t now)
 	return 0;
 }
 
+/* Opens a transaction (*in_tx = 1) and reads case_id into *c: 0; 1 when
+ * there is no such case (*err says so); -1 on a store error. */
+static int begin_on_case(struct agent *a, const char *case_id, struct case_rec *c, int *in_tx,
+			 char **err)
+{
+	if (store_begin(a->st) != STORE_OK)
+		return -1;
+	*in_tx = 1;
+	int r = store_case_get(a->st, case_id, c);
+	if (r == STORE_NOTFOUND) {
+		*err = xasprintf("no case %s", case_id);
+		return 1;
+	}
+	return r == STORE_OK ? 0 : -1;
+}
+
 int agent_operator(struct agent *a, const char *case_id, struct engine_op_in *in, time_t now,
 		   char **err)
 {
@@ -1379,17 +1395,13 @@ int agent_operator(struct agent *a, const char *case_id, struct engine_op_in *in
 	int rc = -1, in_tx = 0;
 	*err = NULL;
 	directory_free(&a->dir);
-	if (store_directory_load(a->st, &a->dir) != STORE_OK || store_begin(a->st) != STORE_OK)
+	if (store_directory_load(a->st, &a->dir) != STORE_OK)
 		goto out;
-	in_tx = 1;
-	int r = store_case_get(a->st, case_id, &c);
-	if (r == STORE_NOTFOUND) {
-		*err = xasprintf("no case %s", case_id);
-		rc = 1;
+	int r = begin_on_case(a, case_id, &c, &in_tx, err);
+	if (r != 0) {
+		rc = r;
 		goto out;
 	}
-	if (r != STORE_OK)
-		goto out;
 	if (in->op == OP_REOPEN && in->state == ST_RECEIVED) {
 		if (state_before_close(a, &c, &in->state) != 0)
 			goto out;
@@ -1469,16 +1481,12 @@ int agent_resend(struct agent *a, const char *case_id, const char *addr, const c
 	struct strv made = {0};
 	*count = 0;
 	*err = NULL;
-	if (store_begin(a->st) != STORE_OK)
-		goto out;
-	in_tx = 1;
-	int r = store_case_get(a->st, case_id, &c);
-	if (r == STORE_NOTFOUND) {
-		*err = xasprintf("no case %s", case_id);
-		rc = 1;
+	int r = begin_on_case(a, case_id, &c, &in_tx, err);
+	if (r != 0) {
+		rc = r;
 		goto out;
 	}
-	if (r != STORE_OK || store_outbox_latest(a->st, case_id, addr, &ids, &n) != STORE_OK)
+	if (store_outbox_latest(a->st, case_id, addr, &ids, &n) != STORE_OK)
 		goto out;
 	if (n == 0) {
 		*err = xasprintf("case %s has no mail%s%s to resend", case_id, addr ? " to " : "",

@@ -136,10 +136,12 @@ static size_t check_connect(const struct conf *cfg, struct agent *a)
  * written to the store once a round. A failed write is logged, never fatal. */
 static void heartbeat(struct agent *a, struct heartbeat *hb, time_t now)
 {
+	static time_t seen; /* the last problem already in the heartbeat */
 	time_t at;
 	const char *e = log_last_problem(&at);
 	hb->beat_at = now;
-	if (e && at) {
+	if (e && at && at != seen) {
+		seen = at;
 		str_set(&hb->error, e);
 		hb->error_at = now;
 	}
