@@ -5,7 +5,8 @@
 PKGS="gcc make autoconf automake pkg-config libetpan-dev libcurl4-gnutls-dev \
 libsqlite3-dev sqlite3 libpcre2-dev libgnutls28-dev libxml2-dev libzip-dev libcmocka-dev \
 clang libclang-rt-14-dev dovecot-core dovecot-imapd postfix python3-aiosmtpd \
-swaks openssl"
+swaks openssl \
+debhelper lintian fakeroot systemd groff-base man-db"
 
 missing=""
 for p in $PKGS; do

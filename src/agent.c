@@ -34,7 +34,7 @@ const char *const agent_templates[] = {
 	"decision", "help", "incomplete", "info-answer", "info-request", "not-accepted",
 	"not-required", "note-recorded", "notice", "overdue", "refused", "rejected", "reminder",
 	"no-form",
-	"request-form", "status", "too-large", "unclear", "unreadable", "withdrawn", NULL,
+	"request-form", "status", "too-large", "unclear", "unreadable", "withdrawn", "cancelled", NULL,
 };
 
 int agent_open(struct agent *a, const struct conf *cfg, int mail, char **err)
@@ -58,7 +58,9 @@ int agent_open_flags(struct agent *a, const struct conf *cfg, int mail, unsigned
 		rc = r == STORE_TEMPFAIL ? -2 : -1;
 		goto fail;
 	}
-	if (templates_load(cfg->templates_dir, agent_templates, &a->tpl, &errs) != 0) {
+	size_t fallback = 0;
+	if (templates_load_fallback(cfg->templates_dir, CGEN_TEMPLATES_DIR, agent_templates, &a->tpl,
+				    &errs, &fallback) != 0) {
 		char *j = strv_join(&errs, "\n");
 		*err = xasprintf("templates: %s", j);
 		free(j);
@@ -75,6 +77,9 @@ int agent_open_flags(struct agent *a, const struct conf *cfg, int mail, unsigned
 		}
 		free(fs);
 	}
+	if (fallback)
+		log_info("templates: %zu of them from %s (not in %s)", fallback, CGEN_TEMPLATES_DIR,
+			 cfg->templates_dir);
 	if (conf_read_secrets(cfg->secret_file, &a->secrets, &e) != 0) {
 		*err = e;
 		goto fail;
@@ -146,6 +151,7 @@ void agent_close(struct agent *a)
 		free(u->rcpt);
 	}
 	free(a->unrecorded);
+	free(a->send_error);
 	memset(a, 0, sizeof *a);
 }
 
@@ -462,6 +468,38 @@ static int next_case_id(struct agent *a, time_t now, const char *raw, size_t len
 	return 0;
 }
 
+/* The directory as case c sees it: when an operator reassigned the AIO or
+ * CIO of this case (cgenctl reassign), *view is a shallow copy of a->dir in
+ * which the case's entity names that address (its delegates for that role
+ * no longer count) and 1 is returned; the caller frees view->v only. 0 when
+ * the case has no such change (view unused), -1 on a store error. */
+static int case_view(struct agent *a, const struct case_rec *c, struct directory *view,
+		     struct entity *ent, char **aio, char **cio)
+{
+	*aio = *cio = NULL;
+	if (!c || !c->entity)
+		return 0;
+	if (store_party_get(a->st, c->id, aio, cio) != STORE_OK)
+		return -1;
+	const struct entity *e = directory_by_code(&a->dir, c->entity);
+	if ((!*aio && !*cio) || !e)
+		return 0;
+	view->n = a->dir.n;
+	view->v = xmalloc(view->n * sizeof *view->v);
+	memcpy(view->v, a->dir.v, view->n * sizeof *view->v);
+	*ent = *e;
+	if (*aio) {
+		ent->aio = *aio;
+		ent->aio_delegates = (struct strv){0};
+	}
+	if (*cio) {
+		ent->cio = *cio;
+		ent->cio_delegates = (struct strv){0};
+	}
+	view->v[e - a->dir.v] = *ent;
+	return 1;
+}
+
 static int handle(struct agent *a, const char *raw, size_t len, const char *ref, time_t now,
 		  int64_t stored_row);
 
@@ -487,17 +525,23 @@ static int handle(struct agent *a, const char *raw, size_t len, const char *ref,
 	int have_key = 0, have_case = 0, rc = -1;
 	int64_t msg_row = 0;
 	char *auth_why = NULL;
+	/* every log line about this mail names it: reference, Message-ID, case */
+	char *who = NULL;
+	struct directory view = {0};
+	struct entity vent;
+	char *vaio = NULL, *vcio = NULL;
 
 	if (message_parse(raw, len, &m) != 0) {
 		rc = 1;
 		goto out;
 	}
+	who = xasprintf("mail %s <%s>", ref, m.message_id ? m.message_id : "no Message-ID");
 	dedup = message_dedup_id(&m, raw, len);
 	int seen = stored_row ? STORE_NOTFOUND : store_message_seen(a->st, dedup);
 	if (seen == STORE_ERR)
 		goto out;
 	if (seen == STORE_OK) {
-		log_info("mail %s already handled (same Message-ID): skipped", ref);
+		log_info("%s already handled (same Message-ID): skipped", who);
 		rc = 0;
 		goto out;
 	}
@@ -557,6 +601,9 @@ static int handle(struct agent *a, const char *raw, size_t len, const char *ref,
 		if (r == STORE_ERR)
 			goto out;
 		have_case = r == STORE_OK;
+		char *w = xasprintf("%s (case %s)", who, case_id);
+		free(who);
+		who = w;
 	}
 
 	/* A form that is not in the visible text: in a forwarded message, the
@@ -577,8 +624,8 @@ static int handle(struct agent *a, const char *raw, size_t len, const char *ref,
 			goto out;
 		rate_limited = count >= a->cfg->rate_limit;
 		if (rate_limited)
-			log_warn("rate limit: %s had %d mails from the agent in the last hour; no answer",
-				 m.from_addr, count);
+			log_warn("%s: rate limit: %s had %d mails from the agent in the last hour; no "
+				 "answer", who, m.from_addr, count);
 	}
 	if (have_case && m.kind == MSG_NORMAL && !rate_limited) {
 		struct event_rec *ev = NULL;
@@ -591,11 +638,12 @@ static int handle(struct agent *a, const char *raw, size_t len, const char *ref,
 		store_events_free(ev, nev);
 		rate_limited = count >= a->cfg->case_rate_limit;
 		if (rate_limited)
-			log_warn("rate limit: case %s had %d mails in the last hour; no answer", c.id, count);
+			log_warn("%s: rate limit: case %s had %d mails in the last hour; no answer", who,
+				 c.id, count);
 	}
 	if (a->cfg->require_auth_results && m.kind == MSG_NORMAL && m.from_addr &&
 	    !trust_auth_results(m.auth_results, a->cfg->authserv_id, addr_domain(m.from_addr), &auth_why))
-		log_warn("mail %s from %s: %s", ref, m.from_addr, auth_why);
+		log_warn("%s from %s: %s", who, m.from_addr, auth_why);
 	char next_id[24];
 	if (next_case_id(a, now, raw, len, next_id) != 0)
 		goto out;
@@ -619,6 +667,11 @@ static int handle(struct agent *a, const char *raw, size_t len, const char *ref,
 	struct engine_env env = env_of(a, now);
 	env.next_case_id = next_id;
 	env.case_open_full = &full;
+	int viewed = have_case ? case_view(a, &c, &view, &vent, &vaio, &vcio) : 0;
+	if (viewed < 0)
+		goto out;
+	if (viewed)
+		env.dir = &view;
 	struct engine_key ek = {0};
 	if (have_key) {
 		ek.case_id = key.case_id;
@@ -677,15 +730,19 @@ static int handle(struct agent *a, const char *raw, size_t len, const char *ref,
 	if (out.queue_reason) {
 		if (store_queue_add(a->st, msg_row, now, out.queue_reason) != STORE_OK)
 			goto out;
-		log_info("mail %s from %s put in the operator queue: %s", ref,
+		log_info("%s from %s put in the operator queue: %s", who,
 			 m.from_addr ? m.from_addr : "(none)", out.queue_reason);
 	}
-	log_info("mail %s from %s: %s%s%s", ref, m.from_addr ? m.from_addr : "(none)", out.mail_kind,
+	log_info("%s from %s: %s%s%s", who, m.from_addr ? m.from_addr : "(none)", out.mail_kind,
 		 cid ? " on " : "", cid ? cid : "");
 	rc = 0;
 out:
 	if (rc < 0)
-		log_err("mail %s: store: %s", ref, store_errmsg(a->st));
+		log_err("%s: store: %s", who ? who : ref, store_errmsg(a->st));
+	free(who);
+	free(view.v);
+	free(vaio);
+	free(vcio);
 	engine_out_free(&out);
 	case_clear(&c);
 	strv_free(&full);
@@ -1000,6 +1057,10 @@ int agent_run_inbox(struct agent *a, time_t now, size_t *handled)
 	}
 }
 
+/* What a sent mail's stored copy holds where its reply keys were: as long
+ * as a key, and never one ([a-z2-7] only). */
+#define REDACTED_KEY "removed-once-sent---------"
+
 /* Records the outcome of one send (inside the caller's transaction). */
 static int record_send(struct agent *a, const struct agent_result *o, time_t now)
 {
@@ -1010,16 +1071,18 @@ static int record_send(struct agent *a, const struct agent_result *o, time_t now
 		/* The mail has left: its stored copy keeps no usable reply key. */
 		int rc = STORE_OK;
 		for (size_t i = 0; i < o->keys.n && rc == STORE_OK; i++)
-			rc = store_outbox_redact(a->st, o->id, o->keys.v[i], "removed-once-sent---------");
+			rc = store_outbox_redact(a->st, o->id, o->keys.v[i], REDACTED_KEY);
 		return rc == STORE_OK ? store_outbox_sent(a->st, o->id, now) : rc;
 	}
 	if (o->result == SENDER_TEMPFAIL) {
 		int shift = o->attempts < 6 ? o->attempts : 6;
 		time_t next = now + (time_t)60 * (1 << shift);
-		log_warn("outbox %lld: %s; retry later", (long long)o->id, err);
+		log_warn("outbox %lld (case %s): %s; retry later", (long long)o->id,
+			 o->case_id ? o->case_id : "none", err);
 		return store_outbox_retry(a->st, o->id, next, err);
 	}
-	log_err("outbox %lld: %s; given up", (long long)o->id, err);
+	log_err("outbox %lld (case %s): %s; given up", (long long)o->id,
+		o->case_id ? o->case_id : "none", err);
 	if (store_outbox_failed(a->st, o->id, now, err) != STORE_OK)
 		return STORE_ERR;
 	char *d = xasprintf("outbox %lld to %s failed: %s", (long long)o->id,
@@ -1116,6 +1179,9 @@ int agent_flush_outbox(struct agent *a, time_t now, size_t *sent)
 	*sent = 0;
 	if (a->n_unrecorded && agent_record_results(a, now) != 0)
 		return -1;
+	a->send_failures = 0;
+	free(a->send_error);
+	a->send_error = NULL;
 	for (;;) {
 		struct outbox_rec *v = NULL;
 		size_t n = 0;
@@ -1166,6 +1232,10 @@ int agent_flush_outbox(struct agent *a, time_t now, size_t *sent)
 			else if (res[i].result == SENDER_OK && keys_in(a, v[i].data, v[i].len, &res[i].keys) != 0)
 				log_err("store: %s; outbox %lld keeps its reply keys", store_errmsg(a->st),
 					(long long)v[i].id);
+			if (i < tried && res[i].result != SENDER_OK) {
+				a->send_failures++;
+				str_set(&a->send_error, res[i].error);
+			}
 			res[i].attempts = v[i].attempts;
 			res[i].case_id = xstrdup(v[i].case_id);
 			res[i].rcpt = xstrdup(v[i].rcpts.n ? v[i].rcpts.v[0] : NULL);
@@ -1290,7 +1360,19 @@ int agent_tick(struct agent *a, time_t now, size_t *reminded)
 	struct engine_timing t = timing_of(a);
 	for (size_t i = 0; i < n; i++) {
 		struct engine_out o;
-		engine_tick(&env, &v[i], &t, &o);
+		struct directory view = {0};
+		struct entity vent;
+		char *vaio = NULL, *vcio = NULL;
+		struct engine_env cenv = env;
+		int viewed = case_view(a, &v[i], &view, &vent, &vaio, &vcio);
+		if (viewed < 0)
+			goto out;
+		if (viewed)
+			cenv.dir = &view;
+		engine_tick(&cenv, &v[i], &t, &o);
+		free(view.v);
+		free(vaio);
+		free(vcio);
 		int ok = 1;
 		if (o.changed) {
 			if (!in_tx) {
@@ -1613,5 +1695,311 @@ int agent_reprocess(struct agent *a, int64_t queue_id, time_t now, char **err)
 store_err:
 	*err = xasprintf("store: %s", store_errmsg(a->st));
 	store_rollback(a->st);
+	return -1;
+}
+
+/* ---- an operator's work (cgenctl) ---- */
+
+/* The state case_id was in before it entered closed state (from its "state"
+ * events: the last "X -> CLOSED"), or ST_RECEIVED when not found. */
+static int state_before_close(struct agent *a, const struct case_rec *c, enum case_state *out)
+{
+	struct event_rec *ev = NULL;
+	size_t n = 0;
+	*out = ST_RECEIVED;
+	if (store_events(a->st, c->id, &ev, &n) != STORE_OK)
+		return -1;
+	const char *closed = case_state_name(c->state);
+	for (size_t i = n; i-- > 0;) {
+		if (strcmp(ev[i].kind, "state") != 0)
+			continue;
+		const char *arrow = strstr(ev[i].detail, " -> ");
+		if (!arrow || strcmp(arrow + 4, closed) != 0)
+			continue;
+		char *from = xstrndup(ev[i].detail, (size_t)(arrow - ev[i].detail));
+		enum case_state s;
+		if (case_state_parse(from, &s) == 0)
+			*out = s;
+		free(from);
+		break;
+	}
+	store_events_free(ev, n);
+	return 0;
+}
+
+/* Stores what engine_operator (or the engine) produced for a case, in the
+ * caller's transaction. 0 or -1. */
+static int store_out(struct agent *a, struct engine_out *o, time_t now)
+{
+	if (o->changed && store_case_put(a->st, &o->c) != STORE_OK)
+		return -1;
+	for (size_t i = 0; i < o->n_events; i++)
+		if (store_event_add(a->st, o->c.id, now, o->events[i].kind, o->events[i].actor,
+				    o->events[i].detail) != STORE_OK)
+			return -1;
+	for (size_t i = 0; i < o->n_mails; i++)
+		if (queue_mail(a, &o->c, &o->mails[i], NULL, now) != 0)
+			return -1;
+	return 0;
+}
+
+/* Opens a transaction (*in_tx = 1) and reads case_id into *c: 0; 1 when
+ * there is no such case (*err says so); -1 on a store error. */
+static int begin_on_case(struct agent *a, const char *case_id, struct case_rec *c, int *in_tx,
+			 char **err)
+{
+	if (store_begin(a->st) != STORE_OK)
+		return -1;
+	*in_tx = 1;
+	int r = store_case_get(a->st, case_id, c);
+	if (r == STORE_NOTFOUND) {
+		*err = xasprintf("no case %s", case_id);
+		return 1;
+	}
+	return r == STORE_OK ? 0 : -1;
+}
+
+int agent_operator(struct agent *a, const char *case_id, struct engine_op_in *in, time_t now,
+		   char **err)
+{
+	struct case_rec c = {0};
+	struct engine_out o = {0};
+	struct directory view = {0};
+	struct entity vent;
+	char *vaio = NULL, *vcio = NULL, *old = NULL;
+	int rc = -1, in_tx = 0;
+	*err = NULL;
+	directory_free(&a->dir);
+	if (store_directory_load(a->st, &a->dir) != STORE_OK)
+		goto out;
+	int r = begin_on_case(a, case_id, &c, &in_tx, err);
+	if (r != 0) {
+		rc = r;
+		goto out;
+	}
+	if (in->op == OP_REOPEN && in->state == ST_RECEIVED) {
+		if (state_before_close(a, &c, &in->state) != 0)
+			goto out;
+		if (in->state == ST_RECEIVED) {
+			*err = xasprintf("%s was never in a state it can reopen in: name one with --state",
+					 case_id);
+			rc = 1;
+			goto out;
+		}
+	}
+	if (in->op == OP_REASSIGN && (in->role == ROLE_AIO || in->role == ROLE_CIO)) {
+		const struct entity *e = c.entity ? directory_by_code(&a->dir, c.entity) : NULL;
+		if (!e) {
+			*err = xasprintf("%s has no entity of the directory: its AIO and CIO cannot be "
+					 "reassigned", case_id);
+			rc = 1;
+			goto out;
+		}
+		if (case_view(a, &c, &view, &vent, &vaio, &vcio) < 0)
+			goto out;
+		old = xstrdup(in->role == ROLE_AIO ? (vaio ? vaio : e->aio) : (vcio ? vcio : e->cio));
+		if (addr_equal(old, in->addr)) {
+			*err = xasprintf("%s is already the %s of %s", in->addr, role_name(in->role), case_id);
+			rc = 1;
+			goto out;
+		}
+		if (case_state_open(c.state) && store_party_set(a->st, case_id, role_name(in->role), in->addr) != STORE_OK)
+			goto out;
+		free(view.v);
+		free(vaio);
+		free(vcio);
+		view.v = NULL;
+		vaio = vcio = NULL;
+	} else if (in->op == OP_REASSIGN) {
+		old = xstrdup(c.requester);
+	}
+	in->old_addr = old;
+	struct engine_env env = env_of(a, now);
+	int viewed = case_view(a, &c, &view, &vent, &vaio, &vcio);
+	if (viewed < 0)
+		goto out;
+	if (viewed)
+		env.dir = &view;
+	char *why = NULL;
+	if (engine_operator(&env, &c, in, &o, &why) != 0) {
+		*err = why;
+		rc = 1;
+		goto out;
+	}
+	if (store_out(a, &o, now) != 0 || store_commit(a->st) != STORE_OK)
+		goto out;
+	in_tx = 0;
+	log_info("case %s: %s by operator %s", case_id, o.n_events ? o.events[0].kind : "change", in->by);
+	rc = 0;
+out:
+	if (rc < 0 && !*err)
+		*err = xasprintf("store: %s", store_errmsg(a->st));
+	if (in_tx)
+		store_rollback(a->st);
+	in->old_addr = NULL;
+	free(old);
+	free(view.v);
+	free(vaio);
+	free(vcio);
+	engine_out_free(&o);
+	case_clear(&c);
+	return rc;
+}
+
+/* The reply key that outbox row id (sent, its copy's keys redacted) carried:
+ * keys are made from (case, step, role, addressee), so the one the store
+ * knows for the row's recipient is found again, latest step first. Writes
+ * it into the copy new_id. 0 (also when no key is found: the mail had none),
+ * -1 on a store error. */
+static int rekey_copy(struct agent *a, const struct case_rec *c, int64_t id, int64_t new_id)
+{
+	char *to = NULL;
+	if (store_outbox_rcpt(a->st, id, &to) != STORE_OK)
+		return -1;
+	int rc = 0;
+	for (int step = c->step; to && step >= 0; step--) {
+		for (int r = ROLE_REQUESTER; r < ROLE__COUNT; r++) {
+			char key[REPLYKEY_LEN + 1];
+			struct key_rec kr;
+			replykey_make(a->secrets.v[0], c->id, step, role_name((enum role)r), to, key);
+			int k = store_key_get(a->st, key, &kr);
+			if (k == STORE_ERR)
+				rc = -1;
+			if (k != STORE_OK)
+				continue;
+			store_key_clear(&kr);
+			rc = store_outbox_redact(a->st, new_id, REDACTED_KEY, key) == STORE_OK ? 0 : -1;
+			goto done;
+		}
+	}
+done:
+	free(to);
+	return rc;
+}
+
+int agent_resend(struct agent *a, const char *case_id, const char *addr, const char *by,
+		 const char *reason, time_t now, size_t *count, char **err)
+{
+	struct case_rec c = {0};
+	int64_t *ids = NULL;
+	size_t n = 0;
+	int rc = -1, in_tx = 0;
+	struct strv made = {0};
+	*count = 0;
+	*err = NULL;
+	int r = begin_on_case(a, case_id, &c, &in_tx, err);
+	if (r != 0) {
+		rc = r;
+		goto out;
+	}
+	if (store_outbox_latest(a->st, case_id, addr, &ids, &n) != STORE_OK)
+		goto out;
+	if (n == 0) {
+		*err = xasprintf("case %s has no mail%s%s to resend", case_id, addr ? " to " : "",
+				 addr ? addr : "");
+		rc = 1;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int64_t nid;
+		if (store_outbox_copy(a->st, ids[i], now, &nid) != STORE_OK)
+			goto out;
+		/* A sent mail's copy lost its reply keys: the copy carries again
+		 * the key of its addressee at the latest step that has one. */
+		int sent = store_outbox_is_sent(a->st, ids[i]);
+		if (sent < 0 || (sent == 1 && rekey_copy(a, &c, ids[i], nid) != 0))
+			goto out;
+		strv_addf(&made, "outbox %lld as %lld", (long long)ids[i], (long long)nid);
+	}
+	char *list = strv_join(&made, ", ");
+	char *actor = xasprintf("operator:%s", by);
+	char *d = xasprintf("resent by %s (%s): %s", by, reason, list);
+	r = store_event_add(a->st, case_id, now, "resent", actor, d);
+	free(d);
+	free(actor);
+	free(list);
+	if (r != STORE_OK || store_commit(a->st) != STORE_OK)
+		goto out;
+	in_tx = 0;
+	*count = n;
+	rc = 0;
+out:
+	if (rc < 0 && !*err)
+		*err = xasprintf("store: %s", store_errmsg(a->st));
+	if (in_tx)
+		store_rollback(a->st);
+	strv_free(&made);
+	free(ids);
+	case_clear(&c);
+	return rc;
+}
+
+int agent_outbox_drop(struct agent *a, int64_t id, const char *by, const char *reason, time_t now,
+		      char **err)
+{
+	char *case_id = NULL;
+	*err = NULL;
+	if (store_begin(a->st) != STORE_OK)
+		goto store_err;
+	char *who = xasprintf("operator:%s", by);
+	int r = store_outbox_drop(a->st, id, now, by, reason, &case_id);
+	if (r == STORE_NOTFOUND) {
+		free(who);
+		store_rollback(a->st);
+		*err = xasprintf("no outbox mail %lld waiting or failed (it was sent or dropped, or "
+				 "never existed)", (long long)id);
+		return 1;
+	}
+	char *d = xasprintf("outbox %lld dropped by %s: %s", (long long)id, by, reason);
+	if (r == STORE_OK)
+		r = store_event_add(a->st, case_id, now, "outbox_dropped", who, d);
+	free(d);
+	free(who);
+	free(case_id);
+	if (r != STORE_OK || store_commit(a->st) != STORE_OK)
+		goto store_err;
+	log_info("outbox %lld dropped by operator %s: %s", (long long)id, by, reason);
+	return 0;
+store_err:
+	*err = xasprintf("store: %s", store_errmsg(a->st));
+	store_rollback(a->st);
+	return -1;
+}
+
+int agent_expire_outbox(struct agent *a, time_t now, size_t *expired)
+{
+	struct outbox_item *v = NULL;
+	size_t n = 0;
+	long long life = a->cfg->smtp.max_queue_lifetime;
+	*expired = 0;
+	if (life <= 0)
+		return 0;
+	if (store_begin(a->st) != STORE_OK)
+		goto fail;
+	if (store_outbox_expire(a->st, now - (time_t)life, now, &v, &n) != STORE_OK)
+		goto fail;
+	for (size_t i = 0; i < n; i++) {
+		char *to = strv_join(&v[i].rcpts, ", ");
+		char *d = xasprintf("outbox %lld to %s expired: not sent within %lld hours after %d "
+				    "attempt(s)%s%s", (long long)v[i].id, to, life / 3600, v[i].attempts,
+				    v[i].error ? "; last error: " : "", v[i].error ? v[i].error : "");
+		int r = store_event_add(a->st, v[i].case_id, now, "send_expired", "agent", d);
+		log_warn("outbox %lld (case %s) to %s expired after %lld hours: %s", (long long)v[i].id,
+			 v[i].case_id ? v[i].case_id : "none", to, life / 3600,
+			 v[i].error ? v[i].error : "never tried");
+		free(d);
+		free(to);
+		if (r != STORE_OK)
+			goto fail;
+	}
+	if (store_commit(a->st) != STORE_OK)
+		goto fail;
+	*expired = n;
+	store_outbox_items_free(v, n);
+	return 0;
+fail:
+	log_err("outbox expiry: store: %s", store_errmsg(a->st));
+	store_rollback(a->st);
+	store_outbox_items_free(v, n);
 	return -1;
 }

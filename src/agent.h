@@ -13,6 +13,7 @@
 #include "calendar.h"
 #include "conf.h"
 #include "directory.h"
+#include "engine.h"
 #include "sender.h"
 #include "source.h"
 #include "store.h"
@@ -41,6 +42,10 @@ struct agent {
 	struct agent_result *unrecorded; /* sends done whose results could not be
 				    committed yet (never sent again meanwhile) */
 	size_t n_unrecorded;
+	/* The last agent_flush_outbox round: mails it could not send (temporary
+	 * or permanent failures) and the last error (allocated, or NULL). */
+	size_t send_failures;
+	char *send_error;
 };
 
 /* The outcome of one send, kept while the store cannot commit it. */
@@ -122,5 +127,33 @@ int agent_digest_due(struct agent *a, time_t now);
  * built (and sent), 1 when the day already had its digest (nothing done), -1
  * on a store error. */
 int agent_digest(struct agent *a, time_t now, int print_only, struct buf *out);
+
+/* ---- an operator's work (cgenctl); mails go out with cgend's next pass ---- */
+
+/* engine_operator on case_id in one transaction. For REASSIGN of aio or cio
+ * the new address is stored for the case first (in->old_addr is filled in
+ * here); for REOPEN with in->state == ST_RECEIVED the case returns to the
+ * state it was in before it closed. Returns 0; 1 when there is no such case
+ * or the act is refused (*err says why); -1 on a store error (*err). */
+int agent_operator(struct agent *a, const char *case_id, struct engine_op_in *in, time_t now,
+		   char **err);
+
+/* Queues again the mail(s) of case_id queued at its latest moment (only
+ * those to addr when addr is not NULL), with a "resent" event naming the
+ * operator. *count receives how many. 0, 1 (no case, nothing to resend: *err)
+ * or -1 (store error: *err). */
+int agent_resend(struct agent *a, const char *case_id, const char *addr, const char *by,
+		 const char *reason, time_t now, size_t *count, char **err);
+
+/* outbox drop ID: the mail is never sent; an "outbox_dropped" event names the
+ * operator and the reason on its case. 0, 1 (no such mail, or sent or dropped
+ * already: *err) or -1 (*err). */
+int agent_outbox_drop(struct agent *a, int64_t id, const char *by, const char *reason, time_t now,
+		      char **err);
+
+/* Mails that waited in the outbox longer than [smtp] max_queue_lifetime fail
+ * with a "send_expired" event on their case (the CDT digest lists it), in one
+ * transaction. *expired counts them. 0, or -1 on a store error (logged). */
+int agent_expire_outbox(struct agent *a, time_t now, size_t *expired);
 
 #endif

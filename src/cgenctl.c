@@ -16,12 +16,24 @@
  * an error and nothing is created); "migrate" brings an older store up to
  * this program's schema after an online backup to PATH.vN.bak; "backup FILE"
  * writes a checked copy with SQLite's online backup. list, show, queue,
- * verify, export and digest --print open the store read-only and never
- * migrate it. Text output shows control characters as text (\x1b...).
+ * verify, export, digest --print, status and outbox open the store read-only
+ * and never migrate it. Text output shows control characters as text (\x1b...).
  *
- * Exit codes: 0 ok, 1 a finding (verify failed, published head not in the
- * chain, case not found, bad import, the day's digest already sent, no store
- * at the configured path), 2 usage, 78 configuration error. */
+ * Operations (cgenctl(1)): status [--json], outbox [--json], outbox retry
+ * ID|all, outbox drop ID, approve CASE --as ROLE, reassign CASE ROLE ADDRESS,
+ * cancel CASE, reopen CASE [--state S], resend CASE [--to ADDRESS]; the acts
+ * on a case take --reason R and --by WHO (default the login name) and are
+ * events naming that operator; their mails go out with cgend's next pass.
+ *
+ * FILE defaults to CGEN_DEFAULT_CONF. Run as root on a store that belongs to
+ * another account, cgenctl becomes that account first, so that it never
+ * leaves a file the daemon cannot write.
+ *
+ * Exit codes (sysexits): 0 ok, 1 a finding (verify failed, published head
+ * not in the chain, case not found, bad import, the day's digest already
+ * sent, no store at the configured path, status: something needs a person),
+ * 64 usage, 75 a failure that may pass (disk full, store busy), 78
+ * configuration error. */
 #include "config.h"
 
 #include <errno.h>
@@ -32,21 +44,31 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <pwd.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <unistd.h>
+
 #include "agent.h"
 #include "case.h"
 #include "conf.h"
 #include "directory.h"
 #include "export.h"
 #include "log.h"
+#include "ops.h"
+#include "privs.h"
 #include "report.h"
 #include "store.h"
 #include "util.h"
 
-#define EX_CONFIG 78
+#ifndef CGEN_DEFAULT_CONF
+#define CGEN_DEFAULT_CONF "/etc/cgen/cgen.conf"
+#endif
 
 static void usage(FILE *f)
 {
-	fputs("usage: cgenctl -c FILE [--now TIMESTAMP] COMMAND\n"
+	fputs("usage: cgenctl [-c FILE] [--now TIMESTAMP] COMMAND   (FILE: default "
+	      CGEN_DEFAULT_CONF ")\n"
 	      "  list [--state S] [--json]   cases, oldest first\n"
 	      "  show CASE [--json]          one case with its events\n"
 	      "  directory import FILE       replace the entity directory from CSV\n"
@@ -63,7 +85,60 @@ static void usage(FILE *f)
 	      "  init                        create the store (the only command that does)\n"
 	      "  migrate                     update an older store's schema, after a backup\n"
 	      "                              to PATH.vN.bak\n"
-	      "  backup FILE                 a checked copy of the store (SQLite online backup)\n", f);
+	      "  backup FILE                 a checked copy of the store (SQLite online backup)\n"
+	      "  status [--json]             is cgend running, is mail flowing (exit 1: needs a\n"
+	      "                              person)\n"
+	      "  outbox [--json]             mails waiting to be sent, and those that failed\n"
+	      "  outbox retry ID|all         send again now (a failed mail gets a new lifetime)\n"
+	      "  outbox drop ID --reason R   never send it\n"
+	      "  approve CASE --as aio|cio|cto --reason R   record an approval given outside mail\n"
+	      "  reassign CASE requester|aio|cio ADDRESS --reason R   another address for one case\n"
+	      "  cancel CASE --reason R      close an open case (withdrawn)\n"
+	      "  reopen CASE [--state S] --reason R   open a closed case again\n"
+	      "  resend CASE [--to ADDRESS] [--reason R]   queue its latest mail(s) again\n"
+	      "  (operator acts take --by WHO, default the login name; they are events on the case)\n"
+	      "  --version, --help\n"
+	      "See cgenctl(1).\n", f);
+}
+
+/* The operator's name for events: --by, else the login name (the one sudo
+ * was called from first). Looked up before privileges change. */
+static char *login_name(void)
+{
+	const char *s = getenv("SUDO_USER");
+	if (s && *s)
+		return xstrdup(s);
+	struct passwd *pw = getpwuid(getuid());
+	if (pw)
+		return xstrdup(pw->pw_name);
+	s = getlogin();
+	return xstrdup(s && *s ? s : "operator");
+}
+
+/* Run as root: become the store's owner (privs.h). 0, or an exit code. */
+static int become_store_owner(const struct conf *cfg)
+{
+	uid_t uid;
+	gid_t gid;
+	char *err = NULL;
+	if (getuid() != 0 && geteuid() != 0)
+		return 0;
+	int r = privs_store_owner(cfg->store_path, cfg->daemon_user, &uid, &gid, &err);
+	if (r < 0) {
+		fprintf(stderr, "cgenctl: %s\n", err);
+		free(err);
+		return EX_NOPERM;
+	}
+	if (r == 0)
+		return 0;
+	if (privs_drop_uid(uid, gid, &err) != 0) {
+		struct passwd *pw = getpwuid(uid);
+		fprintf(stderr, "cgenctl: %s; run it as the store's owner instead: runuser -u %s -- "
+			"cgenctl -c %s ...\n", err, pw ? pw->pw_name : "OWNER", cfg->path);
+		free(err);
+		return EX_NOPERM;
+	}
+	return 0;
 }
 
 static int read_file(const char *path, char **data, size_t *len)
@@ -214,7 +289,7 @@ static int cmd_export(struct store *st, const struct cmd_opts *o)
 	char *err = NULL;
 	if (o->since && export_parse_date(o->since, &f.since) != 0) {
 		fprintf(stderr, "cgenctl: --since: not a date (YYYY-MM-DD): %s\n", o->since);
-		return 2;
+		return EX_USAGE;
 	}
 	if (export_granted(st, o->granted, &f, &s, &err) != EXPORT_OK) {
 		fprintf(stderr, "cgenctl: export: %s\n", err);
@@ -346,7 +421,7 @@ static int cmd_reprocess(const struct conf *cfg, const char *arg, time_t now)
 	long long id = strtoll(arg, &end, 10);
 	if (!*arg || *end || id <= 0) {
 		fprintf(stderr, "cgenctl: queue reprocess: not a queue entry number: %s\n", arg);
-		return 2;
+		return EX_USAGE;
 	}
 	struct agent a;
 	char *err = NULL;
@@ -366,18 +441,262 @@ static int cmd_reprocess(const struct conf *cfg, const char *arg, time_t now)
 	return 0;
 }
 
+/* ---- operations: status, outbox and the operator's acts on a case ---- */
+
+struct ops_opts {
+	int json;
+	const char *by, *reason, *as, *state, *to;
+	const char *args[4];
+	int nargs;
+};
+
+static int ops_split(int argc, char **argv, struct ops_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	for (int i = 0; i < argc; i++) {
+		const char **v = strcmp(argv[i], "--by") == 0       ? &o->by
+				 : strcmp(argv[i], "--reason") == 0 ? &o->reason
+				 : strcmp(argv[i], "--as") == 0     ? &o->as
+				 : strcmp(argv[i], "--state") == 0  ? &o->state
+				 : strcmp(argv[i], "--to") == 0     ? &o->to
+								    : NULL;
+		if (v && i + 1 < argc && !*v)
+			*v = argv[++i];
+		else if (strcmp(argv[i], "--json") == 0)
+			o->json = 1;
+		else if (v || (argv[i][0] == '-' && argv[i][1] == '-') || o->nargs == 4)
+			return -1;
+		else
+			o->args[o->nargs++] = argv[i];
+	}
+	return 0;
+}
+
+static int is_ops_command(const char *cmd)
+{
+	static const char *const names[] = {"status", "outbox", "approve", "reassign", "cancel",
+					    "reopen", "resend"};
+	for (size_t i = 0; i < ARRAY_LEN(names); i++)
+		if (strcmp(cmd, names[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* "CGEN-2026-0042" from what the operator typed (any case, brackets). */
+static void case_id_of(const char *s, char out[24])
+{
+	while (*s == '[')
+		s++;
+	snprintf(out, 24, "%s", s);
+	out[strcspn(out, "]")] = '\0';
+	for (char *p = out; *p; p++)
+		if (*p >= 'a' && *p <= 'z')
+			*p = (char)(*p - 'a' + 'A');
+}
+
+static int cmd_status(const struct conf *cfg, struct store *st, int json, time_t now)
+{
+	struct ops_status s;
+	char *err = NULL;
+	if (ops_status_gather(cfg, st, now, &s, &err) != 0) {
+		fprintf(stderr, "cgenctl: store %s: %s\n", cfg->store_path, err);
+		free(err);
+		return 1;
+	}
+	struct buf b = {0};
+	if (json)
+		ops_status_json(&b, &s);
+	else
+		ops_status_text(&b, &s, now);
+	emit(&b, json);
+	int rc = s.problems.n ? 1 : 0;
+	ops_status_free(&s);
+	return rc;
+}
+
+static int cmd_outbox(struct store *st, const struct ops_opts *o, time_t now)
+{
+	if (o->nargs == 0) {
+		struct outbox_item *v = NULL;
+		size_t n = 0;
+		if (store_outbox_list(st, &v, &n) != STORE_OK) {
+			fprintf(stderr, "cgenctl: %s\n", store_errmsg(st));
+			return 1;
+		}
+		struct buf b = {0};
+		if (o->json)
+			ops_outbox_json(&b, v, n);
+		else
+			ops_outbox_text(&b, v, n, now);
+		emit(&b, o->json);
+		store_outbox_items_free(v, n);
+		return 0;
+	}
+	/* outbox retry ID|all */
+	if (strcmp(o->args[1], "all") == 0) {
+		int count = 0;
+		if (store_outbox_requeue_all(st, now, &count) != STORE_OK) {
+			fprintf(stderr, "cgenctl: %s\n", store_errmsg(st));
+			return 1;
+		}
+		printf("%d mail(s) due now; cgend sends them on its next round\n", count);
+		return 0;
+	}
+	char *end;
+	long long id = strtoll(o->args[1], &end, 10);
+	if (!*o->args[1] || *end || id <= 0) {
+		fprintf(stderr, "cgenctl: outbox retry: not an outbox id: %s\n", o->args[1]);
+		return EX_USAGE;
+	}
+	int r = store_outbox_requeue(st, id, now);
+	if (r == STORE_NOTFOUND) {
+		fprintf(stderr, "cgenctl: no outbox mail %lld waiting or failed (sent, dropped, or "
+			"never existed)\n", id);
+		return 1;
+	}
+	if (r != STORE_OK) {
+		fprintf(stderr, "cgenctl: %s\n", store_errmsg(st));
+		return 1;
+	}
+	printf("outbox %lld due now; cgend sends it on its next round\n", id);
+	return 0;
+}
+
+static int ops_main(const char *path, time_t now, const char *cmd, int argc, char **argv)
+{
+	struct ops_opts o;
+	if (ops_split(argc, argv, &o) != 0)
+		goto usage;
+	int is_status = strcmp(cmd, "status") == 0, is_outbox = strcmp(cmd, "outbox") == 0;
+	int is_reassign = strcmp(cmd, "reassign") == 0, is_resend = strcmp(cmd, "resend") == 0;
+	int is_approve = strcmp(cmd, "approve") == 0, is_reopen = strcmp(cmd, "reopen") == 0;
+	int drop = is_outbox && o.nargs == 2 && strcmp(o.args[0], "drop") == 0;
+	int retry = is_outbox && o.nargs == 2 && strcmp(o.args[0], "retry") == 0;
+	int acts = !is_status && !is_outbox;
+	if ((is_status && o.nargs) || (is_outbox && o.nargs && !drop && !retry) ||
+	    (acts && o.nargs != (is_reassign ? 3 : 1)) || (o.json && !is_status && !(is_outbox && !o.nargs)) ||
+	    (o.as && !is_approve) || (is_approve && !o.as) || (o.state && !is_reopen) ||
+	    (o.to && !is_resend) || ((o.by || o.reason) && !acts && !drop) ||
+	    ((acts || drop) && !is_resend && !o.reason))
+		goto usage;
+	if (o.reason && !*o.reason) {
+		fprintf(stderr, "cgenctl: --reason must say why\n");
+		return EX_USAGE;
+	}
+	char *by = o.by ? xstrdup(o.by) : login_name();
+	struct engine_op_in in = {.by = by, .reason = o.reason};
+	if (is_approve && role_parse(o.as, &in.role) != 0) {
+		fprintf(stderr, "cgenctl: --as: aio, cio or cto, not \"%s\"\n", o.as);
+		free(by);
+		return EX_USAGE;
+	}
+	if (is_reassign && role_parse(o.args[1], &in.role) != 0) {
+		fprintf(stderr, "cgenctl: reassign: requester, aio or cio, not \"%s\"\n", o.args[1]);
+		free(by);
+		return EX_USAGE;
+	}
+	in.state = ST_RECEIVED; /* reopen: the state before it closed */
+	if (o.state && case_state_parse(o.state, &in.state) != 0) {
+		fprintf(stderr, "cgenctl: unknown state \"%s\"\n", o.state);
+		free(by);
+		return EX_USAGE;
+	}
+	char *addr = NULL;
+	if (is_reassign)
+		addr = str_lower(xstrdup(o.args[2]));
+	in.addr = addr;
+	in.op = is_approve ? OP_APPROVE : is_reassign ? OP_REASSIGN : is_reopen ? OP_REOPEN : OP_CANCEL;
+
+	log_open("cgenctl", 1, LOGL_WARN);
+	struct conf cfg = {0};
+	struct strv errs = {0};
+	int rc = 0;
+	if (conf_load(path, &cfg, &errs) != 0) {
+		for (size_t i = 0; i < errs.n; i++)
+			fprintf(stderr, "%s\n", errs.v[i]);
+		rc = EX_CONFIG;
+		goto out;
+	}
+	setenv("TZ", cfg.workflow.timezone, 1);
+	tzset();
+	if ((rc = become_store_owner(&cfg)) != 0)
+		goto out;
+	char *err = NULL;
+	if (is_status || (is_outbox && !drop)) {
+		struct store *st = NULL;
+		/* status and the outbox list only read; nothing here creates or
+		 * migrates the store */
+		if (store_open_flags(cfg.store_path, retry ? 0 : STORE_OPEN_RDONLY, &st, &err) != STORE_OK) {
+			fprintf(stderr, "cgenctl: store %s\n", err ? err : "cannot open");
+			free(err);
+			rc = 1;
+			goto out;
+		}
+		rc = is_status ? cmd_status(&cfg, st, o.json, now) : cmd_outbox(st, &o, now);
+		store_close(st);
+		goto out;
+	}
+	struct agent a;
+	int ar = agent_open_flags(&a, &cfg, 0, 0, &err);
+	if (ar != 0) {
+		fprintf(stderr, "cgenctl: %s\n", err);
+		free(err);
+		rc = ar == -2 ? EX_TEMPFAIL : 1;
+		goto out;
+	}
+	char id[24];
+	if (drop) {
+		char *end;
+		long long oid = strtoll(o.args[1], &end, 10);
+		if (!*o.args[1] || *end || oid <= 0) {
+			fprintf(stderr, "cgenctl: outbox drop: not an outbox id: %s\n", o.args[1]);
+			rc = EX_USAGE;
+		} else if ((rc = agent_outbox_drop(&a, oid, by, o.reason, now, &err)) == 0)
+			printf("outbox %lld dropped by %s\n", oid, by);
+	} else if (is_resend) {
+		size_t n = 0;
+		case_id_of(o.args[0], id);
+		rc = agent_resend(&a, id, o.to, by, o.reason ? o.reason : "asked by an operator", now,
+				  &n, &err);
+		if (rc == 0)
+			printf("%zu mail(s) of %s queued again; cgend sends them on its next round\n", n, id);
+	} else {
+		case_id_of(o.args[0], id);
+		rc = agent_operator(&a, id, &in, now, &err);
+		if (rc == 0)
+			printf("%s: %s recorded as an act of %s; its mails go out with cgend's next round\n",
+			       id, cmd, by);
+	}
+	if (rc != 0 && err)
+		fprintf(stderr, "cgenctl: %s: %s\n", cmd, err);
+	if (rc < 0)
+		rc = 1;
+	free(err);
+	agent_close(&a);
+out:
+	strv_free(&errs);
+	conf_free(&cfg);
+	free(addr);
+	free(by);
+	return rc;
+usage:
+	usage(stderr);
+	return EX_USAGE;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"now", required_argument, NULL, 'n'},
 		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *path = NULL;
+	const char *path = CGEN_DEFAULT_CONF;
+	umask(0077); /* every file the agent writes is private */
 	time_t now = time(NULL);
 	int c;
-	umask(077); /* every file written (store, backups, export) is private */
 	/* '+': stop at the command word; its own options follow it. */
 	while ((c = getopt_long(argc, argv, "+c:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -385,24 +704,27 @@ int main(int argc, char **argv)
 		case 'n':
 			if (parse_iso8601(optarg, &now) != 0) {
 				fprintf(stderr, "cgenctl: --now: not an ISO 8601 time with offset: %s\n", optarg);
-				return 2;
+				return EX_USAGE;
 			}
 			break;
 		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'V': printf("cgenctl (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION); return 0;
+		default: usage(stderr); return EX_USAGE;
 		}
 	}
 	if (optind >= argc) {
 		usage(stderr);
-		return 2;
+		return EX_USAGE;
 	}
 	const char *cmd = argv[optind];
+	if (is_ops_command(cmd))
+		return ops_main(path, now, cmd, argc - optind - 1, argv + optind + 1);
 	struct cmd_opts o;
 	int sub = strcmp(cmd, "directory") == 0;
 	if (split_opts(argc - optind - 1 - sub, argv + optind + 1 + sub, &o) != 0 ||
 	    (sub && (optind + 1 >= argc || strcmp(argv[optind + 1], "import") != 0))) {
 		usage(stderr);
-		return 2;
+		return EX_USAGE;
 	}
 	int is_backup = strcmp(cmd, "backup") == 0;
 	int is_admin = strcmp(cmd, "init") == 0 || strcmp(cmd, "migrate") == 0;
@@ -415,14 +737,10 @@ int main(int argc, char **argv)
 	    (o.print && strcmp(cmd, "digest") != 0) || (o.head && !is_verify) ||
 	    (is_export != (o.granted != NULL)) || (!is_export && (o.entity || o.since))) {
 		usage(stderr);
-		return 2;
+		return EX_USAGE;
 	}
 	if (strcmp(cmd, "parse") == 0)
 		return cmd_parse(o.args[0], o.json);
-	if (!path) {
-		usage(stderr);
-		return 2;
-	}
 
 	log_open("cgenctl", 1, LOGL_WARN);
 	struct conf cfg = {0};
@@ -437,6 +755,11 @@ int main(int argc, char **argv)
 	strv_free(&errs);
 	setenv("TZ", cfg.workflow.timezone, 1);
 	tzset();
+	int become = become_store_owner(&cfg);
+	if (become != 0) {
+		conf_free(&cfg);
+		return become;
+	}
 
 	if (is_admin || is_backup) {
 		int r = strcmp(cmd, "init") == 0 ? cmd_init(&cfg)
@@ -461,7 +784,7 @@ int main(int argc, char **argv)
 		enum case_state s;
 		if (o.state && case_state_parse(o.state, &s) != 0) {
 			fprintf(stderr, "cgenctl: unknown state \"%s\"\n", o.state);
-			rc = 2;
+			rc = EX_USAGE;
 		} else {
 			struct case_rec *v = NULL;
 			size_t n = 0;

@@ -1,13 +1,20 @@
 /* cgend: the agent daemon (DESIGN.md section 7).
  *
- *   cgend -c FILE [--once] [--foreground] [--now TIMESTAMP] [--check-config]
+ *   cgend [-c FILE] [--once] [--foreground] [--now TIMESTAMP]
+ *         [--check-config [--connect]] [--version] [--help]
  *
- * Exit codes: 0 ok, 1 a run failed (store or mailbox error, another cgend
- * holds the store, the store was deleted or replaced while it ran), 2 usage,
- * 75 a failure that may pass by itself (the IMAP server cannot be reached, the
- * disk is full: EX_TEMPFAIL, so that RestartPreventExitStatus=78 only stops
- * real configuration mistakes), 78 configuration error (a missing store
- * included: it is created only with [store] create = yes).
+ * FILE defaults to CGEN_DEFAULT_CONF (/etc/cgen/cgen.conf). Started as root,
+ * it becomes [daemon] user before it opens the store. Under systemd
+ * (Type=notify) it reports READY, STATUS, WATCHDOG and STOPPING, and writes a
+ * heartbeat to the store each round for `cgenctl status`.
+ *
+ * Exit codes (sysexits): 0 ok, 1 a run failed (store or mailbox error,
+ * another cgend holds the store, the store was deleted or replaced while it
+ * ran), 64 usage, 75 a failure that may pass by itself (the IMAP server
+ * cannot be reached, the disk is full: EX_TEMPFAIL, so that
+ * RestartPreventExitStatus=78 only stops real configuration mistakes), 78
+ * configuration error (a missing store included: it is created only with
+ * [store] create = yes).
  *
  * While the store cannot commit (disk full) the daemon takes no new mail and
  * sends nothing; it says so once in the log and in STORE.state (runstate.h),
@@ -27,15 +34,21 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+#include <sysexits.h>
+
 #include "agent.h"
 #include "conf.h"
 #include "log.h"
+#include "notify.h"
+#include "privs.h"
 #include "runstate.h"
 #include "store.h"
 #include "util.h"
 
-#define EX_TEMPFAIL 75
-#define EX_CONFIG 78
+#ifndef CGEN_DEFAULT_CONF
+#define CGEN_DEFAULT_CONF "/etc/cgen/cgen.conf"
+#endif
 
 static volatile sig_atomic_t got_term, got_hup, wake;
 
@@ -50,7 +63,102 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-	fputs("usage: cgend -c FILE [--once] [--foreground] [--now TIMESTAMP] [--check-config]\n", f);
+	fputs("usage: cgend [-c FILE] [--once] [--foreground] [--now TIMESTAMP]\n"
+	      "             [--check-config [--connect]] [--version] [--help]\n"
+	      "  -c FILE           configuration (default " CGEN_DEFAULT_CONF ")\n"
+	      "  --once            handle what is waiting, send what is due, and exit\n"
+	      "  --foreground      log to stderr instead of syslog\n"
+	      "  --now TIMESTAMP   run as if it were that moment (ISO 8601 with offset)\n"
+	      "  --check-config    check the configuration, templates, secrets and store\n"
+	      "  --connect         with --check-config: also log in to IMAP and SMTP\n"
+	      "See cgend(8) and cgen.conf(5).\n", f);
+}
+
+/* What `cgend --check-config --connect` finds, one line each. */
+struct findings {
+	struct strv ok, fix;
+};
+
+/* --check-config --connect: logs in to the mailbox and the SMTP server (TLS
+ * verified), looks at the folders, templates and the entity directory, and
+ * says what to fix. Returns the number of problems. */
+static size_t check_connect(const struct conf *cfg, struct agent *a)
+{
+	struct findings f = {0};
+	char *err = NULL;
+	const struct source_ops *src = source_for(cfg);
+	void *ss = NULL;
+	if (!src)
+		strv_addf(&f.fix, "mailbox %s: not supported by this version", cfg->mailbox.url);
+	else if (src->open(cfg, NULL, &ss, &err) != 0) {
+		strv_addf(&f.fix, "mailbox: %s (check [mailbox] url, password_file or token_command, "
+			  "ca_file)", err);
+		free(err);
+		err = NULL;
+	} else {
+		strv_addf(&f.ok, "mailbox %s: logged in%s, folder opened", cfg->mailbox.url,
+			  cfg->mailbox.host ? " with the server certificate verified" : "");
+		if (src->check)
+			src->check(ss, &f.ok, &f.fix);
+		src->close(ss);
+	}
+	const struct sender_ops *snd = sender_for(cfg);
+	void *so = NULL;
+	if (!snd)
+		strv_addf(&f.fix, "smtp %s: not supported by this version", cfg->smtp.url);
+	else if (snd->open(cfg, &so, &err) != 0) {
+		strv_addf(&f.fix, "smtp: %s (check [smtp] url and password_file)", err);
+		free(err);
+		err = NULL;
+	} else {
+		if (!snd->check)
+			strv_addf(&f.ok, "smtp %s: ready", cfg->smtp.url);
+		else if (snd->check(so, &err) != 0) {
+			strv_addf(&f.fix, "%s (check [smtp] url, starttls, password_file or "
+				  "token_command, ca_file)", err);
+			free(err);
+			err = NULL;
+		} else
+			strv_addf(&f.ok, "smtp %s: connected, %slogged in", cfg->smtp.url,
+				  cfg->smtp.host ? "TLS verified where used, " : "");
+		snd->close(so);
+	}
+	strv_addf(&f.ok, "templates: every template found (%s, then the installed ones)",
+		  cfg->templates_dir);
+	struct directory d = {0};
+	if (store_directory_load(a->st, &d) != STORE_OK)
+		strv_addf(&f.fix, "directory: %s", store_errmsg(a->st));
+	else if (d.n == 0)
+		strv_addf(&f.fix, "directory: the entity directory is empty (cgenctl directory import "
+			  "FILE; an example is etc/entities.csv)");
+	else
+		strv_addf(&f.ok, "directory: %zu entities", d.n);
+	directory_free(&d);
+	for (size_t i = 0; i < f.ok.n; i++)
+		printf("ok: %s\n", f.ok.v[i]);
+	for (size_t i = 0; i < f.fix.n; i++)
+		printf("FIX: %s\n", f.fix.v[i]);
+	size_t n = f.fix.n;
+	strv_free(&f.ok);
+	strv_free(&f.fix);
+	return n;
+}
+
+/* The heartbeat of DESIGN.md's `cgenctl status`: what this process is doing,
+ * written to the store once a round. A failed write is logged, never fatal. */
+static void heartbeat(struct agent *a, struct heartbeat *hb, time_t now)
+{
+	static time_t seen; /* the last problem already in the heartbeat */
+	time_t at;
+	const char *e = log_last_problem(&at);
+	hb->beat_at = now;
+	if (e && at && at != seen) {
+		seen = at;
+		str_set(&hb->error, e);
+		hb->error_at = now;
+	}
+	if (store_heartbeat_put(a->st, hb) != STORE_OK)
+		log_warn("heartbeat: %s", store_errmsg(a->st));
 }
 
 static int load_conf(const char *path, struct conf *cfg)
@@ -200,11 +308,14 @@ int main(int argc, char **argv)
 		{"foreground", no_argument, NULL, 'f'},
 		{"now", required_argument, NULL, 'n'},
 		{"check-config", no_argument, NULL, 'k'},
+		{"connect", no_argument, NULL, 'C'},
 		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *path = NULL;
-	int once = 0, fg = 0, check = 0, fixed = 0, c;
+	const char *path = CGEN_DEFAULT_CONF;
+	umask(0077); /* every file the agent writes is private */
+	int once = 0, fg = 0, check = 0, fixed = 0, connect = 0, c;
 	time_t fixed_now = 0;
 	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -212,20 +323,22 @@ int main(int argc, char **argv)
 		case 'o': once = 1; break;
 		case 'f': fg = 1; break;
 		case 'k': check = 1; break;
+		case 'C': connect = 1; break;
 		case 'n':
 			if (parse_iso8601(optarg, &fixed_now) != 0) {
 				fprintf(stderr, "cgend: --now: not an ISO 8601 time with offset: %s\n", optarg);
-				return 2;
+				return EX_USAGE;
 			}
 			fixed = 1;
 			break;
 		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'V': printf("cgend (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION); return 0;
+		default: usage(stderr); return EX_USAGE;
 		}
 	}
-	if (!path || optind != argc) {
+	if (optind != argc || (connect && !check)) {
 		usage(stderr);
-		return 2;
+		return EX_USAGE;
 	}
 	umask(077); /* every file the daemon writes is private, whatever the umask */
 	log_open("cgend", fg || check || once, LOGL_INFO);
@@ -242,9 +355,21 @@ int main(int argc, char **argv)
 	struct agent a;
 	char *err = NULL;
 	unsigned store_flags = STORE_OPEN_MIGRATE | (cfg.store_create ? STORE_OPEN_CREATE : 0);
+	/* As root: the service account before anything is opened for writing. */
+	int dropped = privs_drop(cfg.daemon_user, &err);
+	if (dropped < 0) {
+		log_err("%s", err);
+		free(err);
+		conf_free(&cfg);
+		return EX_CONFIG;
+	}
+	if (dropped == 1)
+		log_warn("running as root: there is no account %s to run as (create it, or set "
+			 "[daemon] user)", PRIVS_DEFAULT_USER);
 	if (check) {
 		/* Everything a start would check, without touching the mailbox or
-		 * writing the store (read-only: never created, never migrated). */
+		 * writing the store (read-only: never created, never migrated);
+		 * with --connect the servers too. */
 		int rc = agent_open_flags(&a, &cfg, 0, STORE_OPEN_RDONLY, &err);
 		if (rc != 0) {
 			log_err("%s", err);
@@ -252,13 +377,17 @@ int main(int argc, char **argv)
 			conf_free(&cfg);
 			return rc == -2 ? EX_TEMPFAIL : EX_CONFIG;
 		}
+		size_t problems = connect ? check_connect(&cfg, &a) : 0;
 		agent_close(&a);
 		if (!cfg.require_auth_results)
 			log_warn("%s: [security] require_auth_results = no: a forged From: address is "
 				 "believed; the production setting is yes (with authserv_id)", path);
-		printf("%s: configuration ok\n", path);
+		if (problems)
+			printf("%s: %zu problem(s) to fix\n", path, problems);
+		else
+			printf("%s: configuration ok\n", path);
 		conf_free(&cfg);
-		return 0;
+		return problems ? EX_CONFIG : 0;
 	}
 
 	struct sigaction sa = {0};
@@ -308,6 +437,14 @@ int main(int argc, char **argv)
 		close(lockfd);
 		return 1;
 	}
+	struct heartbeat hb = {.pid = getpid(), .started_at = now_of(fixed, fixed_now)};
+	{
+		char host[256] = "";
+		gethostname(host, sizeof host - 1);
+		hb.host = xstrdup(host);
+	}
+	unsigned wd = notify_watchdog_sec();
+	notify_send("READY=1\nSTATUS=started");
 
 	int status = 0;
 	unsigned backoff = 0; /* seconds before reopening the mailbox; 0 while healthy */
@@ -315,7 +452,7 @@ int main(int argc, char **argv)
 	time_t down_since = 0;
 	char *down_error = NULL;
 	while (!got_term) {
-		size_t handled = 0, sent = 0;
+		size_t handled = 0, sent = 0, expired = 0;
 		wake = 0;
 		/* Each round: is the store still the file opened? A store deleted
 		 * under the daemon is never written on as if nothing happened. */
@@ -363,6 +500,18 @@ int main(int argc, char **argv)
 		}
 		/* src_state is NULL while the mailbox could not be reopened */
 		int rc = a.src_state ? agent_run_inbox(&a, now_of(fixed, fixed_now), &handled) : -1;
+		hb.poll_at = now_of(fixed, fixed_now);
+		hb.poll_ok = rc == 0;
+		if (rc == 0) {
+			free(hb.poll_result);
+			hb.poll_result = xasprintf("%zu mail(s) handled", handled);
+		} else {
+			time_t at;
+			const char *e = log_last_problem(&at);
+			str_set(&hb.poll_result, e ? e : "the mailbox could not be read");
+		}
+		if (agent_expire_outbox(&a, now_of(fixed, fixed_now), &expired) != 0)
+			rc = -1;
 		/* The clock: reminders, then the digest when due (DESIGN.md section 5). */
 		size_t reminded = 0;
 		int rc3 = 0, rc2 = 0;
@@ -387,13 +536,33 @@ int main(int argc, char **argv)
 			}
 			continue; /* said once above, then retried with backoff */
 		}
+		if (sent || a.send_failures || rc2) {
+			hb.send_at = now_of(fixed, fixed_now);
+			hb.send_ok = !a.send_failures && !rc2;
+			free(hb.send_result);
+			hb.send_result = hb.send_ok ? xasprintf("%zu mail(s) sent", sent)
+				       : xasprintf("%zu sent, %zu not: %s", sent, a.send_failures,
+						   a.send_error ? a.send_error : "the sender cannot be used");
+		}
+		heartbeat(&a, &hb, now_of(fixed, fixed_now));
+		{
+			char *st = xasprintf("STATUS=%s; %s%s\nWATCHDOG=1", hb.poll_ok ? hb.poll_result
+										    : "mailbox unreachable",
+					     hb.send_result ? "last send: " : "nothing sent yet",
+					     hb.send_result ? hb.send_result : "");
+			notify_send(st);
+			free(st);
+		}
 		if (once) {
 			status = rc || rc2 || rc3 ? 1 : 0;
 			break;
 		}
 		if (rc == 0) {
 			char *werr = NULL;
-			if (a.src->wait(a.src_state, cfg.mailbox.poll_interval, &wake, &werr) != 0) {
+			int timeout = cfg.mailbox.poll_interval;
+			if (wd && (unsigned)timeout > wd / 2)
+				timeout = wd / 2 ? (int)(wd / 2) : 1;
+			if (a.src->wait(a.src_state, timeout, &wake, &werr) != 0) {
 				log_warn("mailbox: %s", werr);
 				free(werr);
 				rc = -1;
@@ -444,6 +613,12 @@ int main(int argc, char **argv)
 	if (sf.fd >= 0)
 		close(sf.fd);
 	log_info("stopping");
+	notify_send("STOPPING=1\nSTATUS=stopping");
+	if (!once) {
+		hb.stopped_at = now_of(fixed, fixed_now);
+		heartbeat(&a, &hb, hb.stopped_at);
+	}
+	store_heartbeat_clear(&hb);
 	agent_close(&a);
 	if (cfg.pid_file)
 		unlink(cfg.pid_file);

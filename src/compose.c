@@ -205,6 +205,63 @@ out:
 	return 0;
 }
 
+int templates_load_fallback(const char *dir, const char *fallback, const char *const *required,
+			    struct templates **out, struct strv *errors, size_t *from_fallback)
+{
+	if (from_fallback)
+		*from_fallback = 0;
+	if (!fallback || strcmp(fallback, dir) == 0)
+		return templates_load(dir, required, out, errors);
+	struct templates *t = NULL, *fb = NULL;
+	if (templates_load(dir, NULL, &t, errors) != 0)
+		return -1;
+	int missing = 0;
+	for (size_t i = 0; required && required[i]; i++)
+		missing += !find(t, required[i]);
+	if (!missing) {
+		*out = t;
+		return 0;
+	}
+	struct strv fb_errors = {0};
+	if (templates_load(fallback, NULL, &fb, &fb_errors) != 0) {
+		for (size_t i = 0; i < fb_errors.n; i++)
+			strv_add(errors, fb_errors.v[i]);
+		strv_free(&fb_errors);
+		templates_free(t);
+		*out = NULL;
+		return -1;
+	}
+	strv_free(&fb_errors);
+	size_t before = errors->n;
+	for (size_t i = 0; required && required[i]; i++) {
+		if (find(t, required[i]))
+			continue;
+		struct tpl *src = NULL;
+		for (size_t j = 0; j < fb->n && !src; j++)
+			if (fb->v[j].name && strcmp(fb->v[j].name, required[i]) == 0)
+				src = &fb->v[j];
+		if (!src) {
+			strv_addf(errors, "%s: template %s.txt is missing (and from %s too)", dir,
+				  required[i], fallback);
+			continue;
+		}
+		t->v = xrealloc(t->v, (t->n + 1) * sizeof(*t->v));
+		t->v[t->n] = *src;
+		src->name = src->subject = src->body = NULL; /* moved */
+		t->n++;
+		if (from_fallback)
+			(*from_fallback)++;
+	}
+	templates_free(fb);
+	if (errors->n != before) {
+		templates_free(t);
+		*out = NULL;
+		return -1;
+	}
+	*out = t;
+	return 0;
+}
+
 void templates_free(struct templates *t)
 {
 	if (!t)

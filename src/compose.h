@@ -18,6 +18,13 @@ struct templates;
  * Templates named in required (NULL-terminated, may be NULL) must exist. */
 int templates_load(const char *dir, const char *const *required,
 		   struct templates **out, struct strv *errors);
+/* Like templates_load, but a template named in required that dir lacks is
+ * taken from fallback (the installed templates), so a custom folder holds
+ * only the files it changes. fallback may be NULL or dir itself (then this
+ * is templates_load). *from_fallback (may be NULL) counts the templates taken
+ * from fallback. */
+int templates_load_fallback(const char *dir, const char *fallback, const char *const *required,
+			    struct templates **out, struct strv *errors, size_t *from_fallback);
 void templates_free(struct templates *t);
 int templates_has(const struct templates *t, const char *name);
 /* Renders template name with vars (flat list: name, value, name, value...).

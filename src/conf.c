@@ -19,6 +19,9 @@
 #ifndef CGEN_TEMPLATES_DIR
 #define CGEN_TEMPLATES_DIR "/usr/local/share/cgen-agent/templates"
 #endif
+#ifndef CGEN_DAEMON_USER
+#define CGEN_DAEMON_USER "cgen"
+#endif
 #define ZONEINFO_DIR "/usr/share/zoneinfo"
 #define MIN_SECRET_LEN 16
 
@@ -47,6 +50,7 @@ enum kind {
 	K_REPLY_TO,
 	K_LOG_LEVEL,
 	K_SELF_APPROVAL,
+	K_DURATION,  /* long long seconds > 0: N, Ns, Nm, Nh, Nd or Nw (N alone: days) */
 };
 
 struct key {
@@ -78,6 +82,7 @@ static const struct key keys[] = {
 	{S_SMTP, "auth", K_AUTH, F(smtp.auth), NULL},
 	{S_SMTP, "starttls", K_BOOL, F(smtp.starttls), NULL},
 	{S_SMTP, "ca_file", K_PATH, F(smtp.ca_file), NULL},
+	{S_SMTP, "max_queue_lifetime", K_DURATION, F(smtp.max_queue_lifetime), NULL},
 	{S_STORE, "path", K_PATH, F(store_path), NULL},
 	{S_WORKFLOW, "cdt", K_CDT, 0, NULL},
 	{S_WORKFLOW, "cto", K_CTO, 0, NULL},
@@ -104,6 +109,7 @@ static const struct key keys[] = {
 	{S_WORKFLOW, "self_approval", K_SELF_APPROVAL, 0, NULL},
 	{S_DAEMON, "pid_file", K_PATH, F(pid_file), NULL},
 	{S_DAEMON, "log_level", K_LOG_LEVEL, F(log_level), NULL},
+	{S_DAEMON, "user", K_STR, F(daemon_user), NULL},
 };
 
 #define NKEYS ARRAY_LEN(keys)
@@ -412,6 +418,25 @@ static int parse_hhmm(const char *v, int *h, int *m)
 	return 0;
 }
 
+/* "5d", "120h", "30m", "90s", "2w", or a bare number of days. */
+static int parse_duration(const char *v, long long *out)
+{
+	size_t n = strlen(v);
+	long long mult = 86400;
+	char *num = xstrdup(v);
+	if (n > 1 && strchr("smhdw", v[n - 1])) {
+		static const long long m[] = {1, 60, 3600, 86400, 604800};
+		mult = m[strchr("smhdw", v[n - 1]) - "smhdw"];
+		num[n - 1] = '\0';
+	}
+	long long x = 0;
+	int rc = parse_num(num, LLONG_MAX / 604800, &x) == 0 && x > 0 ? 0 : -1;
+	free(num);
+	if (rc == 0)
+		*out = x * mult;
+	return rc;
+}
+
 static void set_value(struct parser *p, const struct key *k, const char *v)
 {
 	struct conf *cfg = p->cfg;
@@ -508,6 +533,13 @@ static void set_value(struct parser *p, const struct key *k, const char *v)
 			cfg->self_approval_refuse = 1;
 		else
 			lerr(p, p->line, "self_approval: expected refuse or flag, got \"%s\"", v);
+		break;
+	case K_DURATION:
+		if (parse_duration(v, &n) < 0)
+			lerr(p, p->line, "%s: expected a duration such as 5d, 36h, 90m or 600s, got \"%s\"",
+			     k->name, v);
+		else
+			*(long long *)(void *)((char *)cfg + k->off) = n;
 		break;
 	case K_LOG_LEVEL: {
 		enum log_level lv;
@@ -653,6 +685,7 @@ static void set_defaults(struct conf *cfg)
 	cfg->answer_limit = 50;
 	cfg->case_open_limit = 10;
 	cfg->log_level = xstrdup("info");
+	cfg->smtp.max_queue_lifetime = 5 * 86400;
 }
 
 int conf_load(const char *path, struct conf *cfg, struct strv *errors)
@@ -718,7 +751,7 @@ void conf_free(struct conf *cfg)
 		&s->from_addr, &s->from_name, &s->password_file, &s->token_command, &s->ca_file,
 		&cfg->workflow.cto, &cfg->workflow.timezone, &cfg->workflow.holidays_file,
 		&cfg->store_path, &cfg->templates_dir, &cfg->secret_file, &cfg->authserv_id,
-		&cfg->pid_file, &cfg->log_level, &cfg->central_file,
+		&cfg->pid_file, &cfg->log_level, &cfg->central_file, &cfg->daemon_user,
 	};
 	for (size_t i = 0; i < ARRAY_LEN(strs); i++)
 		free(*strs[i]);

@@ -41,6 +41,9 @@ struct conf_smtp {
 	char *password_file, *token_command, *ca_file;
 	enum conf_auth auth;
 	int starttls;
+	/* [smtp] max_queue_lifetime: seconds a mail may wait in the outbox for
+	 * a successful send before it expires (default 5 days) */
+	long long max_queue_lifetime;
 };
 
 struct conf_workflow {
@@ -77,6 +80,9 @@ struct conf {
 				    case, all senders together, default 50, >= 1 */
 	int case_open_limit;     /* [security] cases opened per entity per hour, default 10 */
 	int self_approval_refuse;/* [workflow] self_approval = refuse: 1; flag (default): 0 */
+	char *daemon_user;       /* [daemon] user: the account cgend and cgenctl run as
+				    when started as root; NULL when unset: then "cgen"
+				    when that account exists (privs.h) */
 };
 
 /* Reads and validates path into *cfg (which the caller zeroes first). Returns 0

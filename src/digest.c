@@ -132,9 +132,10 @@ enum section { SEC_DECISIONS, SEC_BOUNCES, SEC_REFUSED, SEC__COUNT };
 static int event_section(const char *kind)
 {
 	if (!strcmp(kind, "decided") || !strcmp(kind, "rejected") || !strcmp(kind, "withdrawn") ||
-	    !strcmp(kind, "recommended"))
+	    !strcmp(kind, "recommended") || !strcmp(kind, "cancelled") || !strcmp(kind, "reopened"))
 		return SEC_DECISIONS;
-	if (!strcmp(kind, "bounce") || !strcmp(kind, "complaint") || !strcmp(kind, "send_failed"))
+	if (!strcmp(kind, "bounce") || !strcmp(kind, "complaint") || !strcmp(kind, "send_failed") ||
+	    !strcmp(kind, "send_expired"))
 		return SEC_BOUNCES;
 	if (!strcmp(kind, "refused"))
 		return SEC_REFUSED;

@@ -1146,3 +1146,178 @@ void engine_tick(const struct engine_env *env, const struct case_rec *c,
 	free(to);
 	strv_free(&sent);
 }
+
+/* ---- an operator's acts on one case (cgenctl) ---- */
+
+/* The mails of the step a case (just re)entered waits on: what the parties
+ * would have got had it come there by mail. */
+static void step_requests(const struct engine_env *env, struct engine_out *o, unsigned only)
+{
+	struct case_rec *c = &o->c;
+	const struct entity *e = case_entity(env, c);
+	unsigned w = case_waiting_on(c) & only;
+	if ((w & (R(ROLE_AIO) | R(ROLE_CIO))) && e) {
+		if ((w & R(ROLE_AIO)) && (w & R(ROLE_CIO)) && addr_equal(e->aio, e->cio)) {
+			var(case_mail(env, o, "approval-request", e->aio, ROLE_AIO, 1, 0), "role_text",
+			    "AIO and CIO");
+		} else {
+			if ((w & R(ROLE_AIO)) && e->aio)
+				var(case_mail(env, o, "approval-request", e->aio, ROLE_AIO, 1, 0),
+				    "role_text", "AIO");
+			if ((w & R(ROLE_CIO)) && e->cio)
+				var(case_mail(env, o, "approval-request", e->cio, ROLE_CIO, 1, 0),
+				    "role_text", "CIO");
+		}
+	}
+	if (w & R(ROLE_CDT))
+		to_cdt(env, o, "cdt-review", NULL, NULL);
+	if (w & R(ROLE_CTO)) {
+		const char *rec = c->recommendation ? c->recommendation : "APPROVE";
+		int approve = str_startswith_ci(rec, "APPROVE");
+		const char *rationale = rec + strcspn(rec, " ");
+		while (*rationale == ' ')
+			rationale++;
+		struct engine_mail *m = case_mail(env, o, "cto-review", env->cto, ROLE_CTO, 1, 0);
+		var(m, "recommendation", approve ? "APPROVE" : "DENY");
+		var(m, "rationale", rationale);
+		var(m, "recommended_by", "CDT");
+	}
+}
+
+static int op_fail(char **why, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int op_fail(char **why, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	*why = xvasprintf(fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int engine_operator(const struct engine_env *env, const struct case_rec *c,
+		    const struct engine_op_in *in, struct engine_out *o, char **why)
+{
+	memset(o, 0, sizeof *o);
+	*why = NULL;
+	if (!in->reason || !*in->reason || !in->by || !*in->by)
+		return op_fail(why, "the operator (--by) and a reason (--reason) are required");
+	char *actor = xasprintf("operator:%s", in->by);
+	int rc = -1;
+	o->mail_kind = "other";
+	case_copy(&o->c, c);
+	o->has_case = 1;
+	struct case_rec *oc = &o->c;
+	const char *state = case_state_name(c->state);
+
+	switch (in->op) {
+	case OP_APPROVE:
+		if ((in->role == ROLE_AIO || in->role == ROLE_CIO) && c->state == ST_AWAITING_APPROVALS) {
+			enum approval *ap = in->role == ROLE_AIO ? &oc->aio : &oc->cio;
+			if (*ap != AP_PENDING) {
+				op_fail(why, "the %s's approval of %s is already %s", role_name(in->role),
+					c->id, approval_name(*ap));
+				goto out;
+			}
+			*ap = AP_APPROVED;
+			ev(o, "approved", actor, "%s approval given outside mail, recorded by %s: %s",
+			   in->role == ROLE_AIO ? "AIO" : "CIO", in->by, in->reason);
+			oc->updated = env->now;
+			o->changed = 1;
+			if (oc->aio == AP_APPROVED && oc->cio == AP_APPROVED) {
+				set_state(env, o, ST_CDT_REVIEW, actor);
+				to_cdt(env, o, "cdt-review", NULL, NULL);
+				notice(env, o, "Your entity's AIO and CIO approved the request. It is now under "
+					       "review at CDT.");
+			}
+		} else if (in->role == ROLE_CTO && c->state == ST_CTO_DECISION) {
+			str_set(&oc->decision, in->reason);
+			ev(o, "decided", actor, "granted (decision given outside mail, recorded by %s): %s",
+			   in->by, in->reason);
+			set_state(env, o, ST_GRANTED, actor);
+			notify_all(env, o, "decision", R(ROLE_REQUESTER) | R(ROLE_AIO) | R(ROLE_CIO) | R(ROLE_CDT),
+				   "decision_text", in->reason);
+		} else {
+			op_fail(why, "%s is %s: an approval by the %s cannot be recorded now (AIO and CIO "
+				     "approve in awaiting_approvals, the CTO in cto_decision)",
+				c->id, state, role_name(in->role));
+			goto out;
+		}
+		break;
+	case OP_REASSIGN:
+		if (!case_state_open(c->state)) {
+			op_fail(why, "%s is closed (%s): reopen it first", c->id, state);
+			goto out;
+		}
+		if (!in->addr || !addr_valid(in->addr)) {
+			op_fail(why, "\"%s\" is not a mail address", in->addr ? in->addr : "");
+			goto out;
+		}
+		if (in->role == ROLE_REQUESTER) {
+			if (addr_equal(c->requester, in->addr)) {
+				op_fail(why, "%s is already the requester of %s", in->addr, c->id);
+				goto out;
+			}
+			str_set(&oc->requester, in->addr);
+		} else if (in->role != ROLE_AIO && in->role != ROLE_CIO) {
+			op_fail(why, "only the requester, the aio and the cio of a case can be reassigned");
+			goto out;
+		}
+		ev(o, "reassigned", actor, "%s of this case: %s instead of %s, by %s: %s",
+		   role_name(in->role), in->addr, in->old_addr ? in->old_addr : "(none)", in->by,
+		   in->reason);
+		oc->updated = env->now;
+		o->changed = 1;
+		if (in->role == ROLE_REQUESTER) {
+			char *t = xasprintf("CDT made you the requester of this case in place of %s (%s).",
+					    in->old_addr ? in->old_addr : "the former requester", in->reason);
+			notice(env, o, t);
+			free(t);
+		} else {
+			step_requests(env, o, R(in->role));
+		}
+		break;
+	case OP_CANCEL:
+		if (!case_state_open(c->state)) {
+			op_fail(why, "%s is already closed (%s)", c->id, state);
+			goto out;
+		}
+		ev(o, "cancelled", actor, "cancelled by %s: %s", in->by, in->reason);
+		set_state(env, o, ST_WITHDRAWN, actor);
+		notify_all(env, o, "cancelled", R(ROLE_REQUESTER) | R(ROLE_AIO) | R(ROLE_CIO) | R(ROLE_CDT),
+			   "reason", in->reason);
+		break;
+	case OP_REOPEN:
+		if (case_state_open(c->state)) {
+			op_fail(why, "%s is open (%s): only a closed case can be reopened", c->id, state);
+			goto out;
+		}
+		if (!case_state_open(in->state) || in->state == ST_RECEIVED) {
+			op_fail(why, "a case reopens in incomplete, awaiting_approvals, cdt_review, "
+				     "awaiting_info or cto_decision, not %s", case_state_name(in->state));
+			goto out;
+		}
+		if (in->state == ST_AWAITING_APPROVALS) {
+			/* what the approvers decided before is asked again */
+			if (oc->aio == AP_REJECTED)
+				oc->aio = AP_PENDING;
+			if (oc->cio == AP_REJECTED)
+				oc->cio = AP_PENDING;
+		}
+		ev(o, "reopened", actor, "reopened by %s in %s: %s", in->by, case_state_name(in->state),
+		   in->reason);
+		set_state(env, o, in->state, actor);
+		{
+			char *t = xasprintf("CDT reopened this request: %s", in->reason);
+			notice(env, o, t);
+			free(t);
+		}
+		step_requests(env, o, ~R(ROLE_REQUESTER));
+		break;
+	}
+	rc = 0;
+out:
+	free(actor);
+	if (rc != 0)
+		engine_out_free(o);
+	return rc;
+}

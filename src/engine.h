@@ -138,4 +138,32 @@ char *engine_waiting_text(const struct engine_env *env, const struct case_rec *c
 unsigned engine_roles_of(const struct engine_env *env, const struct case_rec *c,
 			 const char *addr);
 
+/* ---- an operator's acts on one case (cgenctl), outside mail ---- */
+
+enum engine_op {
+	OP_APPROVE,   /* an approval given outside mail (paper, phone, a meeting) */
+	OP_REASSIGN,  /* another address holds a party's role in this case */
+	OP_CANCEL,    /* an open case ends as withdrawn */
+	OP_REOPEN,    /* a closed case is open again */
+};
+
+struct engine_op_in {
+	enum engine_op op;
+	const char *by;          /* the operator, named in every event ("operator:BY") */
+	const char *reason;      /* why; required, non-empty */
+	enum role role;          /* APPROVE: aio, cio or cto; REASSIGN: requester, aio or cio */
+	const char *addr;        /* REASSIGN: the new address (lowercase) */
+	const char *old_addr;    /* REASSIGN: the address it replaces (for the record) */
+	enum case_state state;   /* REOPEN: the open state to return to */
+};
+
+/* Applies an operator's act to case c. For REASSIGN of aio or cio the caller
+ * stores the new address and passes an env whose directory already shows it
+ * for this case; the engine records the event and sends the new addressee
+ * the step's request when the case waits on that role. Returns 0 with *out
+ * filled (free with engine_out_free), or -1 with *why allocated (nothing
+ * changed: the case's state does not allow it, say) and *out empty. */
+int engine_operator(const struct engine_env *env, const struct case_rec *c,
+		    const struct engine_op_in *in, struct engine_out *out, char **why);
+
 #endif

@@ -202,3 +202,42 @@ CREATE TABLE store_probe (
 	id INTEGER PRIMARY KEY CHECK (id = 1),
 	at INTEGER NOT NULL
 );
+
+-- version 6
+
+-- cgend's heartbeat for `cgenctl status`: one row, rewritten each round.
+CREATE TABLE heartbeat (
+	id INTEGER PRIMARY KEY CHECK (id = 1),
+	pid INTEGER NOT NULL,
+	host TEXT,
+	started_at INTEGER NOT NULL,
+	beat_at INTEGER NOT NULL,
+	poll_at INTEGER,
+	poll_ok INTEGER,
+	poll_result TEXT,
+	send_at INTEGER,
+	send_ok INTEGER,
+	send_result TEXT,
+	error_at INTEGER,
+	error TEXT,
+	stopped_at INTEGER
+);
+-- The outbox as an operator handles it: a retried failed mail starts a new
+-- lifetime ([smtp] max_queue_lifetime) at requeued_at; a dropped one keeps who
+-- dropped it and why; an expired one when it expired. Dropped and expired
+-- mails have status 'failed' (never sent).
+ALTER TABLE outbox ADD COLUMN requeued_at INTEGER;
+ALTER TABLE outbox ADD COLUMN dropped_at INTEGER;
+ALTER TABLE outbox ADD COLUMN dropped_by TEXT;
+ALTER TABLE outbox ADD COLUMN drop_reason TEXT;
+ALTER TABLE outbox ADD COLUMN expired_at INTEGER;
+-- Mails handled today (cgenctl status).
+CREATE INDEX messages_received ON messages (received_at);
+-- A party of one case reassigned by an operator (cgenctl reassign): this
+-- address stands for the role instead of the directory's.
+CREATE TABLE case_parties (
+	case_id TEXT NOT NULL,
+	role TEXT NOT NULL CHECK (role IN ('aio', 'cio')),
+	addr TEXT NOT NULL,
+	PRIMARY KEY (case_id, role)
+);

@@ -29,6 +29,9 @@ struct sender_ops {
 	 * largest N of PATH/new/N.eml), 0 when none. After a restore the store's
 	 * next outbox id is made greater, so that no file is overwritten. */
 	int64_t (*last_id)(void *state);
+	/* For `cgend --check-config --connect` (may be NULL): connects and logs
+	 * in as a send would, sending nothing. 0, or -1 with *err allocated. */
+	int (*check)(void *state, char **err);
 };
 
 /* file:PATH: writes PATH/tmp/<id>.eml (X-Envelope-From, X-Envelope-To lines,

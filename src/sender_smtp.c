@@ -378,9 +378,31 @@ static int sm_send(void *state, int64_t outbox_id, const char *env_from,
 	return ret;
 }
 
+/* Connects, says EHLO, STARTTLS when configured (certificate verified) and
+ * AUTH: curl's SMTP connect phase, without a transfer. */
+static int sm_check(void *state, char **err)
+{
+	struct smtp *s = state;
+	if (s->xoauth2 && refresh_token(s, err) < 0)
+		return -1;
+	s->reply[0] = 0;
+	s->errbuf[0] = 0;
+	curl_easy_setopt(s->h, CURLOPT_CONNECT_ONLY, 1L);
+	curl_easy_setopt(s->h, CURLOPT_TIMEOUT, SEND_TIMEOUT);
+	CURLcode rc = curl_easy_perform(s->h);
+	long code = 0;
+	curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &code);
+	if (rc != CURLE_OK)
+		*err = xasprintf("smtp %s: %s", s->where,
+				 s->reply[0] ? s->reply : s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc));
+	handle_new(s); /* CONNECT_ONLY stays with the handle: a send needs a fresh one */
+	return rc == CURLE_OK ? 0 : -1;
+}
+
 const struct sender_ops sender_smtp = {
 	.name = "smtp",
 	.open = sm_open,
 	.send = sm_send,
 	.close = sm_close,
+	.check = sm_check,
 };

@@ -8,6 +8,7 @@
 
 struct conf;
 struct store;
+struct strv;
 
 struct source_msg {
 	char *ref;          /* backend reference, stable until done/quarantine
@@ -57,6 +58,9 @@ struct source_ops {
 	 * backup, open reads again what was finished after the stored mark (the
 	 * agent skips what it has by Message-ID). 0, or -1 with *err allocated. */
 	int (*position)(void *state, struct store *st, char **err);
+	/* For `cgend --check-config --connect`, right after open (may be NULL):
+	 * appends what it found to ok and what to fix to fix, one line each. */
+	void (*check)(void *state, struct strv *ok, struct strv *fix);
 };
 
 /* maildir:PATH (cfg->mailbox.maildir): open fails when PATH is missing and

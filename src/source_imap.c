@@ -1308,7 +1308,29 @@ static void imap_close(void *state)
 	free(s);
 }
 
+/* The processed and quarantine folders: there, or created at first use. */
+static void imap_check(void *state, struct strv *ok, struct strv *fix)
+{
+	struct imap_src *s = state;
+	const char *folders[] = {s->processed, s->quarantine};
+	for (size_t i = 0; i < ARRAY_LEN(folders); i++) {
+		clist *res = NULL;
+		int r = mailimap_list(s->imap, "", folders[i], &res);
+		if (r != MAILIMAP_NO_ERROR)
+			strv_addf(fix, "%s: LIST %s failed (%d): the account must see its folders",
+				  s->label, folders[i], r);
+		else if (res && clist_count(res) > 0)
+			strv_addf(ok, "%s: folder %s exists", s->label, folders[i]);
+		else
+			strv_addf(ok, "%s: folder %s does not exist yet; it is created at first use "
+				  "(the account must be allowed to)", s->label, folders[i]);
+		if (res)
+			mailimap_list_result_free(res);
+	}
+}
+
 const struct source_ops source_imap = {
+	.check = imap_check,
 	.name = "imap",
 	.open = imap_open,
 	.fetch = imap_fetch,

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -81,6 +82,24 @@ enum q {
 	Q_MARK_SET,
 	Q_MSG_REF_SEEN,
 	Q_PROBE,
+	Q_HB_PUT,
+	Q_HB_GET,
+	Q_OB_LIST,
+	Q_OB_SUMMARY,
+	Q_OB_REQUEUE,
+	Q_OB_REQUEUE_ALL,
+	Q_OB_DROP,
+	Q_OB_CASE_OF,
+	Q_OB_EXPIRING,
+	Q_OB_EXPIRE,
+	Q_OB_LATEST,
+	Q_OB_COPY,
+	Q_OB_RCPT_COPY,
+	Q_QUEUE_COUNT,
+	Q_MSG_COUNT_SINCE,
+	Q_USER_VERSION,
+	Q_PARTY_GET,
+	Q_PARTY_SET,
 	Q__COUNT
 };
 
@@ -176,9 +195,52 @@ static const char *const sql[Q__COUNT] = {
 	[Q_MARK_SET] = "INSERT OR REPLACE INTO mailbox_mark (mailbox, validity, mark) VALUES (?1, ?2, ?3)",
 	[Q_MSG_REF_SEEN] = "SELECT 1 FROM messages WHERE source_ref = ?1 LIMIT 1",
 	[Q_PROBE] = "INSERT OR REPLACE INTO store_probe (id, at) VALUES (1, ?1)",
+	[Q_HB_PUT] = "INSERT OR REPLACE INTO heartbeat (id, pid, host, started_at, beat_at, poll_at, "
+		     "poll_ok, poll_result, send_at, send_ok, send_result, error_at, error, stopped_at) "
+		     "VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+	[Q_HB_GET] = "SELECT pid, host, started_at, beat_at, poll_at, poll_ok, poll_result, send_at, "
+		     "send_ok, send_result, error_at, error, stopped_at FROM heartbeat WHERE id = 1",
+	/* Waiting mail, and failed mail no operator has dropped yet. */
+	[Q_OB_LIST] = "SELECT id, case_id, env_from, rcpts, length(data), created, attempts, next_try, "
+		      "status, error, coalesce(requeued_at, created) FROM outbox "
+		      "WHERE status = 'pending' OR (status = 'failed' AND dropped_at IS NULL) ORDER BY id",
+	[Q_OB_SUMMARY] = "SELECT (SELECT count(*) FROM outbox WHERE status = 'pending'), "
+			 "(SELECT min(created) FROM outbox WHERE status = 'pending'), "
+			 "(SELECT count(*) FROM outbox WHERE status = 'pending' AND attempts > 0), "
+			 "(SELECT count(*) FROM outbox WHERE status = 'failed' AND dropped_at IS NULL)",
+	[Q_OB_REQUEUE] = "UPDATE outbox SET status = 'pending', next_try = ?2, requeued_at = CASE "
+			 "WHEN status = 'failed' THEN ?2 ELSE requeued_at END, failed_at = NULL, "
+			 "expired_at = NULL WHERE id = ?1 AND dropped_at IS NULL AND status <> 'sent'",
+	[Q_OB_REQUEUE_ALL] = "UPDATE outbox SET status = 'pending', next_try = ?1, requeued_at = CASE "
+			     "WHEN status = 'failed' THEN ?1 ELSE requeued_at END, failed_at = NULL, "
+			     "expired_at = NULL WHERE dropped_at IS NULL AND status <> 'sent'",
+	[Q_OB_DROP] = "UPDATE outbox SET status = 'failed', failed_at = coalesce(failed_at, ?2), "
+		      "dropped_at = ?2, dropped_by = ?3, drop_reason = ?4 "
+		      "WHERE id = ?1 AND dropped_at IS NULL AND status <> 'sent'",
+	[Q_OB_CASE_OF] = "SELECT case_id, rcpts, status, dropped_at FROM outbox WHERE id = ?1",
+	[Q_OB_EXPIRING] = "SELECT id, case_id, env_from, rcpts, length(data), created, attempts, "
+			  "next_try, status, error, coalesce(requeued_at, created) FROM outbox "
+			  "WHERE status = 'pending' AND coalesce(requeued_at, created) <= ?1 ORDER BY id",
+	[Q_OB_EXPIRE] = "UPDATE outbox SET status = 'failed', failed_at = ?2, expired_at = ?2, "
+			"error = ?3 WHERE id = ?1 AND status = 'pending'",
+	/* The mails of a case queued at its latest moment (to one address: ?2). */
+	[Q_OB_LATEST] = "SELECT id FROM outbox WHERE case_id = ?1 AND (?2 IS NULL OR id IN "
+			"(SELECT outbox_id FROM outbox_rcpts WHERE addr = lower(?2))) AND created = "
+			"(SELECT max(created) FROM outbox WHERE case_id = ?1 AND (?2 IS NULL OR id IN "
+			"(SELECT outbox_id FROM outbox_rcpts WHERE addr = lower(?2)))) ORDER BY id",
+	[Q_OB_COPY] = "INSERT INTO outbox (case_id, env_from, rcpts, data, created, next_try) "
+		      "SELECT case_id, env_from, rcpts, data, ?2, ?2 FROM outbox WHERE id = ?1",
+	[Q_OB_RCPT_COPY] = "INSERT INTO outbox_rcpts (outbox_id, addr, created) "
+			   "SELECT ?2, addr, ?3 FROM outbox_rcpts WHERE outbox_id = ?1",
+	[Q_QUEUE_COUNT] = "SELECT count(*) FROM queue WHERE resolved = 0",
+	[Q_MSG_COUNT_SINCE] = "SELECT count(*) FROM messages WHERE received_at >= ?1",
+	[Q_USER_VERSION] = "PRAGMA user_version",
+	[Q_PARTY_GET] = "SELECT role, addr FROM case_parties WHERE case_id = ?1 ORDER BY role",
+	[Q_PARTY_SET] = "INSERT OR REPLACE INTO case_parties (case_id, role, addr) VALUES (?1, ?2, lower(?3))",
 };
 
 struct store {
+	char *path;              /* as opened: named in every sqlite error */
 	sqlite3 *db;
 	sqlite3_stmt *q[Q__COUNT];
 	char *err;
@@ -188,7 +250,6 @@ struct store {
 	int head_ok;
 	int64_t head_seq, head_dv;
 	char head[65];
-	char *path;              /* as opened */
 	dev_t dev;               /* of the file opened (store_file_check) */
 	ino_t ino;
 	int readonly;
@@ -216,8 +277,12 @@ static int failf(struct store *st, const char *fmt, ...)
 
 static int sqlfail(struct store *st)
 {
+	/* the first thing an operator must know when the store fails is which
+	 * file it is, and for a read-only one whose account can write it */
 	int code = sqlite3_errcode(st->db);
-	failf(st, "sqlite: %s", sqlite3_errmsg(st->db));
+	failf(st, "%s: sqlite: %s%s", st->path ? st->path : "store", sqlite3_errmsg(st->db),
+	      code == SQLITE_READONLY ? " (the file or its folder belongs to another account: "
+					"run as the store's owner)" : "");
 	st->last_code = code;
 	return STORE_ERR;
 }
@@ -1997,4 +2062,392 @@ int store_outbox_redact(struct store *st, int64_t id, const char *text, const ch
 		rc = run(st, s);
 	done(s);
 	return rc;
+}
+
+/* --- operations: heartbeat, outbox, counts --- */
+
+int store_heartbeat_put(struct store *st, const struct heartbeat *hb)
+{
+	sqlite3_stmt *s = stmt(st, Q_HB_PUT);
+	int rc = STORE_ERR;
+	if (s && bindv(st, s, "ltTTTdtTdtTtT", hb->pid, hb->host, hb->started_at, hb->beat_at,
+		       hb->poll_at, hb->poll_ok, hb->poll_result, hb->send_at, hb->send_ok,
+		       hb->send_result, hb->error_at, hb->error, hb->stopped_at) == STORE_OK)
+		rc = run(st, s);
+	done(s);
+	return rc;
+}
+
+int store_heartbeat_get(struct store *st, struct heartbeat *out)
+{
+	sqlite3_stmt *s = stmt(st, Q_HB_GET);
+	int rc = s ? row(st, s) : STORE_ERR;
+	memset(out, 0, sizeof *out);
+	if (rc == STORE_OK) {
+		out->pid = sqlite3_column_int64(s, 0);
+		out->host = col_str(s, 1);
+		out->started_at = (time_t)sqlite3_column_int64(s, 2);
+		out->beat_at = (time_t)sqlite3_column_int64(s, 3);
+		out->poll_at = (time_t)sqlite3_column_int64(s, 4);
+		out->poll_ok = sqlite3_column_int(s, 5);
+		out->poll_result = col_str(s, 6);
+		out->send_at = (time_t)sqlite3_column_int64(s, 7);
+		out->send_ok = sqlite3_column_int(s, 8);
+		out->send_result = col_str(s, 9);
+		out->error_at = (time_t)sqlite3_column_int64(s, 10);
+		out->error = col_str(s, 11);
+		out->stopped_at = (time_t)sqlite3_column_int64(s, 12);
+	}
+	done(s);
+	return rc;
+}
+
+void store_heartbeat_clear(struct heartbeat *hb)
+{
+	free(hb->host);
+	free(hb->poll_result);
+	free(hb->send_result);
+	free(hb->error);
+	memset(hb, 0, sizeof *hb);
+}
+
+void store_outbox_items_free(struct outbox_item *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].case_id);
+		free(v[i].env_from);
+		strv_free(&v[i].rcpts);
+		free(v[i].status);
+		free(v[i].error);
+	}
+	free(v);
+}
+
+/* Rows of Q_OB_LIST's shape (bound by the caller) into *out. */
+static int outbox_items(struct store *st, sqlite3_stmt *s, struct outbox_item **out, size_t *n)
+{
+	struct outbox_item *v = NULL;
+	size_t len = 0, cap = 0;
+	int rc;
+	while ((rc = row(st, s)) == STORE_OK) {
+		v = grow(v, len, &cap, sizeof *v);
+		struct outbox_item *o = &v[len++];
+		o->id = sqlite3_column_int64(s, 0);
+		o->case_id = col_str(s, 1);
+		o->env_from = col_str0(s, 2);
+		char *r = col_str0(s, 3);
+		strv_split(&o->rcpts, r, '\n');
+		free(r);
+		o->size = sqlite3_column_int64(s, 4);
+		o->created = (time_t)sqlite3_column_int64(s, 5);
+		o->attempts = sqlite3_column_int(s, 6);
+		o->next_try = (time_t)sqlite3_column_int64(s, 7);
+		o->status = col_str0(s, 8);
+		o->error = col_str(s, 9);
+		o->since = (time_t)sqlite3_column_int64(s, 10);
+	}
+	if (rc == STORE_ERR) {
+		store_outbox_items_free(v, len);
+		return STORE_ERR;
+	}
+	*out = v;
+	*n = len;
+	return STORE_OK;
+}
+
+int store_outbox_list(struct store *st, struct outbox_item **out, size_t *n)
+{
+	sqlite3_stmt *s = stmt(st, Q_OB_LIST);
+	*out = NULL;
+	*n = 0;
+	int rc = s ? outbox_items(st, s, out, n) : STORE_ERR;
+	done(s);
+	return rc;
+}
+
+int store_outbox_summary(struct store *st, int *pending, time_t *oldest, int *retrying,
+			 int *failed)
+{
+	sqlite3_stmt *s = stmt(st, Q_OB_SUMMARY);
+	int rc = s ? row(st, s) : STORE_ERR;
+	if (rc == STORE_OK) {
+		*pending = sqlite3_column_int(s, 0);
+		*oldest = (time_t)sqlite3_column_int64(s, 1);
+		*retrying = sqlite3_column_int(s, 2);
+		*failed = sqlite3_column_int(s, 3);
+	} else if (rc == STORE_NOTFOUND)
+		rc = failf(st, "no outbox summary");
+	done(s);
+	return rc;
+}
+
+int store_outbox_requeue(struct store *st, int64_t id, time_t now)
+{
+	sqlite3_stmt *s = stmt(st, Q_OB_REQUEUE);
+	int rc = STORE_ERR;
+	if (s && bindv(st, s, "lT", id, now) == STORE_OK)
+		rc = run(st, s);
+	if (rc == STORE_OK && sqlite3_changes(st->db) == 0)
+		rc = STORE_NOTFOUND;
+	done(s);
+	return rc;
+}
+
+int store_outbox_requeue_all(struct store *st, time_t now, int *count)
+{
+	sqlite3_stmt *s = stmt(st, Q_OB_REQUEUE_ALL);
+	int rc = STORE_ERR;
+	if (s && bindv(st, s, "T", now) == STORE_OK)
+		rc = run(st, s);
+	*count = rc == STORE_OK ? sqlite3_changes(st->db) : 0;
+	done(s);
+	return rc;
+}
+
+int store_outbox_drop(struct store *st, int64_t id, time_t at, const char *by, const char *reason,
+		      char **case_id)
+{
+	*case_id = NULL;
+	sqlite3_stmt *s = stmt(st, Q_OB_CASE_OF);
+	int rc = STORE_ERR;
+	if (s && bindv(st, s, "l", id) == STORE_OK)
+		rc = row(st, s);
+	if (rc == STORE_OK)
+		*case_id = col_str(s, 0);
+	done(s);
+	if (rc != STORE_OK)
+		return rc;
+	s = stmt(st, Q_OB_DROP);
+	rc = STORE_ERR;
+	if (s && bindv(st, s, "lTtt", id, at, by, reason) == STORE_OK)
+		rc = run(st, s);
+	if (rc == STORE_OK && sqlite3_changes(st->db) == 0)
+		rc = STORE_NOTFOUND;
+	done(s);
+	if (rc != STORE_OK) {
+		free(*case_id);
+		*case_id = NULL;
+	}
+	return rc;
+}
+
+int store_outbox_rcpt(struct store *st, int64_t id, char **rcpt)
+{
+	*rcpt = NULL;
+	sqlite3_stmt *s = stmt(st, Q_OB_CASE_OF);
+	int rc = STORE_ERR;
+	if (s && bindv(st, s, "l", id) == STORE_OK)
+		rc = row(st, s);
+	if (rc == STORE_OK) {
+		const char *r = (const char *)sqlite3_column_text(s, 1);
+		*rcpt = r ? xstrndup(r, strcspn(r, "\n")) : NULL;
+	}
+	done(s);
+	return rc;
+}
+
+int store_outbox_expire(struct store *st, time_t before, time_t now, struct outbox_item **out,
+			size_t *n)
+{
+	sqlite3_stmt *s = stmt(st, Q_OB_EXPIRING);
+	*out = NULL;
+	*n = 0;
+	int rc = STORE_ERR;
+	if (s && bindv(st, s, "T", before) == STORE_OK)
+		rc = outbox_items(st, s, out, n);
+	done(s);
+	for (size_t i = 0; rc == STORE_OK && i < *n; i++) {
+		struct outbox_item *o = &(*out)[i];
+		char *e = xasprintf("expired: not sent within the queue lifetime after %d attempt(s)%s%s",
+				    o->attempts, o->error ? "; last error: " : "", o->error ? o->error : "");
+		sqlite3_stmt *u = stmt(st, Q_OB_EXPIRE);
+		rc = STORE_ERR;
+		if (u && bindv(st, u, "lTt", o->id, now, e) == STORE_OK)
+			rc = run(st, u);
+		done(u);
+		free(e);
+	}
+	if (rc != STORE_OK) {
+		store_outbox_items_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+int store_outbox_latest(struct store *st, const char *case_id, const char *addr, int64_t **ids,
+			size_t *n)
+{
+	sqlite3_stmt *s = stmt(st, Q_OB_LATEST);
+	int64_t *v = NULL;
+	size_t len = 0, cap = 0;
+	int rc = STORE_ERR;
+	*ids = NULL;
+	*n = 0;
+	if (s && bindv(st, s, "tt", case_id, addr) == STORE_OK) {
+		while ((rc = row(st, s)) == STORE_OK) {
+			v = grow(v, len, &cap, sizeof *v);
+			v[len++] = sqlite3_column_int64(s, 0);
+		}
+	}
+	done(s);
+	if (rc == STORE_ERR) {
+		free(v);
+		return rc;
+	}
+	*ids = v;
+	*n = len;
+	return STORE_OK;
+}
+
+int store_outbox_copy(struct store *st, int64_t id, time_t now, int64_t *new_id)
+{
+	int own, rc = tx_start(st, &own);
+	sqlite3_stmt *s = rc == STORE_OK ? stmt(st, Q_OB_COPY) : NULL;
+	rc = STORE_ERR;
+	if (s && bindv(st, s, "lT", id, now) == STORE_OK)
+		rc = run(st, s);
+	if (rc == STORE_OK && sqlite3_changes(st->db) == 0)
+		rc = STORE_NOTFOUND;
+	int64_t row_id = rc == STORE_OK ? sqlite3_last_insert_rowid(st->db) : 0;
+	done(s);
+	if (rc == STORE_OK) {
+		sqlite3_stmt *r = stmt(st, Q_OB_RCPT_COPY);
+		rc = STORE_ERR;
+		if (r && bindv(st, r, "llT", id, row_id, now) == STORE_OK)
+			rc = run(st, r);
+		done(r);
+	}
+	if (rc == STORE_OK)
+		*new_id = row_id;
+	return tx_end(st, own, rc);
+}
+
+/* A statement returning one integer, with parameters bound by fmt. */
+static int count_of(struct store *st, enum q id, int *out, const char *fmt, ...)
+{
+	sqlite3_stmt *s = stmt(st, id);
+	int rc = s ? STORE_OK : STORE_ERR;
+	if (rc == STORE_OK && fmt && *fmt) {
+		/* only one time_t parameter is used here */
+		va_list ap;
+		va_start(ap, fmt);
+		time_t t = va_arg(ap, time_t);
+		va_end(ap);
+		rc = bindv(st, s, "T", t);
+	}
+	if (rc == STORE_OK)
+		rc = row(st, s);
+	if (rc == STORE_OK)
+		*out = sqlite3_column_int(s, 0);
+	else if (rc == STORE_NOTFOUND)
+		rc = failf(st, "no count");
+	done(s);
+	return rc;
+}
+
+int store_queue_count(struct store *st, int *n)
+{
+	return count_of(st, Q_QUEUE_COUNT, n, NULL);
+}
+
+int store_messages_count_since(struct store *st, time_t since, int *n)
+{
+	return count_of(st, Q_MSG_COUNT_SINCE, n, "T", since);
+}
+
+int store_file_version(struct store *st, int *version)
+{
+	return count_of(st, Q_USER_VERSION, version, NULL);
+}
+
+int store_event_head(struct store *st, char head[65], int64_t *seq)
+{
+	sqlite3_stmt *s = stmt(st, Q_EV_HEAD);
+	int rc = s ? row(st, s) : STORE_ERR;
+	if (rc == STORE_OK) {
+		*seq = sqlite3_column_int64(s, 0);
+		const unsigned char *h = sqlite3_column_text(s, 1);
+		snprintf(head, 65, "%s", h ? (const char *)h : zero_hash);
+	} else if (rc == STORE_NOTFOUND) {
+		*seq = 0;
+		memcpy(head, zero_hash, 65);
+		rc = STORE_OK;
+	}
+	done(s);
+	return rc;
+}
+
+int store_party_get(struct store *st, const char *case_id, char **aio, char **cio)
+{
+	sqlite3_stmt *s = stmt(st, Q_PARTY_GET);
+	int rc = STORE_ERR;
+	*aio = *cio = NULL;
+	if (s && bindv(st, s, "t", case_id) == STORE_OK) {
+		while ((rc = row(st, s)) == STORE_OK) {
+			const char *role = (const char *)sqlite3_column_text(s, 0);
+			if (role && strcmp(role, "aio") == 0)
+				str_set(aio, (const char *)sqlite3_column_text(s, 1));
+			else if (role && strcmp(role, "cio") == 0)
+				str_set(cio, (const char *)sqlite3_column_text(s, 1));
+		}
+	}
+	done(s);
+	if (rc == STORE_ERR) {
+		free(*aio);
+		free(*cio);
+		*aio = *cio = NULL;
+		return rc;
+	}
+	return STORE_OK;
+}
+
+int store_party_set(struct store *st, const char *case_id, const char *role, const char *addr)
+{
+	sqlite3_stmt *s = stmt(st, Q_PARTY_SET);
+	int rc = STORE_ERR;
+	if (s && bindv(st, s, "ttt", case_id, role, addr) == STORE_OK)
+		rc = run(st, s);
+	done(s);
+	return rc;
+}
+
+int store_lock_held(const char *path, char **err)
+{
+	char *p = xasprintf("%s.lock", path);
+	int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	int rc = 0;
+	if (fd < 0) {
+		if (errno != ENOENT) {
+			*err = xasprintf("%s: %s", p, strerror(errno));
+			rc = -1;
+		}
+	} else if (flock(fd, LOCK_SH | LOCK_NB) != 0) {
+		if (errno == EWOULDBLOCK)
+			rc = 1;
+		else {
+			*err = xasprintf("%s: %s", p, strerror(errno));
+			rc = -1;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	free(p);
+	return rc;
+}
+
+long long store_file_size(const char *path)
+{
+	static const char *const ext[] = {"", "-wal", "-shm"};
+	long long total = -1;
+	for (size_t i = 0; i < ARRAY_LEN(ext); i++) {
+		char *p = xasprintf("%s%s", path, ext[i]);
+		struct stat sb;
+		if (stat(p, &sb) == 0)
+			total = (total < 0 ? 0 : total) + (long long)sb.st_size;
+		free(p);
+		if (i == 0 && total < 0)
+			break;
+	}
+	return total;
 }

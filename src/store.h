@@ -269,5 +269,97 @@ int store_mark_get(struct store *st, const char *mailbox, int64_t *validity, int
 int store_mark_set(struct store *st, const char *mailbox, int64_t validity, int64_t mark);
 /* STORE_OK when a stored mail has this mailbox reference, else STORE_NOTFOUND. */
 int store_message_ref_seen(struct store *st, const char *source_ref);
+/* --- operations: cgend's heartbeat, the outbox as an operator sees it --- */
+/* What cgend last said about itself (one row, rewritten each round). Times
+ * are 0 and texts NULL when unknown; *_ok is 1 for success, 0 for failure. */
+struct heartbeat {
+	int64_t pid;
+	char *host;
+	time_t started_at, beat_at;
+	time_t poll_at;          /* last mailbox round */
+	int poll_ok;
+	char *poll_result;       /* "3 mails handled", or the error */
+	time_t send_at;          /* last outbox round that tried to send */
+	int send_ok;
+	char *send_result;       /* "2 sent", or the last error */
+	time_t error_at;         /* last error of any kind */
+	char *error;
+	time_t stopped_at;       /* cgend stopped cleanly (0 while it runs) */
+};
+int store_heartbeat_put(struct store *st, const struct heartbeat *hb);
+/* STORE_NOTFOUND when cgend never ran on this store. */
+int store_heartbeat_get(struct store *st, struct heartbeat *out);
+void store_heartbeat_clear(struct heartbeat *hb);
+
+/* One outbox row without its bytes. */
+struct outbox_item {
+	int64_t id;
+	char *case_id;           /* may be NULL */
+	char *env_from;
+	struct strv rcpts;
+	int64_t size;            /* bytes */
+	time_t created, next_try;
+	time_t since;            /* start of its lifetime: created, or the last requeue */
+	int attempts;
+	char *status;            /* "pending" or "failed" */
+	char *error;             /* last error, or NULL */
+};
+void store_outbox_items_free(struct outbox_item *v, size_t n);
+/* Pending rows and failed rows not dropped, by id. */
+int store_outbox_list(struct store *st, struct outbox_item **out, size_t *n);
+/* pending: waiting rows; oldest: creation of the oldest (0 when none);
+ * retrying: waiting rows that failed at least once; failed: failed rows no
+ * operator dropped. */
+int store_outbox_summary(struct store *st, int *pending, time_t *oldest, int *retrying,
+			 int *failed);
+/* outbox retry: a pending row is due at now; a failed row (not dropped) is
+ * pending again, its lifetime restarting at now. STORE_NOTFOUND when no row
+ * has that id, or it was sent or dropped. */
+int store_outbox_requeue(struct store *st, int64_t id, time_t now);
+/* The same for every row that can be; *count receives how many. */
+int store_outbox_requeue_all(struct store *st, time_t now, int *count);
+/* outbox drop: never sent, kept with who dropped it and why; it no longer
+ * counts as failed. *case_id (allocated, may be NULL) names its case.
+ * STORE_NOTFOUND when no row has that id, or it was sent or dropped already. */
+int store_outbox_drop(struct store *st, int64_t id, time_t at, const char *by, const char *reason,
+		      char **case_id);
+/* Pending rows whose lifetime began at or before before, now failed with
+ * error "expired: ..." (the last error kept in it); *out lists them as they
+ * were (free with store_outbox_items_free). Inside the caller's transaction. */
+int store_outbox_expire(struct store *st, time_t before, time_t now, struct outbox_item **out,
+			size_t *n);
+/* The ids of the mails of case_id queued at its latest moment (only those to
+ * addr when addr is not NULL); *ids allocated. */
+int store_outbox_latest(struct store *st, const char *case_id, const char *addr, int64_t **ids,
+			size_t *n);
+/* The first recipient of outbox row id (*rcpt allocated, NULL when none);
+ * STORE_NOTFOUND when there is no such row. */
+int store_outbox_rcpt(struct store *st, int64_t id, char **rcpt);
+/* A copy of outbox row id (same bytes and recipients), pending at now. */
+int store_outbox_copy(struct store *st, int64_t id, time_t now, int64_t *new_id);
+
+/* Open operator queue entries. */
+int store_queue_count(struct store *st, int *n);
+/* Inbound mails stored at or after since. */
+int store_messages_count_since(struct store *st, time_t since, int *n);
+/* The schema version of the store's file (PRAGMA user_version). */
+int store_file_version(struct store *st, int *version);
+/* The hash and seq of the last event (zero hash and 0 when there is none),
+ * without verifying the chain. */
+int store_event_head(struct store *st, char head[65], int64_t *seq);
+
+/* --- a case's parties changed by an operator (cgenctl reassign) --- */
+/* The address that stands for role ("requester", "aio" or "cio") in case_id
+ * instead of the directory's, set by store_party_set. *aio and *cio
+ * (allocated) are NULL when the directory's address holds. */
+int store_party_get(struct store *st, const char *case_id, char **aio, char **cio);
+int store_party_set(struct store *st, const char *case_id, const char *role, const char *addr);
+
+/* --- the store's files, for cgenctl status (no connection needed) --- */
+/* 1 when a cgend holds the lock file of the store at path (path ".lock"),
+ * 0 when none does, -1 when that cannot be told (*err allocated). */
+int store_lock_held(const char *path, char **err);
+/* Bytes of the store at path with its -wal and -shm files; -1 when absent. */
+long long store_file_size(const char *path);
 
 #endif

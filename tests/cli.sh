@@ -7,14 +7,15 @@ trap 'rm -rf "$T"' EXIT
 setup_agent "$T"
 rc() { "$@" >/dev/null 2>&1; echo $?; }
 
-is "no command: usage, exit 2" "$(rc "$CGENCTL" -c "$T/cgen.conf")" 2
-is "unknown command: exit 2" "$(rc ctl "$T" frobnicate)" 2
-is "show without a case: exit 2" "$(rc ctl "$T" show)" 2
-is "unknown state: exit 2" "$(rc ctl "$T" list --state bogus)" 2
+is "no command: usage, exit 64" "$(rc "$CGENCTL" -c "$T/cgen.conf")" 64
+is "unknown command: exit 64" "$(rc ctl "$T" frobnicate)" 64
+is "show without a case: exit 64" "$(rc ctl "$T" show)" 64
+is "unknown state: exit 64" "$(rc ctl "$T" list --state bogus)" 64
 is "unknown case: exit 1" "$(rc ctl "$T" show CGEN-2026-9999)" 1
 is "empty list is []" "$(ctl "$T" list --json)" "[]"
 is "empty queue is []" "$(ctl "$T" queue --json)" "[]"
-is "cgend without -c: exit 2" "$(rc "$CGEND")" 2
+is "cgend with a bad option: exit 64" "$(rc "$CGEND" --bogus)" 64
+check "cgend without -c reads /etc/cgen/cgen.conf" sh -c "'$CGEND' --check-config 2>&1 | grep -q '/etc/cgen/cgen.conf'"
 is "cgend --check-config on a good file" "$(rc "$CGEND" -c "$T/cgen.conf" --check-config)" 0
 
 sed -e 's/^cto = .*/cto = not-an-address/' -e 's/^\[store\]/[store]\nfrobs = 1/' "$T/cgen.conf" >"$T/bad.conf"
@@ -60,7 +61,7 @@ check "  and left the queue" sh -c "! '$CGENCTL' -c '$T/cgen.conf' queue --json 
 run_agent "$T"
 check "  the approval request goes out on the next pass" grep -q 'Approval needed' "$(last_mail_to "$T" aio@parks.ca.gov)"
 is "reprocessing it twice: exit 1" "$(rc ctl "$T" queue reprocess "$qid")" 1
-is "queue reprocess of a bad number: exit 2" "$(rc ctl "$T" queue reprocess x1)" 2
+is "queue reprocess of a bad number: exit 64" "$(rc ctl "$T" queue reprocess x1)" 64
 
 if command -v flock >/dev/null 2>&1; then
 	flock "$T/cgen.db.lock" sleep 3 &

@@ -136,8 +136,8 @@ is "--since: cases granted on or after that local day" "$(ls "$T/since" | tr '\n
 ctl "$T" export --granted "$T/since" --since 2026-11-26 >/dev/null
 is "a wider --since adds to the same folder" "$(ls "$T/since" | tr '\n' ' ')" "CGEN-2026-0001 CGEN-2026-0002 SHA256SUMS index.csv "
 is "which verifies" "$(ctl "$T" verify "$T/since" >/dev/null; echo $?)" 0
-is "--since that is not a date: usage error" "$(ctl "$T" export --granted "$T/bad" --since 2026-13-01 2>/dev/null; echo $?)" 2
-is "export without --granted: usage error" "$(ctl "$T" export "$T/x" 2>/dev/null; echo $?)" 2
+is "--since that is not a date: usage error" "$(ctl "$T" export --granted "$T/bad" --since 2026-13-01 2>/dev/null; echo $?)" 64
+is "export without --granted: usage error" "$(ctl "$T" export "$T/x" 2>/dev/null; echo $?)" 64
 mkdir "$E/CGEN-2026-0003"
 is "export refuses a folder of a case that is not granted" "$(ctl "$T" export --granted "$E" 2>/dev/null; echo $?)" 1
 check "verify names it" sh -c "'$CGENCTL' -c '$T/cgen.conf' verify '$E' | grep -qx 'CGEN-2026-0003: not a granted case in the store'"

@@ -364,6 +364,59 @@ static void test_load_required_and_skips(void **state)
 	strv_free(&errors);
 }
 
+/* A custom folder holds only what it changes; the rest comes from the
+ * installed folder, and a template missing from both is named. */
+static void test_load_fallback(void **state)
+{
+	(void)state;
+	struct tdir custom, inst;
+	tdir_make(&custom);
+	tdir_make(&inst);
+	tdir_put(&custom, "ack.txt", "Subject: custom ack\n\nours\n");
+	tdir_put(&inst, "ack.txt", "Subject: installed ack\n\ntheirs\n");
+	tdir_put(&inst, "status.txt", "Subject: installed status\n\n{{x}}\n");
+	static const char *const required[] = {"ack", "status", NULL};
+	struct templates *tp = NULL;
+	struct strv errors = {0};
+	size_t from = 99;
+	assert_int_equal(templates_load_fallback(custom.path, inst.path, required, &tp, &errors, &from), 0);
+	assert_int_equal(errors.n, 0);
+	assert_int_equal(from, 1);
+	struct strv vars = {0};
+	strv_add(&vars, "x");
+	strv_add(&vars, "v");
+	char *subj = NULL, *body = NULL, *err = NULL;
+	assert_int_equal(templates_render(tp, "ack", &vars, &subj, &body, &err), 0);
+	assert_string_equal(subj, "custom ack");
+	free(subj);
+	free(body);
+	assert_int_equal(templates_render(tp, "status", &vars, &subj, &body, &err), 0);
+	assert_string_equal(subj, "installed status");
+	free(subj);
+	free(body);
+	strv_free(&vars);
+	templates_free(tp);
+
+	/* the same folder twice, or no fallback: templates_load */
+	assert_int_equal(templates_load_fallback(custom.path, NULL, required, &tp, &errors, &from), -1);
+	assert_int_equal(from, 0);
+	assert_int_equal(errors.n, 1);
+	strv_free(&errors);
+	assert_int_equal(templates_load_fallback(inst.path, inst.path, required, &tp, &errors, NULL), 0);
+	templates_free(tp);
+
+	static const char *const more[] = {"ack", "status", "help", NULL};
+	assert_int_equal(templates_load_fallback(custom.path, inst.path, more, &tp, &errors, NULL), -1);
+	assert_null(tp);
+	assert_int_equal(errors.n, 1);
+	char *want = xasprintf("%s: template help.txt is missing (and from %s too)", custom.path, inst.path);
+	assert_string_equal(errors.v[0], want);
+	free(want);
+	strv_free(&errors);
+	tdir_remove(&custom);
+	tdir_remove(&inst);
+}
+
 static struct templates *load_one(struct tdir *d, const char *name, const char *content)
 {
 	tdir_make(d);
@@ -916,6 +969,7 @@ int main(void)
 		cmocka_unit_test(test_qp_roundtrip),
 		cmocka_unit_test(test_qp_exact),
 		cmocka_unit_test(test_attachment),
+		cmocka_unit_test(test_load_fallback),
 	};
 	return cmocka_run_group_tests(tests, NULL, teardown_all);
 }

@@ -127,6 +127,7 @@ static void test_every_key(void **state)
 			       "auth = xoauth2\n"
 			       "starttls = yes\n"
 			       "ca_file = certs/ca.pem\n"
+			       "max_queue_lifetime = 36h\n"
 			       "[store]\n"
 			       "path = /var/lib/cgen/cgen.db\n"
 			       "[workflow]\n"
@@ -149,7 +150,8 @@ static void test_every_key(void **state)
 			       "case_rate_limit = 9\n"
 			       "[daemon]\n"
 			       "pid_file = /run/cgend.pid\n"
-			       "log_level = DEBUG\n",
+			       "log_level = DEBUG\n"
+			       "user = cgen-svc\n",
 			       0600);
 	struct conf cfg = {0};
 	struct strv errors = {0};
@@ -214,6 +216,8 @@ static void test_every_key(void **state)
 	assert_int_equal(cfg.case_rate_limit, 9);
 	assert_string_equal(cfg.pid_file, "/run/cgend.pid");
 	assert_string_equal(cfg.log_level, "debug");
+	assert_string_equal(cfg.daemon_user, "cgen-svc");
+	assert_int_equal(cfg.smtp.max_queue_lifetime, 36 * 3600);
 
 	conf_free(&cfg);
 	assert_null(cfg.path);
@@ -247,6 +251,8 @@ static void test_defaults(void **state)
 	assert_string_equal(cfg.mailbox.quarantine_folder, "Quarantine");
 	assert_int_equal(cfg.mailbox.poll_interval, 60);
 	assert_int_equal(cfg.mailbox.max_message_size, 26214400);
+	assert_int_equal(cfg.smtp.max_queue_lifetime, 5 * 86400);
+	assert_null(cfg.daemon_user);
 
 	assert_string_equal(cfg.smtp.outdir, "/tmp/outbox");
 	assert_null(cfg.smtp.host);
@@ -462,6 +468,13 @@ static void test_bad_values(void **state)
 		 "rate_limit: expected a positive number of replies per hour, got \"0\""},
 		{"security", "require_auth_results = on",
 		 "require_auth_results: expected yes or no, got \"on\""},
+		{"smtp", "max_queue_lifetime = 5 days",
+		 "max_queue_lifetime: expected a duration such as 5d, 36h, 90m or 600s, got \"5 days\""},
+		{"smtp", "max_queue_lifetime = 0d",
+		 "max_queue_lifetime: expected a duration such as 5d, 36h, 90m or 600s, got \"0d\""},
+		{"smtp", "max_queue_lifetime = d",
+		 "max_queue_lifetime: expected a duration such as 5d, 36h, 90m or 600s, got \"d\""},
+		{"daemon", "user =", "user: empty value (remove the line to use the default)"},
 		{"daemon", "log_level = verbose",
 		 "log_level: expected err, warn, info or debug, got \"verbose\""},
 		{"daemon", "pid_file =", "pid_file: empty value (remove the line to use the default)"},
@@ -576,7 +589,7 @@ static const struct {
 	{"mailbox", "processed_folder"}, {"mailbox", "quarantine_folder"},
 	{"mailbox", "poll_interval"}, {"mailbox", "max_message_size"},
 	{"smtp", "url"}, {"smtp", "from"}, {"smtp", "password_file"}, {"smtp", "token_command"},
-	{"smtp", "auth"}, {"smtp", "starttls"}, {"smtp", "ca_file"},
+	{"smtp", "auth"}, {"smtp", "starttls"}, {"smtp", "ca_file"}, {"smtp", "max_queue_lifetime"},
 	{"store", "path"},
 	{"workflow", "cdt"}, {"workflow", "cto"}, {"workflow", "remind_after"},
 	{"workflow", "max_reminders"}, {"workflow", "digest_at"}, {"workflow", "timezone"},
@@ -584,7 +597,7 @@ static const struct {
 	{"templates", "dir"},
 	{"security", "secret_file"}, {"security", "require_auth_results"},
 	{"security", "authserv_id"}, {"security", "rate_limit"}, {"security", "case_rate_limit"},
-	{"daemon", "pid_file"}, {"daemon", "log_level"},
+	{"daemon", "pid_file"}, {"daemon", "log_level"}, {"daemon", "user"},
 	{"store", "create"}, {"store", "central_file"}, {"security", "answer_limit"},
 	{"security", "case_open_limit"}, {"workflow", "self_approval"},
 };
