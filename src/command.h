@@ -54,6 +54,18 @@ struct command {
  * "APPROVE" or "DENY", a space and the rationale (just the verdict when the
  * rationale is empty). */
 void command_parse(const char *visible, struct command *out);
+
+/* command_parse, with the sender's display name and address (either may be
+ * NULL) to tell where their signature starts: the argument ends there
+ * (visible_signature_at). */
+void command_parse_from(const char *visible, const char *name, const char *addr, struct command *out);
+
+struct message;
+/* The command of a whole mail m whose visible text is visible: none when the
+ * text is a forwarded or attached mail's (m->text_enclosed: its words are
+ * not the forwarder's); ambiguous when the mail's HTML part (m->alt_text)
+ * reads as another command, or as an unclear one, than its text part. */
+void command_read(const struct message *m, const char *visible, struct command *out);
 /* Frees the argument and resets *c; c may be NULL. */
 void command_free(struct command *c);
 /* "APPROVE", "REJECT", ...; NULL for CMD_NONE. */

@@ -349,7 +349,12 @@ static void t_reject(void **state)
 	open_case(f);
 	mail_as(f, "cio@water.ca.gov", "REJECT", ROLE_CIO);
 	assert_int_equal(f->c.state, ST_AWAITING_APPROVALS);
-	expect_mail(f, 0, "refused", "cio@water.ca.gov", ROLE_NONE, 0);
+	/* The refusal carries the key it answers: a REJECT with a reason in
+	 * reply to it counts. */
+	expect_mail(f, 0, "refused", "cio@water.ca.gov", ROLE_CIO, 1);
+	assert_string_equal(f->out.mails[0].key_addressee, "addressee@x");
+	assert_non_null(f->out.queue_reason);
+	assert_true(strncmp(f->out.queue_reason, "refused: ", 9) == 0);
 	mail_as(f, "aio@water.ca.gov", "APPROVE", ROLE_AIO);
 	mail_as(f, "aio@water.ca.gov", "REJECT changed my mind", ROLE_AIO);
 	assert_int_equal(f->c.state, ST_AWAITING_APPROVALS);
@@ -419,12 +424,21 @@ static void t_ambiguous(void **state)
 	open_case(f);
 	mail_as(f, "aio@water.ca.gov", "I do not approve", ROLE_AIO);
 	assert_int_equal(f->c.aio, AP_PENDING);
-	expect_mail(f, 0, "unclear", "aio@water.ca.gov", ROLE_NONE, 0);
+	/* "Not understood" carries the same key: APPROVE in reply to it works. */
+	expect_mail(f, 0, "unclear", "aio@water.ca.gov", ROLE_AIO, 1);
+	assert_non_null(f->out.queue_reason);
+	assert_true(strncmp(f->out.queue_reason, "not understood: ", 16) == 0);
 	mail_as(f, "aio@water.ca.gov", "approve?", ROLE_AIO);
 	assert_int_equal(f->c.aio, AP_PENDING);
 	mail_as(f, "aio@water.ca.gov", "Looks fine to me", ROLE_AIO);
 	assert_int_equal(f->c.aio, AP_PENDING);
+	expect_mail(f, 0, "unclear", "aio@water.ca.gov", ROLE_AIO, 1);
+	/* Without a key there is none to carry. */
+	mail_as(f, "aio@water.ca.gov", "Looks fine to me", ROLE_NONE);
 	expect_mail(f, 0, "unclear", "aio@water.ca.gov", ROLE_NONE, 0);
+	assert_null(f->out.mails[0].key_addressee);
+	mail_as(f, "aio@water.ca.gov", "APPROVE", ROLE_AIO);
+	assert_int_equal(f->c.aio, AP_APPROVED);
 }
 
 /* ---- CDT and CTO ---- */
