@@ -802,17 +802,21 @@ static int is_name_word(const char *w, size_t n, void *arg)
 	return *low && strv_contains_ci(names, low);
 }
 
-/* A capitalised word of letters (and . ' -). */
+/* A capitalised word of letters (and . ' -), not all capitals ("Ana",
+ * "O'Neil", "J.", not "APPROVE"). */
 static int is_capitalised(const char *w, size_t n, void *arg)
 {
+	int lower = 0;
 	(void)arg;
 	if (n == 0 || !(w[0] >= 'A' && w[0] <= 'Z'))
 		return 0;
-	for (size_t i = 1; i < n; i++)
+	for (size_t i = 1; i < n; i++) {
 		if (!((unsigned char)w[i] >= 0x80 || ((w[i] | 0x20) >= 'a' && (w[i] | 0x20) <= 'z')) &&
 		    w[i] != '.' && w[i] != '\'' && w[i] != '-')
 			return 0;
-	return 1;
+		lower |= (w[i] >= 'a' && w[i] <= 'z') || (unsigned char)w[i] >= 0x80;
+	}
+	return lower || n <= 2;
 }
 
 static size_t word_count(const char *s, size_t n)
