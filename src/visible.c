@@ -210,6 +210,10 @@ static int cannot_match(enum re_id id, const char *s, size_t n)
 		       !memmem(s, n, "==", 2);
 	case RE_SIGN_OFF:
 		return n == 0 || s[0] != '-';
+	case RE_SIGN_OFF_WORDS:
+		return n == 0 || n > 120; /* a sign-off is a short line */
+	case RE_DISCLAIMER:
+		return n < 10;
 	default:
 		return 0;
 	}
