@@ -256,6 +256,8 @@ static int quote_line(const char *s, size_t n, const char *next)
 
 /* ---- phrases around the command word ---- */
 
+#define GREETING_MAX 160 /* bytes of a line that may hold a greeting */
+
 /* Greetings that may open a reply above its command ("Hi team,", "Good
  * morning Ana,"). */
 static const char *const greetings[] = {
@@ -414,10 +416,16 @@ static int first_line(const char *s, const char **line, size_t *n, const char **
 		const char *next = s[len] ? s + len + 1 : NULL;
 		size_t lead = trim_line(s, &m);
 		if (m && !quote_line(s, len, next)) {
-			struct token *t;
-			size_t cnt = tokenize(s + lead, m, &t);
-			size_t g = greetings_seen < 2 ? greeting_end(s + lead, m, t, cnt, greetings_seen == 0) : 0;
-			free(t);
+			/* A greeting is short: only the start of a long line is read. */
+			size_t w = m < GREETING_MAX ? m : GREETING_MAX, g = 0;
+			if (greetings_seen < 2) {
+				struct token *t;
+				size_t cnt = tokenize(s + lead, w, &t);
+				g = greeting_end(s + lead, w, t, cnt, greetings_seen == 0);
+				free(t);
+				if (g >= w && w < m)
+					g = 0; /* no end of the greeting within reach */
+			}
 			if (g < m) {
 				*line = s + lead + g;
 				*n = m - g;
