@@ -41,6 +41,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (cmd.word == CMD_RECOMMEND && strncmp(cmd.argument, "APPROVE", 7) != 0 &&
 	    strncmp(cmd.argument, "DENY", 4) != 0)
 		abort();
+	/* With a sender's name the argument can only be shorter. */
+	struct command named;
+	command_parse_from(text, "Ruiz, Ana@DWR", "aio@water.ca.gov", &named);
+	if (named.word != cmd.word || named.ambiguous != cmd.ambiguous ||
+	    (cmd.argument && strlen(named.argument) > strlen(cmd.argument)))
+		abort();
+	command_free(&named);
 	command_free(&cmd);
 	free(text);
 	return 0;

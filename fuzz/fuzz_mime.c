@@ -44,8 +44,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		char *id = message_dedup_id(&m, raw, size);
 		char *vis = visible_text(m.text);
 
-		command_parse(vis, &cmd);
+		command_read(&m, vis, &cmd);
 		(void)command_name(cmd.word);
+		/* message.h: no sender means a reason, a sender means none */
+		if ((m.from_addr == NULL) != (m.no_sender != NULL) || (m.text_enclosed && cmd.word != CMD_NONE))
+			abort();
 		command_free(&cmd);
 		struct request_read rr;
 

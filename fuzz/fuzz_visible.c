@@ -1,5 +1,6 @@
 /* fuzz_visible.c: libFuzzer harness for the visible-part reader: visible_text,
- * then command_parse of its result, as the agent does with every body. The
+ * then command_parse of its result, as the agent does with every body, and
+ * visible_signature_at and command_parse_from with a sender's name. The
  * result is checked against visible.h. */
 #include "config.h"
 
@@ -38,6 +39,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (strstr(vis, "\r\n") || (*vis && vis[strlen(vis) - 1] == '\n'))
 		abort();
 	command_parse(vis, &cmd);
+	command_free(&cmd);
+	/* The signature starts at a line start inside the text. */
+	size_t sig = visible_signature_at(vis, "Ana Ruiz", "ana.ruiz@water.ca.gov"), len = strlen(vis);
+	if (sig > len || (sig > 0 && sig < len && vis[sig - 1] != '\n'))
+		abort();
+	command_parse_from(vis, "Wu, Chris@DWR", "cio@water.ca.gov", &cmd);
 	command_free(&cmd);
 	free(vis);
 	free(text);

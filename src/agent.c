@@ -31,10 +31,10 @@
 
 const char *const agent_templates[] = {
 	"ack", "approval-request", "approval-recorded", "audit", "cdt-review", "cto-review",
-	"decision", "help", "incomplete", "info-answer", "info-request", "not-accepted",
+	"decision", "help", "help-role", "incomplete", "info-answer", "info-request", "not-accepted",
 	"not-required", "note-recorded", "notice", "overdue", "refused", "rejected", "reminder",
 	"no-form",
-	"request-form", "status", "too-large", "unclear", "unreadable", "withdrawn", "cancelled", NULL,
+	"request-form", "status", "status-list", "too-large", "unclear", "unreadable", "withdrawn", "cancelled", NULL,
 };
 
 int agent_open(struct agent *a, const struct conf *cfg, int mail, char **err)
@@ -211,9 +211,10 @@ static int queue_mail(struct agent *a, const struct case_rec *c, const struct en
 	for (size_t i = 0; i + 1 < m->vars.n; i += 2)
 		add_var(&vars, m->vars.v[i], m->vars.v[i + 1]);
 	if (m->keyed && c) {
-		replykey_make(a->secrets.v[0], c->id, c->step, role_name(m->role), m->to, key);
+		const char *for_addr = m->key_addressee ? m->key_addressee : m->to;
+		replykey_make(a->secrets.v[0], c->id, c->step, role_name(m->role), for_addr, key);
 		/* store_key_add replaces: a key issued again (reminders) is one row. */
-		if (store_key_add(a->st, key, c->id, c->step, role_name(m->role), m->to) != STORE_OK)
+		if (store_key_add(a->st, key, c->id, c->step, role_name(m->role), for_addr) != STORE_OK)
 			goto out;
 		if (!cfg->workflow.reply_plain) {
 			char *local = xstrndup(cfg->smtp.from_addr, strcspn(cfg->smtp.from_addr, "@"));
@@ -503,6 +504,8 @@ static int case_view(struct agent *a, const struct case_rec *c, struct directory
 static int handle(struct agent *a, const char *raw, size_t len, const char *ref, time_t now,
 		  int64_t stored_row);
 
+static int open_cases(struct agent *a, struct case_rec **out, size_t *n);
+
 int agent_handle_raw(struct agent *a, const char *raw, size_t len, const char *ref, time_t now)
 {
 	return handle(a, raw, len, ref, now, 0);
@@ -566,7 +569,7 @@ static int handle(struct agent *a, const char *raw, size_t len, const char *ref,
 	}
 
 	visible = visible_text(m.text);
-	command_parse(visible, &cmd);
+	command_read(&m, visible, &cmd);
 	form_parse(visible, &form);
 
 	enum role krole = ROLE_NONE;
@@ -664,6 +667,12 @@ static int handle(struct agent *a, const char *raw, size_t len, const char *ref,
 		store_events_free(ev, nev);
 	}
 
+	/* HELP, and STATUS naming no stored case, list the sender's open cases. */
+	struct case_rec *open = NULL;
+	size_t n_open = 0;
+	if (m.kind == MSG_NORMAL && (cmd.word == CMD_HELP || (cmd.word == CMD_STATUS && !have_case)) &&
+	    open_cases(a, &open, &n_open) != 0)
+		goto out;
 	struct engine_env env = env_of(a, now);
 	env.next_case_id = next_id;
 	env.case_open_full = &full;
@@ -700,8 +709,12 @@ static int handle(struct agent *a, const char *raw, size_t len, const char *ref,
 		.approvers = &approvers,
 		.form_note = found.note,
 		.forwarded = found.forwarded,
+		.no_sender = m.no_sender,
+		.open_cases = open,
+		.n_open_cases = n_open,
 	};
 	engine_handle(&env, have_case ? &c : NULL, &in, &out);
+	store_cases_free(open, n_open);
 	if (in.answer_limited && out.queue_reason)
 		log_warn("mail %s from %s: answer limit reached (%d answers in the last hour to mail "
 			 "that opened no case); queued, not answered", ref, m.from_addr, answers);
@@ -882,7 +895,7 @@ static void checker_start(struct checker *k, const struct source_msg *v, size_t 
 					char *vis = visible_text(m.text);
 					struct command cmd = {0};
 					struct form f = {0};
-					command_parse(vis, &cmd);
+					command_read(&m, vis, &cmd);
 					form_parse(vis, &f);
 					form_free(&f);
 					command_free(&cmd);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "visible.h"
 
 #define R(x) (1u << (x))
 
@@ -216,8 +217,40 @@ static int caseless_ok(struct engine_out *o, const struct engine_in *in, const c
 	return 0;
 }
 
+/* The exact lines a sender holding roles can put on top of a reply about
+ * case c, one a line with what each does: "  APPROVE        to approve". */
+static char *expected_text(const struct case_rec *c, unsigned roles)
+{
+	struct buf b = {0};
+	if (c && case_state_open(c->state)) {
+		if ((roles & (R(ROLE_AIO) | R(ROLE_CIO))) && c->state == ST_AWAITING_APPROVALS)
+			buf_adds(&b, "  APPROVE                         to approve the request\n"
+				     "  APPROVE your comment            to approve, with a comment\n"
+				     "  REJECT your reason              to reject it\n");
+		if ((roles & R(ROLE_CDT)) && c->state == ST_CDT_REVIEW)
+			buf_adds(&b, "  INFO your question              to ask the requester\n"
+				     "  RECOMMEND APPROVE rationale     to send the case to the CTO\n"
+				     "  RECOMMEND DENY rationale\n");
+		if (roles & R(ROLE_CDT))
+			buf_adds(&b, "  NOTE your text                  to add an internal note\n");
+		if ((roles & R(ROLE_CTO)) && c->state == ST_CTO_DECISION)
+			buf_adds(&b, "  APPROVE                         to grant the exemption\n"
+				     "  APPROVE your conditions         to grant it with conditions\n"
+				     "  DENY your reason                to deny it\n");
+		if (roles & R(ROLE_REQUESTER))
+			buf_adds(&b, "  WITHDRAW                        to withdraw the request\n");
+	}
+	if (roles && c)
+		buf_addf(&b, "  STATUS %-24s to get the case's status\n", c->id);
+	buf_adds(&b, "  HELP                            for how to use this mailbox");
+	return buf_steal(&b);
+}
+
+static int key_good(const struct engine_in *in, const struct case_rec *c, unsigned roles, int any_step);
+
 /* A short answer that refuses or asks again; never to automatic mail, and not
- * past the rate limit. */
+ * past the rate limit. It carries the key the mail answered when that key is
+ * still good for the case's step, so that a corrected reply to it works. */
 static void answer_refusal(const struct engine_env *env, struct engine_out *o,
 			   const struct engine_in *in, const char *tmpl, const struct case_rec *c,
 			   unsigned roles, const char *reason)
@@ -229,13 +262,19 @@ static void answer_refusal(const struct engine_env *env, struct engine_out *o,
 	if (!roles && !caseless_ok(o, in, tmpl))
 		return;
 	char *allowed = allowed_text(c, roles);
-	struct engine_mail *m = c ? case_mail(env, o, tmpl, in->from, ROLE_NONE, 0, 1)
+	char *expected = expected_text(c, roles);
+	int keyed = c && case_state_open(c->state) && key_good(in, c, engine_roles_of(env, c, in->from), 0);
+	struct engine_mail *m = c ? case_mail(env, o, tmpl, in->from, keyed ? in->key->role : ROLE_NONE, keyed, 1)
 				  : mail(o, tmpl, in->from, ROLE_NONE, 0, 1);
 	m->caseless = !roles;
+	if (keyed && !addr_equal(in->key->addressee, in->from))
+		m->key_addressee = xstrdup(in->key->addressee);
 	var(m, "reason", reason);
 	var(m, "allowed", allowed);
+	var(m, "expected", expected);
 	var(m, "subject", in->subject);
 	free(allowed);
+	free(expected);
 }
 
 static void refuse(const struct engine_env *env, struct engine_out *o, const struct engine_in *in,
@@ -244,6 +283,210 @@ static void refuse(const struct engine_env *env, struct engine_out *o, const str
 	const char *word = in->cmd ? command_name(in->cmd->word) : NULL;
 	ev(o, "refused", in->from, "%s%s%s", word ? word : "mail", ": ", reason);
 	answer_refusal(env, o, in, "refused", c, roles, reason);
+}
+
+/* ---- HELP and STATUS by role ---- */
+
+/* Roles addr holds outside any one case: R(ROLE_CDT), R(ROLE_CTO), and
+ * R(ROLE_AIO) / R(ROLE_CIO) when the directory names it (or a delegate) for
+ * some entity. */
+static unsigned standing_roles(const struct engine_env *env, const char *addr)
+{
+	unsigned r = 0;
+	if (!addr)
+		return 0;
+	if (strv_contains_ci(env->cdt, addr))
+		r |= R(ROLE_CDT);
+	if (addr_equal(addr, env->cto))
+		r |= R(ROLE_CTO);
+	for (size_t i = 0; env->dir && i < env->dir->n; i++) {
+		if (entity_is_aio(&env->dir->v[i], addr))
+			r |= R(ROLE_AIO);
+		if (entity_is_cio(&env->dir->v[i], addr))
+			r |= R(ROLE_CIO);
+	}
+	return r;
+}
+
+/* Whether open case c is one to list for in->from: every case for CDT, those
+ * waiting on the CTO for the CTO, and the cases the sender is a party of. */
+static int listed_for(const struct engine_env *env, const struct case_rec *c, const char *from,
+		      unsigned standing)
+{
+	if (!case_state_open(c->state))
+		return 0;
+	if (standing & R(ROLE_CDT))
+		return 1;
+	if ((standing & R(ROLE_CTO)) && c->state == ST_CTO_DECISION)
+		return 1;
+	return (engine_roles_of(env, c, from) & (R(ROLE_REQUESTER) | R(ROLE_AIO) | R(ROLE_CIO))) != 0;
+}
+
+/* The open cases listed for in->from, one a line; *count is set, *requested
+ * counts those the sender requested. */
+static char *cases_text(const struct engine_env *env, const struct engine_in *in, unsigned standing,
+			size_t *count, size_t *requested)
+{
+	struct buf b = {0};
+	*count = *requested = 0;
+	for (size_t i = 0; i < in->n_open_cases; i++) {
+		const struct case_rec *c = &in->open_cases[i];
+		if (!listed_for(env, c, in->from, standing))
+			continue;
+		char *who = waiting_text(env, c);
+		long days = (long)((env->now - c->state_since) / 86400);
+		buf_addf(&b, "  %-16s %-18s %-6s waiting on %s for %ld day%s\n", c->id, case_state_name(c->state),
+			 c->entity ? c->entity : "-", who, days, days == 1 ? "" : "s");
+		free(who);
+		(*count)++;
+		*requested += addr_equal(c->requester, in->from);
+	}
+	if (!*count)
+		buf_adds(&b, "  (none)\n");
+	return buf_steal(&b);
+}
+
+/* "a CDT reviewer and the AIO of ...", for the first line of the answer. */
+static char *role_text(const struct engine_env *env, const char *from, unsigned standing, size_t requested)
+{
+	struct strv l = {0};
+	if (standing & R(ROLE_CDT))
+		strv_add(&l, "a CDT reviewer");
+	if (standing & R(ROLE_CTO))
+		strv_add(&l, "the CDT Chief Technology Officer");
+	for (size_t i = 0; env->dir && i < env->dir->n; i++) {
+		const struct entity *e = &env->dir->v[i];
+		int aio = entity_is_aio(e, from), cio = entity_is_cio(e, from);
+		if (aio || cio)
+			strv_addf(&l, "the %s%s of %s (%s)", aio && cio ? "AIO and CIO" : aio ? "AIO" : "CIO",
+				  (aio && !addr_equal(from, e->aio)) || (cio && !aio && !addr_equal(from, e->cio))
+					  ? " (delegate)" : "",
+				  e->name, e->code);
+	}
+	if (requested)
+		strv_addf(&l, "the requester of %zu open case%s", requested, requested == 1 ? "" : "s");
+	char *s = strv_join(&l, ", ");
+	strv_free(&l);
+	return s;
+}
+
+/* The commands of the standing roles, one a line. */
+static char *commands_text(unsigned standing, size_t requested)
+{
+	struct buf b = {0};
+	if (standing & R(ROLE_CDT))
+		buf_adds(&b, "  INFO question                  (in reply to a case in CDT review) ask the requester\n"
+			     "  RECOMMEND APPROVE rationale    (same) send the case to the CTO\n"
+			     "  RECOMMEND DENY rationale\n"
+			     "  NOTE text                      (in reply to any message of a case) internal note\n"
+			     "  AUDIT ENTITY-CODE              the entity's granted exemptions as CSV\n");
+	if (standing & R(ROLE_CTO))
+		buf_adds(&b, "  APPROVE [conditions]           (in reply to a decision request) grant\n"
+			     "  DENY reason                    (same) deny\n");
+	if (standing & (R(ROLE_AIO) | R(ROLE_CIO)))
+		buf_adds(&b, "  APPROVE [comment]              (in reply to an approval request) approve\n"
+			     "  REJECT reason                  (same) reject\n");
+	if (requested)
+		buf_adds(&b, "  WITHDRAW                       (in reply to a message about your request)\n");
+	buf_adds(&b, "  STATUS CASE-ID                 the status of a case\n"
+		     "  FORM                           the blank request form\n"
+		     "  HELP                           this text");
+	return buf_steal(&b);
+}
+
+/* HELP: by role (template "help-role"), or the plain usage text. */
+static void help_answer(const struct engine_env *env, struct engine_out *o, const struct engine_in *in)
+{
+	if (in->rate_limited) {
+		ev(o, "rate_limited", in->from, "no help reply: rate limit reached");
+		return;
+	}
+	unsigned standing = standing_roles(env, in->from);
+	size_t count, requested;
+	char *cases = cases_text(env, in, standing, &count, &requested);
+	if (!standing && !requested) {
+		/* someone who is no party of any case: within the answer limit */
+		if (caseless_ok(o, in, "help")) {
+			ev(o, "help", in->from, "help sent");
+			mail(o, "help", in->from, ROLE_NONE, 0, 1)->caseless = 1;
+		}
+	} else {
+		char *who = role_text(env, in->from, standing, requested);
+		char *cmds = commands_text(standing, requested);
+		char *n = xasprintf("%zu", count);
+		ev(o, "help", in->from, "help for %s sent, %zu open case(s) listed", who, count);
+		struct engine_mail *m = mail(o, "help-role", in->from, ROLE_NONE, 0, 1);
+		var(m, "role_text", who);
+		var(m, "commands", cmds);
+		var(m, "cases", cases);
+		var(m, "case_count", n);
+		free(who);
+		free(cmds);
+		free(n);
+	}
+	free(cases);
+}
+
+/* STATUS naming no case the store has: the sender's open cases ("status-list"),
+ * or a refusal. */
+static void status_list(const struct engine_env *env, struct engine_out *o, const struct engine_in *in)
+{
+	o->mail_kind = "reply";
+	const char *arg = in->cmd && in->cmd->argument ? in->cmd->argument : "";
+	if (*arg) {
+		char *why = xasprintf("there is no case %s.", arg);
+		refuse(env, o, in, NULL, 0, why);
+		free(why);
+		return;
+	}
+	unsigned standing = standing_roles(env, in->from);
+	size_t count, requested;
+	char *cases = cases_text(env, in, standing, &count, &requested);
+	if (!standing && !requested) {
+		refuse(env, o, in, NULL, 0, "STATUS needs the case id, e.g. \"STATUS CGEN-2026-0001\", and you "
+					    "are not a party to any open case.");
+	} else if (in->rate_limited) {
+		ev(o, "rate_limited", in->from, "no status reply: rate limit reached");
+	} else {
+		char *who = role_text(env, in->from, standing, requested);
+		char *n = xasprintf("%zu", count);
+		ev(o, "status", in->from, "open cases listed (%zu)", count);
+		struct engine_mail *m = mail(o, "status-list", in->from, ROLE_NONE, 0, 1);
+		var(m, "role_text", who);
+		var(m, "cases", cases);
+		var(m, "case_count", n);
+		free(who);
+		free(n);
+	}
+	free(cases);
+}
+
+/* Whether a mail that is neither a request nor a reply still looks like an
+ * attempt at a request: a form label, or CGEN or an exemption named. */
+static int request_attempt(const struct engine_in *in)
+{
+	static const char *const words[] = { "cgen", "exemption" };
+	if (in->form && in->form->labels > 0)
+		return 1;
+	for (size_t i = 0; i < ARRAY_LEN(words); i++)
+		if ((in->subject && strcasestr(in->subject, words[i])) || (in->visible && strcasestr(in->visible, words[i])))
+			return 1;
+	return 0;
+}
+
+/* Every mail that did not do what its sender wanted waits in the operator
+ * queue: a refusal, a reply not understood, an unreadable mail. */
+static void queue_unanswered(struct engine_out *o)
+{
+	static const struct {
+		const char *kind, *label;
+	} kinds[] = { { "refused", "refused" }, { "unclear", "not understood" }, { "unreadable", "unreadable" } };
+	for (size_t i = 0; i < o->n_events && !o->queue_reason; i++)
+		for (size_t k = 0; k < ARRAY_LEN(kinds); k++)
+			if (strcmp(o->events[i].kind, kinds[k].kind) == 0) {
+				o->queue_reason = xasprintf("%s: %s", kinds[k].label, o->events[i].detail);
+				break;
+			}
 }
 
 /* ---- intake: a new request, or a corrected form ---- */
@@ -651,15 +894,18 @@ static void do_status(const struct engine_env *env, struct engine_out *o, const 
  * its first word ("Note: the lease..." is an answer, not a NOTE). */
 static void do_answer(const struct engine_env *env, struct engine_out *o, const struct engine_in *in)
 {
-	ev(o, "info_answered", in->from, "%s", in->visible);
+	/* the answer, without the sender's signature */
+	char *answer = str_trim(xstrndup(in->visible, visible_signature_at(in->visible, in->from_name, in->from)));
+	ev(o, "info_answered", in->from, "%s", answer);
 	set_state(env, o, ST_CDT_REVIEW, in->from);
 	char *n = xasprintf("%d", in->n_att);
 	for (size_t i = 0; i < env->cdt->n; i++) {
 		struct engine_mail *m = case_mail(env, o, "info-answer", env->cdt->v[i], ROLE_CDT, 1, 0);
-		var(m, "answer", in->visible);
+		var(m, "answer", answer);
 		var(m, "attachments", n);
 	}
 	free(n);
+	free(answer);
 	notice(env, o, "Your answer was forwarded to CDT; the request is under review again.");
 }
 
@@ -685,6 +931,10 @@ static void on_case(const struct engine_env *env, struct engine_out *o, const st
 	if (c->state == ST_AWAITING_INFO && w != CMD_WITHDRAW && key_good(in, c, roles, 0) &&
 	    in->key->role == ROLE_REQUESTER) {
 		do_answer(env, o, in);
+		return;
+	}
+	if (w == CMD_HELP) {
+		help_answer(env, o, in);
 		return;
 	}
 	if (w == CMD_HELP || w == CMD_FORM) {
@@ -909,19 +1159,6 @@ static void forward_without_form(struct engine_out *o, const struct engine_in *i
 /* ---- entry point ---- */
 
 static void handle_mail(const struct engine_env *env, const struct case_rec *c,
-			const struct engine_in *in, struct engine_out *o);
-
-void engine_handle(const struct engine_env *env, const struct case_rec *c,
-		   const struct engine_in *in, struct engine_out *o)
-{
-	handle_mail(env, c, in, o);
-	/* A mail left unanswered by the answer limit waits for the operator. */
-	for (size_t i = 0; i < o->n_events && !o->queue_reason; i++)
-		if (strcmp(o->events[i].kind, "answer_limited") == 0)
-			o->queue_reason = xasprintf("not answered: %s", o->events[i].detail);
-}
-
-static void handle_mail(const struct engine_env *env, const struct case_rec *c,
 			const struct engine_in *in, struct engine_out *o)
 {
 	memset(o, 0, sizeof *o);
@@ -943,8 +1180,11 @@ static void handle_mail(const struct engine_env *env, const struct case_rec *c,
 		return;
 	}
 	if (!in->from) {
-		ev(o, "no_sender", "", "mail without exactly one From address");
-		o->queue_reason = xstrdup("no single From address: cannot tell who sent it");
+		ev(o, "no_sender", "", "mail without exactly one From address%s%s", in->no_sender ? ": " : "",
+		   in->no_sender ? in->no_sender : "");
+		o->queue_reason = in->no_sender
+			? xasprintf("no single From address: cannot tell who sent it (%s)", in->no_sender)
+			: xstrdup("no single From address: cannot tell who sent it");
 		return;
 	}
 	enum cmd_word w = in->cmd ? in->cmd->word : CMD_NONE;
@@ -979,6 +1219,14 @@ static void handle_mail(const struct engine_env *env, const struct case_rec *c,
 		free(why);
 		return;
 	}
+	if (w == CMD_HELP) {
+		help_answer(env, o, in);
+		return;
+	}
+	if (w == CMD_STATUS) {
+		status_list(env, o, in);
+		return;
+	}
 	if (w == CMD_HELP || w == CMD_FORM) {
 		if (in->rate_limited) {
 			ev(o, "rate_limited", in->from, "no %s reply: rate limit reached", w == CMD_HELP ? "help" : "form");
@@ -999,6 +1247,11 @@ static void handle_mail(const struct engine_env *env, const struct case_rec *c,
 		return;
 	}
 	/* Neither a request nor a reply: the usage text. */
+	if (request_attempt(in))
+		o->queue_reason = xasprintf("not recognised as a request (%d form label%s found): help %s",
+					    in->form ? in->form->labels : 0,
+					    in->form && in->form->labels == 1 ? "" : "s",
+					    in->rate_limited ? "not sent (rate limit)" : "sent");
 	if (in->rate_limited) {
 		ev(o, "rate_limited", in->from, "no help reply: rate limit reached");
 		return;
@@ -1007,6 +1260,17 @@ static void handle_mail(const struct engine_env *env, const struct case_rec *c,
 		return;
 	ev(o, "help", in->from, "not a request and not a reply to a case: help sent");
 	mail(o, "help", in->from, ROLE_NONE, 0, 1)->caseless = 1;
+}
+
+void engine_handle(const struct engine_env *env, const struct case_rec *c,
+		   const struct engine_in *in, struct engine_out *o)
+{
+	handle_mail(env, c, in, o);
+	/* A mail left unanswered by the answer limit waits for the operator. */
+	for (size_t i = 0; i < o->n_events && !o->queue_reason; i++)
+		if (strcmp(o->events[i].kind, "answer_limited") == 0)
+			o->queue_reason = xasprintf("not answered: %s", o->events[i].detail);
+	queue_unanswered(o);
 }
 
 void engine_out_free(struct engine_out *o)
@@ -1020,6 +1284,7 @@ void engine_out_free(struct engine_out *o)
 	for (size_t i = 0; i < o->n_mails; i++) {
 		free(o->mails[i].tmpl);
 		free(o->mails[i].to);
+		free(o->mails[i].key_addressee);
 		strv_free(&o->mails[i].vars);
 	}
 	free(o->mails);

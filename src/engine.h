@@ -65,6 +65,10 @@ struct engine_in {
 	const char *form_note;       /* where the form was read when not in the visible text
 				        (one sentence, for the acknowledgment), or NULL */
 	int forwarded;               /* the mail forwards a message (request.h) */
+	const char *no_sender;       /* from is NULL: why ("more than one From header"), or NULL */
+	const struct case_rec *open_cases; /* every open case, for HELP and for STATUS without a
+					      case (may be NULL: then none are listed) */
+	size_t n_open_cases;
 };
 
 /* One mail to send: one recipient, rendered from template tmpl. */
@@ -77,6 +81,9 @@ struct engine_mail {
 	struct strv vars;            /* name, value, name, value ... */
 	int caseless;                /* an answer to someone who is no party of a case
 				        (counts against [security] answer_limit) */
+	char *key_addressee;         /* keyed: the addressee the key is made for, when not
+				        `to` (the key of the step a refusal answers, so that
+				        the answer carries that very key); NULL: `to` */
 };
 
 struct engine_event {
@@ -98,7 +105,20 @@ struct engine_out {
 };
 
 /* Handles one mail. c is the case the mail refers to (NULL when none was
- * found); *out is overwritten and must be freed with engine_out_free. */
+ * found); *out is overwritten and must be freed with engine_out_free.
+ *
+ * A refusal or a "not understood" answer to a mail that carried a valid key
+ * of the case's current step, from a holder of the key's role, carries that
+ * same key (keyed, role of the key, key_addressee): replying APPROVE to it
+ * works. Every mail that did not do what its sender wanted gets a queue
+ * entry: refused commands ("refused: ..."), replies not understood ("not
+ * understood: ..."), unreadable mail, and mail that looks like a request
+ * (a form label, or "CGEN" or "exemption" in its subject or text) but is
+ * none ("not recognised as a request: ..."). HELP, and STATUS without a
+ * case, answer by role (template "help-role" or "status-list"): CDT gets
+ * its commands and every open case, the CTO the cases waiting on it, an
+ * AIO or CIO (or delegate) of the directory the open cases of their
+ * entities, a requester their own open cases; anyone else the plain help. */
 void engine_handle(const struct engine_env *env, const struct case_rec *c,
 		   const struct engine_in *in, struct engine_out *out);
 void engine_out_free(struct engine_out *out);

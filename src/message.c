@@ -24,6 +24,7 @@
 #include <libxml/HTMLparser.h>
 #include <libxml/tree.h>
 
+#include "css.h"
 #include "message.h"
 #include "util.h"
 
@@ -954,6 +955,8 @@ struct h2t {
 	int pre;
 	int glue;       /* a list marker or "Label:" waits for its text: no soft line break */
 	int inl;        /* inside a table's label cell: line breaks are spaces */
+	struct css_sheet *sheet; /* the document's simple style rules */
+	struct css_ink ink;      /* how the current text is drawn */
 };
 
 static void h2t_prefix(struct h2t *h, int q, int blank)
@@ -1000,6 +1003,8 @@ static void h2t_put(struct h2t *h, const char *s, size_t n)
 
 static void h2t_text(struct h2t *h, const unsigned char *s)
 {
+	if (!css_ink_visible(&h->ink))
+		return; /* drawn so that nobody can read it */
 	for (; *s; s++) {
 		int nbsp = s[0] == 0xC2 && s[1] == 0xA0;
 
@@ -1161,6 +1166,11 @@ static void h2t_node(struct h2t *h, xmlNode *n, int level)
 			h2t_flush(h, 1);
 			continue;
 		}
+		struct css_ink ink = h->ink;
+		if (css_apply(h->sheet, n, &h->ink)) {
+			h->ink = ink; /* not rendered: nothing in it is visible */
+			continue;
+		}
 		if (strcasecmp(name, "blockquote") == 0 || class_has(n, "gmail_quote")
 		    || class_has(n, "gmail_attr") || class_has(n, "moz-cite-prefix"))
 			quote = 1;
@@ -1201,6 +1211,7 @@ static void h2t_node(struct h2t *h, xmlNode *n, int level)
 		if (is_block)
 			h2t_flush(h, 0);
 		h->depth = old_depth;
+		h->ink = ink;
 	}
 }
 
@@ -1250,8 +1261,11 @@ static char *html_to_text(const char *in, size_t in_n)
 	doc = htmlReadMemory(html, (int)n, NULL, "UTF-8", HTML_PARSE_NOERROR
 			     | HTML_PARSE_NOWARNING | HTML_PARSE_NONET | HTML_PARSE_RECOVER);
 	if (doc != NULL) {
+		css_ink_init(&h.ink);
+		h.sheet = css_sheet_read(xmlDocGetRootElement(doc));
 		h2t_node(&h, xmlDocGetRootElement(doc), 0);
 		h2t_flush(&h, 0);
+		css_sheet_free(h.sheet);
 		xmlFreeDoc(doc);
 	}
 	free(html);
@@ -1598,6 +1612,23 @@ static char *inner_text(const struct walk *w)
 		free(t);
 	}
 	return w->inner_html != NULL ? part_text(w->inner_html, 1) : NULL;
+}
+
+/* What choose_text left aside: whether the text is a forwarded mail's, and
+ * the HTML part's text beside a text/plain one (m->text already set). */
+static void read_alternatives(const struct walk *w, struct message *m)
+{
+	int outer = w->plain != NULL || w->html != NULL;
+	char *alt;
+
+	m->text_enclosed = !outer && (w->inner_plain != NULL || w->inner_html != NULL);
+	if (w->plain == NULL || w->html == NULL)
+		return;
+	alt = part_text(w->html, 1);
+	if (strcmp(alt, m->text) == 0)
+		free(alt); /* the HTML part is the text (the plain one was blank) */
+	else
+		m->alt_text = alt;
 }
 
 /* ---- bounce ids ---- */
@@ -1994,13 +2025,24 @@ static size_t skip_line(const char *s, size_t n, size_t i)
 	return i;
 }
 
-/* Offset of the header: skips an mbox "From " line and leading lines that
- * start with white space. */
+/* Whether the first line of raw is a header field ("From : x", white space
+ * before the colon), not an mbox "From sender date" separator. */
+static int from_field_line(const char *raw, size_t len)
+{
+	size_t e = skip_line(raw, len, 0);
+
+	while (e > 0 && (raw[e - 1] == '\n' || raw[e - 1] == '\r'))
+		e--;
+	return field_name_len(raw, e) > 0;
+}
+
+/* Offset of the header: skips an mbox "From " line (one that is not a From
+ * field) and leading lines that start with white space. */
 static size_t header_start(const char *raw, size_t len)
 {
 	size_t i = 0;
 
-	if (len >= 5 && memcmp(raw, "From ", 5) == 0)
+	if (len >= 5 && memcmp(raw, "From ", 5) == 0 && !from_field_line(raw, len))
 		i = skip_line(raw, len, 0);
 	while (i < len && is_wsp((unsigned char)raw[i]))
 		i = skip_line(raw, len, i);
@@ -2039,6 +2081,121 @@ static char *crlf_copy(const char *s, size_t n, size_t *out_len, char **base)
 	return d;
 }
 
+/* ---- the sender ---- */
+
+/* Length of the UTF-8 sequence at s (n bytes left) when it is a control
+ * character (C0, DEL, C1) or an invisible format character (U+00AD,
+ * U+061C, U+180E, U+200B-U+200F, U+202A-U+202E, U+2060-U+206F, U+FEFF),
+ * else 0. */
+static size_t hidden_char(const unsigned char *s, size_t n)
+{
+	unsigned cp;
+
+	if (s[0] < 0x20 || s[0] == 0x7f)
+		return 1;
+	if (s[0] == 0xc2 && n >= 2 && (s[1] < 0xa0 || s[1] == 0xad))
+		return 2; /* C1 controls, soft hyphen */
+	if (s[0] == 0xd8 && n >= 2 && s[1] == 0x9c)
+		return 2;
+	if ((s[0] & 0xf0) != 0xe0 || n < 3)
+		return 0;
+	cp = ((unsigned)(s[0] & 0x0f) << 12) | ((unsigned)(s[1] & 0x3f) << 6) | (s[2] & 0x3f);
+	if (cp == 0x180e || (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x202a && cp <= 0x202e)
+	    || (cp >= 0x2060 && cp <= 0x206f) || cp == 0xfeff)
+		return 3;
+	return 0;
+}
+
+/* Whether a is an address the agent may take as a sender (see message.h):
+ * util's addr_valid, no hidden character, a domain of letters, digits, '-'
+ * and non-ASCII, with no empty label. */
+static int sender_valid(const char *a)
+{
+	size_t n = strlen(a);
+	const char *d;
+
+	if (!addr_valid(a))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (hidden_char((const unsigned char *)a + i, n - i) > 0)
+			return 0;
+	d = strchr(a, '@') + 1;
+	if (*d == '.' || strstr(d, "..") != NULL)
+		return 0;
+	for (; *d; d++)
+		if (!((unsigned char)*d >= 0x80 || (*d >= 'a' && *d <= 'z') || (*d >= '0' && *d <= '9')
+		      || *d == '-' || *d == '.'))
+			return 0;
+	return 1;
+}
+
+/* "\"aio\"@x" -> "aio@x" when the quoted local part is a plain dot-atom
+ * (nothing in it needs the quotes). a is modified in place. */
+static void unquote_local(char *a)
+{
+	char *at = strrchr(a, '@');
+	size_t k;
+
+	if (a[0] != '"' || at == NULL || at - a < 3 || at[-1] != '"')
+		return;
+	k = (size_t)(at - a) - 2;
+	for (size_t i = 1; i <= k; i++) {
+		char c = a[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || strchr("!#$%&'*+-/=?^_`{|}~.", c)))
+			return;
+	}
+	if (a[1] == '.' || a[k] == '.' || memmem(a + 1, k, "..", 2) != NULL)
+		return;
+	memmove(a, a + 1, k);
+	memmove(a + k, at, strlen(at) + 1);
+}
+
+/* Whether a From value is group syntax ("name: a@b;"). */
+static int from_group(const char *v)
+{
+	struct mailimf_address_list *al = NULL;
+	size_t idx = 0;
+	int group = 0;
+
+	if (v != NULL && mailimf_address_list_parse(v, strlen(v), &idx, &al) == MAILIMF_NO_ERROR) {
+		for (clistiter *c = clist_begin(al->ad_list); c; c = clist_next(c))
+			group |= ((struct mailimf_address *)clist_content(c))->ad_type == MAILIMF_ADDRESS_GROUP;
+		mailimf_address_list_free(al);
+	}
+	return group;
+}
+
+/* The From fields: every mailbox into from (for the kind checks), and the
+ * sender only when there is exactly one From field holding exactly one
+ * valid mailbox. */
+static void read_sender(struct message *m, const struct header *h, struct strv *from)
+{
+	size_t fields = 0;
+
+	for (size_t i = 0; i < h->n; i++) {
+		if (strcasecmp(h->f[i].name, "From") != 0)
+			continue;
+		fields++;
+		mailboxes(h->f[i].value, from, fields == 1 ? &m->from_name : NULL);
+	}
+	m->from_count = (int)from->n;
+	if (fields == 1 && from_group(header_get(h, "From")))
+		m->no_sender = xstrdup("the From field is a group, not a mailbox");
+	else if (fields == 0)
+		m->no_sender = xstrdup("no From header");
+	else if (fields > 1)
+		m->no_sender = xstrdup("more than one From header");
+	else if (from->n > 1)
+		m->no_sender = xstrdup("more than one address in From");
+	else if (from->n == 1)
+		unquote_local(from->v[0]);
+	if (m->no_sender == NULL && (from->n == 0 || !sender_valid(from->v[0])))
+		m->no_sender = xstrdup("the From address is not a valid address");
+	else if (m->no_sender == NULL)
+		m->from_addr = xstrdup(from->v[0]);
+}
+
 static void read_header(struct message *m, const struct header *h, struct strv *from)
 {
 	const char *v;
@@ -2061,11 +2218,7 @@ static void read_header(struct message *m, const struct header *h, struct strv *
 			strv_free(&l);
 		}
 	}
-	if ((v = header_get(h, "From")) != NULL)
-		mailboxes(v, from, &m->from_name);
-	m->from_count = (int)from->n;
-	if (from->n == 1)
-		m->from_addr = xstrdup(from->v[0]);
+	read_sender(m, h, from);
 	if ((v = header_get(h, "Reply-To")) != NULL) {
 		struct strv l = {0};
 
@@ -2121,6 +2274,7 @@ static int parse(const char *raw, size_t len, struct message *out, struct buf **
 		free(out->text);
 		out->text = choose_text(&w);
 		out->inner_text = inner_text(&w);
+		read_alternatives(&w, out);
 		walk_free(&w);
 	} else {
 		char *t = raw_to_utf8(c + h.body, clen - h.body);
@@ -2191,6 +2345,8 @@ void message_free(struct message *m)
 	free(m->text);
 	free(m->inner_text);
 	free(m->unreadable);
+	free(m->no_sender);
+	free(m->alt_text);
 	for (size_t i = 0; i < m->n_att; i++) {
 		free(m->att[i].name);
 		free(m->att[i].type);

@@ -30,7 +30,12 @@ struct msg_attachment {
 };
 
 struct message {
-	char *from_addr;    /* bare lowercase address when exactly one From mailbox; else NULL */
+	char *from_addr;    /* bare lowercase address when exactly one From header holds
+			       exactly one valid mailbox; else NULL (see no_sender). A
+			       quoted local part that needs no quotes is unquoted. Valid:
+			       one '@', a non-empty local part and a domain of labels
+			       (no empty label, no trailing dot), no control or
+			       invisible format character (zero-width, bidi) anywhere */
 	char *from_name;    /* decoded display name, or NULL */
 	int from_count;     /* number of From mailboxes */
 	char *reply_to;     /* bare lowercase address of Reply-To, or NULL (never used for answers) */
@@ -57,6 +62,16 @@ struct message {
 			       "encrypted (PGP)", "Outlook TNEF (winmail.dat)"; the
 			       opaque part is still listed in att. Only the mail itself
 			       counts, not a message/rfc822 attached to it. */
+	char *no_sender;    /* why from_addr is NULL: "no From header", "more than one
+			       From header", "more than one address in From", "the From
+			       address is not a valid address"; NULL when from_addr is set */
+	int text_enclosed;  /* 1: text was read from a message/rfc822 part (a forwarded
+			       or attached mail), the outer mail having no text of its own:
+			       it is not the sender's own writing and never their command */
+	char *alt_text;     /* when text came from a text/plain part and the mail also
+			       has an HTML part (an alternative, or an inline part beside
+			       it), that part turned into text; else NULL. What a reader
+			       sees may be either one. */
 };
 
 /* Parses raw (len bytes, CRLF or LF) into *out (zeroed by the caller). Returns 0,

@@ -247,7 +247,7 @@ void report_parse(struct buf *out, const char *raw, size_t len, int json)
 	int ok = message_parse(raw, len, &m) == 0;
 	char *vis = visible_text(ok ? m.text : "");
 	struct command cmd = {0};
-	command_parse(vis, &cmd);
+	command_read(ok ? &m : NULL, vis, &cmd);
 	const char *kind = !ok ? "other"
 		: m.kind == MSG_BOUNCE ? "bounce"
 		: m.kind == MSG_COMPLAINT ? "complaint"

@@ -36,6 +36,9 @@ enum re_id {
 	RE_ATTRIB_ADDR,
 	RE_DATE_TIME,
 	RE_PREFIX,
+	RE_ATTRIB_ADDR_TAIL,
+	RE_SIGN_OFF_WORDS,
+	RE_DISCLAIMER,
 	RE_COUNT
 };
 
@@ -64,9 +67,9 @@ enum re_id {
 #define FIELD_TAIL "[ \\t\\x{a0}]*+\\*{0,2}+[:：]"
 
 static const char *const re_src[RE_COUNT] = {
-	[RE_SEPARATOR] = "^\\s*+(?:-{2,}+|_{2,}+|={2,}+)\\s*+(?:" ORIGINALS "|" FORWARDS
-			 ")\\s*+[-_=]*+\\s*+$"
-			 "|^\\s*+(?:" FORWARD_INTROS ")\\s*+[:：]\\s*+$",
+	[RE_SEPARATOR] = "^\\s*+\\*{0,3}+\\s*+(?:-{2,}+|_{2,}+|={2,}+)\\s*+(?:" ORIGINALS "|" FORWARDS
+			 ")\\s*+[-_=]*+\\s*+\\*{0,3}+\\s*+$"
+			 "|^\\s*+\\*{0,3}+\\s*+(?:" FORWARD_INTROS ")\\s*+[:：]\\s*+\\*{0,3}+\\s*+$",
 	[RE_MOBILE] = "^\\s*+(?:Sent from my\\s++" WORDS(5)
 		      "|Sent from (?:Mail|Outlook|Yahoo Mail)(?:\\s++(?:for|on)\\s++" WORDS(2) ")?+"
 		      "|Get Outlook for " WORDS(2)
@@ -98,7 +101,8 @@ static const char *const re_src[RE_COUNT] = {
 	[RE_FIELD] = "^[ \\t]*+\\*{0,2}+(?:To|An|À|A|Para|Aan|Till|Til|Vastaanottaja|Do|Кому|"
 		     "收件人|收件者|宛先|Cc|Bcc|Kopie|Kopio|Kopia|DW|Копия|Копія|抄送|副本|Subject|"
 		     "Betreff|Objet|Asunto|Oggetto|Onderwerp|Ämne|Emne|Aihe|Temat|Тема|主题|主旨|件名|"
-		     "Assunto|Reply-To|Antwort an|Répondre à|Importance|Wichtigkeit|Priorität)" FIELD_TAIL,
+		     "Assunto|Reply-To|Antwort an|Répondre à|Importance|Wichtigkeit|Priorität|"
+		     "Risposta|Rispondi a|Risposta a|Priorità|Responder a|Svar till|Svar til)" FIELD_TAIL,
 	[RE_ATTRIB_LEAD] = "^[ \\t]*+(?:-++[ \\t]*+)?+(?:On\\s.*\\bwrote|Am\\s.*\\bschrieb\\b.*"
 			   "|Le\\s.*\\ba\\s++écrit|El\\s.*\\bescribió|Il\\s.*\\bha\\s++scritto"
 			   "|Op\\s.*\\bschreef\\b.*|Em\\s.*\\bescreveu|Den\\s.*\\bskrev\\b.*"
@@ -107,12 +111,35 @@ static const char *const re_src[RE_COUNT] = {
 			   "|\\bschreef|\\bescreveu|\\bskrev|\\bkirjoitti|\\bnapisał(?:\\(a\\)|a)?+"
 			   "|\\bнаписал(?:\\(а\\)|а)?+|\\bнаписав(?:\\(ла\\)|ла)?+|\\bпишет|写道"
 			   "|のメッセージ|のメール|は書きました)\\s*+[:：]\\s*+$",
-	[RE_ATTRIB_ADDR] = "<[^<>\\s@]++@[^<>\\s]++>\\s*+[:：]\\s*+$",
+	[RE_ATTRIB_ADDR] = "<[^<>\\s@]++@[^<>\\s]++>{1,2}+\\s*+[:：]\\s*+$",
 	[RE_DATE_TIME] = "@|\\d[:.]\\d\\d|\\d年",
 	[RE_PREFIX] = "^\\s*+(?:(?:Re|Fwd?|AW|WG|SV|VS|Antw|Doorst|Réf|Rif|Enc|Odp|RV|TR|PD|"
 		      "回复|答复|转发|回覆|答覆|轉寄|转寄)\\s*+(?:\\[\\d++\\]|\\(\\d++\\))?+\\s*+[:：]"
 		      "|\\[EXT(?:ERNAL)?+(?:[ _-]++(?:E-?MAIL|SENDER|MESSAGE))?+\\]"
 		      "|\\*EXT(?:ERNAL)?+\\*)\\s*+",
+	/* The end of an address whose '<' ended the line above (a wrapped
+	 * "<date> Name <" attribution). */
+	[RE_ATTRIB_ADDR_TAIL] = "^\\s*+(?:mailto:)?+[^<>\\s@]++@[^<>\\s]++>{1,2}+\\s*+[:：]\\s*+$",
+	/* A sign-off line, with the name after it or not ("Thanks,", "Best
+	 * regards, Ana"); a name is capitalised ("Thanks for the quote" is no
+	 * sign-off). Compiled without the caseless flag: the words carry (?i). */
+	[RE_SIGN_OFF_WORDS] = "^[ \\t]*+(?i:thanks|thank\\s++you|thank\\s++u|thx|tks|ty|many\\s++thanks"
+			      "|thanks\\s++(?:again|so\\s++much|a\\s++lot|in\\s++advance)"
+			      "|thank\\s++you\\s++(?:very\\s++much|again|so\\s++much)"
+			      "|(?:best|kind|warm|warmest|kindest|many|with)\\s++regards|regards"
+			      "|best\\s++wishes|all\\s++the\\s++best|best|cheers|sincerely(?:\\s++yours)?+"
+			      "|yours\\s++(?:sincerely|truly|faithfully)|respectfully(?:\\s++yours)?+"
+			      "|v/r|vr|r/|br|rgds|take\\s++care|cordially|with\\s++(?:thanks|appreciation)"
+			      "|talk\\s++soon|have\\s++a\\s++(?:good|great|nice)\\s++(?:day|weekend|one))"
+			      "(?:[ \\t]*+[,.!:;–—-]*+[ \\t]*+(?:\\p{Lu}[\\p{L}.'’-]*+"
+			      "(?:[ \\t]++\\p{Lu}[\\p{L}.'’-]*+){0,2}+)?+)?+[ \\t,.!]*+$",
+	/* The first line of a legal footer. */
+	[RE_DISCLAIMER] = "^[ \\t*]*+(?:confidentiality\\s++notice|confidential(?:ity)?+\\s*+:"
+			  "|disclaimer\\s*+:|privileged\\s++(?:and|&)\\s++confidential"
+			  "|this\\s++(?:e-?mail|message|communication)(?:\\s++\\(including[^)]*+\\))?+"
+			  "\\s++(?:and\\s++any\\s++(?:files|attachments)|may\\s++contain|is\\s++intended"
+			  "|contains\\s++(?:confidential|privileged))"
+			  "|the\\s++information\\s++(?:contained\\s++)?+in\\s++this\\s++(?:e-?mail|message))",
 };
 #undef WORDS
 #undef FIELD_TAIL
@@ -128,8 +155,8 @@ static void re_init(void)
 		int err;
 		PCRE2_SIZE off;
 		re_code[i] = pcre2_compile((PCRE2_SPTR)re_src[i], PCRE2_ZERO_TERMINATED,
-					   PCRE2_UTF | PCRE2_UCP | PCRE2_CASELESS |
-						   PCRE2_MATCH_INVALID_UTF,
+					   PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF |
+						   (i == RE_SIGN_OFF_WORDS ? 0 : PCRE2_CASELESS),
 					   &err, &off, NULL);
 		if (!re_code[i]) {
 			PCRE2_UCHAR msg[120];
@@ -176,12 +203,17 @@ static int cannot_match(enum re_id id, const char *s, size_t n)
 	case RE_ATTRIB_LEAD:
 	case RE_ATTRIB_VERB:
 	case RE_ATTRIB_ADDR:
+	case RE_ATTRIB_ADDR_TAIL:
 		return !has_colon(s, n);
 	case RE_SEPARATOR:
 		return !has_colon(s, n) && !memmem(s, n, "--", 2) && !memmem(s, n, "__", 2) &&
 		       !memmem(s, n, "==", 2);
 	case RE_SIGN_OFF:
 		return n == 0 || s[0] != '-';
+	case RE_SIGN_OFF_WORDS:
+		return n == 0 || n > 120; /* a sign-off is a short line */
+	case RE_DISCLAIMER:
+		return n < 10;
 	default:
 		return 0;
 	}
@@ -246,12 +278,24 @@ static int blank(const char *s, size_t n)
 	return 1;
 }
 
+/* A quoted line: '>' or '|' after optional white space, or a SuperCite
+ * prefix of one to four letters and '>' ("C> text", "JD>> text"). */
 static int quoted(const char *s, size_t n)
 {
-	size_t i = 0;
+	size_t i = 0, k;
 	while (i < n && (s[i] == ' ' || s[i] == '\t'))
 		i++;
-	return i < n && s[i] == '>';
+	if (i < n && (s[i] == '>' || s[i] == '|'))
+		return 1;
+	for (k = i; k < n && k - i < 5 && ((s[k] | 0x20) >= 'a' && (s[k] | 0x20) <= 'z'); k++)
+		;
+	return k > i && k - i <= 4 && k < n && s[k] == '>' &&
+	       (k + 1 == n || s[k + 1] == ' ' || s[k + 1] == '\t' || s[k + 1] == '>');
+}
+
+int visible_is_quote(const char *line, size_t n)
+{
+	return quoted(line, n);
 }
 
 static int ascii_word(char c)
@@ -337,14 +381,29 @@ struct ctx {
 	struct strv owned;  /* joined attributions */
 };
 
-/* Number of lines (1-3) of the attribution of the lead form ("On ...
- * wrote:") starting at in[i], or 0. */
+/* Whether the text s[0..n) holds a '<' that no '>' closes. */
+static int open_angle(const char *s, size_t n)
+{
+	int open = 0;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == '<')
+			open = 1;
+		else if (s[i] == '>')
+			open = 0;
+	return open;
+}
+
+/* Number of lines (1-4) of the attribution of the lead form ("On ...
+ * wrote:") starting at in[i], or 0. A line below that starts with '>' is
+ * part of it only when it closes an open '<' (Gmail's "... Name <" /
+ * "mailto:a@b" / "> wrote:"). */
 static size_t lead_attribution(struct ctx *c, const struct lines *in, size_t i)
 {
 	c->join.len = 0;
-	for (size_t k = 1; k <= 3 && i + k - 1 < in->n; k++) {
+	for (size_t k = 1; k <= 4 && i + k - 1 < in->n; k++) {
 		const struct line *l = &in->v[i + k - 1];
-		if (l->f & F_BLANK || (k > 1 && quoted(l->s, l->n)) || c->join.len + 1 + l->n > ATTRIB_MAX)
+		if (l->f & F_BLANK || c->join.len + 1 + l->n > ATTRIB_MAX ||
+		    (k > 1 && quoted(l->s, l->n) && !open_angle(c->join.s, c->join.len)))
 			break;
 		if (k > 1)
 			buf_addc(&c->join, ' ');
@@ -355,9 +414,15 @@ static size_t lead_attribution(struct ctx *c, const struct lines *in, size_t i)
 	return 0;
 }
 
-static int tail_attribution(struct ctx *c, const char *s, size_t n)
+/* above: the line before (NULL when none): a line ending in '<' lets the
+ * next one start with the address ("a@b>:"). */
+static int tail_attribution(struct ctx *c, const char *s, size_t n, const struct line *above)
 {
-	return n <= ATTRIB_MAX && (re_match(c->md, RE_ATTRIB_VERB, s, n) || re_match(c->md, RE_ATTRIB_ADDR, s, n));
+	if (n > ATTRIB_MAX)
+		return 0;
+	if (re_match(c->md, RE_ATTRIB_VERB, s, n) || re_match(c->md, RE_ATTRIB_ADDR, s, n))
+		return 1;
+	return above && above->n && above->s[above->n - 1] == '<' && re_match(c->md, RE_ATTRIB_ADDR_TAIL, s, n);
 }
 
 /* A line left open by a wrapped attribution ("... пользователь "a@b" <"). */
@@ -401,7 +466,7 @@ static void join_attributions(struct ctx *c, const struct lines *in, struct line
 			lines_add(out, l->s, l->n, F_ATTRIB | F_ATTRIB_CUT);
 			continue;
 		}
-		if (!tail_attribution(c, l->s, l->n)) {
+		if (!tail_attribution(c, l->s, l->n, out->n ? &out->v[out->n - 1] : NULL)) {
 			lines_add(out, l->s, l->n, f);
 			continue;
 		}
@@ -658,5 +723,177 @@ int visible_is_signature(const char *line, size_t n)
 	pcre2_match_data *md = md_new();
 	int r = re_match(md, RE_MOBILE, line, n);
 	pcre2_match_data_free(md);
+	return r;
+}
+
+/* ---- the sender's signature ---- */
+
+#define SIG_BLOCK_LINES 6
+#define SIG_LINE_MAX 80
+
+struct sigline {
+	const char *s;  /* trimmed text */
+	size_t n;
+	size_t at;      /* offset of the raw line in the text */
+	int blank, quote;
+};
+
+/* Lower-cased ASCII copy of s[0..n) in out (size cap), or "" when it does
+ * not fit. */
+static void lower_copy(const char *s, size_t n, char *out, size_t cap)
+{
+	if (n >= cap)
+		n = 0;
+	for (size_t i = 0; i < n; i++)
+		out[i] = (char)((s[i] >= 'A' && s[i] <= 'Z') ? s[i] + 32 : s[i]);
+	out[n] = '\0';
+}
+
+/* Adds the words (letters and digits, 2 bytes or more) of s to names,
+ * lower-cased; stop: the characters that end the part read (e.g. "@"). */
+static void name_words(struct strv *names, const char *s, const char *stop)
+{
+	if (!s)
+		return;
+	size_t end = stop ? strcspn(s, stop) : strlen(s);
+	for (size_t i = 0; i < end;) {
+		while (i < end && !((unsigned char)s[i] >= 0x80 || ascii_word(s[i])))
+			i++;
+		size_t k = i;
+		while (k < end && ((unsigned char)s[k] >= 0x80 || (ascii_word(s[k]) && s[k] != '_')))
+			k++;
+		if (k - i >= 2 && k - i < 40) {
+			char w[40];
+			lower_copy(s + i, k - i, w, sizeof w);
+			strv_add(names, w);
+		}
+		i = k > i ? k : i + 1;
+	}
+}
+
+/* The words of line l: 1 when there are 1..max of them and each satisfies
+ * the test; words are separated by white space, with , . at their ends. */
+static int words_all(const struct sigline *l, size_t max, int (*test)(const char *w, size_t n, void *arg),
+		     void *arg)
+{
+	size_t count = 0;
+	for (size_t i = 0; i < l->n;) {
+		while (i < l->n && (l->s[i] == ' ' || l->s[i] == '\t' || l->s[i] == ','))
+			i++;
+		if (i >= l->n)
+			break;
+		size_t k = i;
+		while (k < l->n && l->s[k] != ' ' && l->s[k] != '\t' && l->s[k] != ',')
+			k++;
+		size_t wn = k - i;
+		while (wn > 1 && (l->s[i + wn - 1] == '.' || l->s[i + wn - 1] == '!'))
+			wn--;
+		if (++count > max || !test(l->s + i, wn, arg))
+			return 0;
+		i = k;
+	}
+	return count > 0;
+}
+
+/* A word of the sender's names, or an initial ("J"). */
+static int is_name_word(const char *w, size_t n, void *arg)
+{
+	const struct strv *names = arg;
+	char low[40];
+	if (n == 1 && ((w[0] >= 'A' && w[0] <= 'Z')))
+		return 1;
+	lower_copy(w, n, low, sizeof low);
+	return *low && strv_contains_ci(names, low);
+}
+
+/* A capitalised word of letters (and . ' -), not all capitals ("Ana",
+ * "O'Neil", "J.", not "APPROVE"). */
+static int is_capitalised(const char *w, size_t n, void *arg)
+{
+	int lower = 0;
+	(void)arg;
+	if (n == 0 || !(w[0] >= 'A' && w[0] <= 'Z'))
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if (!((unsigned char)w[i] >= 0x80 || ((w[i] | 0x20) >= 'a' && (w[i] | 0x20) <= 'z')) &&
+		    w[i] != '.' && w[i] != '\'' && w[i] != '-')
+			return 0;
+		lower |= (w[i] >= 'a' && w[i] <= 'z') || (unsigned char)w[i] >= 0x80;
+	}
+	return lower || n <= 2;
+}
+
+static size_t word_count(const char *s, size_t n)
+{
+	size_t c = 0;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] != ' ' && s[i] != '\t' && (i == 0 || s[i - 1] == ' ' || s[i - 1] == '\t'))
+			c++;
+	return c;
+}
+
+/* Whether the lines after v[i] up to the end, or to quoted history, are a
+ * short block (see visible.h). */
+static int short_block(const struct sigline *v, size_t n, size_t i)
+{
+	size_t lines = 0;
+	for (size_t k = i + 1; k < n && !v[k].quote; k++) {
+		if (v[k].blank)
+			continue;
+		if (++lines > SIG_BLOCK_LINES || v[k].n > SIG_LINE_MAX || v[k].s[v[k].n - 1] == '?' ||
+		    (v[k].s[v[k].n - 1] == '.' && word_count(v[k].s, v[k].n) >= 5))
+			return 0;
+	}
+	return 1;
+}
+
+size_t visible_signature_at(const char *text, const char *name, const char *addr)
+{
+	size_t len = strlen(text), n = 0, cap = 0, r = len;
+	struct sigline *v = NULL;
+	struct strv names = { 0 };
+	pcre2_match_data *md;
+
+	re_init();
+	md = md_new();
+	for (size_t at = 0; at < len;) {
+		size_t e = at + strcspn(text + at, "\n"), lead = at, end = e;
+		while (lead < end && is_space(text[lead]))
+			lead++;
+		while (end > lead && is_space(text[end - 1]))
+			end--;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 32;
+			v = xrealloc(v, cap * sizeof *v);
+		}
+		v[n] = (struct sigline){ text + lead, end - lead, at, end == lead, 0 };
+		v[n].quote = !v[n].blank && (quoted(v[n].s, v[n].n) || visible_is_attribution(v[n].s, v[n].n));
+		n++;
+		at = e + (e < len);
+	}
+	name_words(&names, name, NULL);
+	name_words(&names, addr, "@+");
+	size_t first = 0;
+	while (first < n && v[first].blank)
+		first++;
+	for (size_t i = first + 1; i < n; i++) {
+		const struct sigline *l = &v[i];
+		if (l->blank || l->quote)
+			continue;
+		if (visible_is_signature(l->s, l->n) || re_match(md, RE_DISCLAIMER, l->s, l->n)) {
+			r = l->at;
+			break;
+		}
+		int soft = re_match(md, RE_SIGN_OFF_WORDS, l->s, l->n) || re_match(md, RE_SIGN_OFF, l->s, l->n) ||
+			   (names.n && words_all(l, 4, is_name_word, &names)) ||
+			   (v[i - 1].blank && l->s[l->n - 1] != ':' && words_all(l, 3, is_capitalised, NULL));
+		if (soft && short_block(v, n, i)) {
+			r = l->at;
+			break;
+		}
+	}
+	strv_free(&names);
+	pcre2_match_data_free(md);
+	free(v);
 	return r;
 }

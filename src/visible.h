@@ -69,6 +69,26 @@ int visible_is_attribution(const char *line, size_t n);
  * translations), else 0. A command's argument ends there. */
 int visible_is_signature(const char *line, size_t n);
 
+/* 1 when line[0..n) (one line, no LF) is quoted history: '>' or '|' after
+ * optional white space, or a SuperCite prefix ("C> ", "JD>> "), else 0. */
+int visible_is_quote(const char *line, size_t n);
+
+/* Where the sender's signature starts in text (a reply's own text, LF line
+ * ends): the byte offset of its first line, or strlen(text) when there is
+ * none. The first line that holds more than white space is never part of
+ * it. A signature starts at
+ *  - a "-- " line, a device line ("Sent from my iPhone", ...) or the first
+ *    line of a legal footer ("CONFIDENTIALITY NOTICE", "This e-mail and any
+ *    attachments ...");
+ *  - a sign-off ("Thanks,", "Best regards, Ana", "-Chris"), a line made of
+ *    the sender's names (name: the From display name, addr: the From
+ *    address, whose local part gives names too; either may be NULL), or,
+ *    after a blank line, a line of one to three capitalised words ("Ana
+ *    Ruiz"), each only when what follows it up to the end of the text, or
+ *    to quoted history, is a short block: at most 6 lines of at most 80
+ *    bytes, none a question and none a sentence of five words or more. */
+size_t visible_signature_at(const char *text, const char *name, const char *addr);
+
 /* The base subject of a thread: subject without its leading reply and
  * forward prefixes (Re, Fwd, FW, AW, WG, SV, VS, Antw, Doorst, Réf, Rif, Enc,
  * Odp, RV, TR, 回复, 答复, 转发, 回覆, ..., any case, with an optional "[n]"

@@ -87,9 +87,8 @@ done
 is "cgend --check-config too" "$(sum)" "$s0"
 if [ -n "$SQLITE3" ]; then
 	# The store as schema version 4 left it (its tables, a reply key in clear).
-	"$SQLITE3" "$C/cgen.db" "DROP TABLE outbox_sending; DROP TABLE limit_hits; DROP TABLE mailbox_mark;
-		DROP INDEX messages_source_ref; DROP TABLE store_probe; PRAGMA user_version = 4;
-		INSERT INTO reply_keys VALUES ('abcdefghijklmnopqrstuvwxyz', 'CGEN-2026-0001', 9, 'aio', 'aio@water.ca.gov');"
+	store_to_v4 "$C/cgen.db"
+	"$SQLITE3" "$C/cgen.db" "INSERT INTO reply_keys VALUES ('abcdefghijklmnopqrstuvwxyz', 'CGEN-2026-0001', 9, 'aio', 'aio@water.ca.gov');"
 	s4=$(sum)
 	for cmd in "list" "show CGEN-2026-0001" "queue" "verify" "digest --print"; do
 		r=$(rc ctl "$C" $cmd)
@@ -109,8 +108,7 @@ if [ -n "$SQLITE3" ]; then
 	D=$T/start
 	mkdir -p "$D"
 	setup_agent "$D"
-	"$SQLITE3" "$D/cgen.db" "DROP TABLE outbox_sending; DROP TABLE limit_hits; DROP TABLE mailbox_mark;
-		DROP INDEX messages_source_ref; DROP TABLE store_probe; PRAGMA user_version = 4;"
+	store_to_v4 "$D/cgen.db"
 	run_agent "$D"
 	is "cgend start migrates a version 4 store: exit 0" "$?" 0
 	check "  after a backup it logs" grep -q "backup of version 4 in $D/cgen.db.v4.bak" "$D/cgend.log"

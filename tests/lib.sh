@@ -222,3 +222,22 @@ grant_case() {
 }
 body_has() { body_of "$1" | grep -q -- "$2"; }
 body_lacks() { ! body_of "$1" | grep -q -- "$2"; }
+
+# Makes the store $1 look as schema version 4 left it: the tables, indexes
+# and columns later sections of src/schema.sql added are dropped, whatever
+# the current version is (needs $SQLITE3).
+store_to_v4() {
+	_ref=$1.v4ref
+	rm -f "$_ref"
+	sed '/^-- version 5$/,$d' "$top_srcdir/src/schema.sql" | "$SQLITE3" "$_ref"
+	_drops=$("$SQLITE3" "$1" "ATTACH '$_ref' AS r;
+		SELECT 'DROP ' || upper(m.type) || ' ' || m.name || ';' FROM main.sqlite_master m
+		 WHERE m.name NOT LIKE 'sqlite%' AND m.type IN ('table', 'index', 'view', 'trigger')
+		 AND m.name NOT IN (SELECT name FROM r.sqlite_master) ORDER BY m.type = 'table';
+		SELECT 'ALTER TABLE ' || t.name || ' DROP COLUMN ' || c.name || ';'
+		 FROM r.sqlite_master t, pragma_table_info(t.name, 'main') c
+		 WHERE t.type = 'table' AND t.name NOT LIKE 'sqlite%'
+		 AND c.name NOT IN (SELECT name FROM pragma_table_info(t.name, 'r'));")
+	rm -f "$_ref"
+	"$SQLITE3" "$1" "$_drops PRAGMA user_version = 4;"
+}

@@ -12,6 +12,8 @@
 #include <cmocka.h>
 
 #include "command.h"
+#include "message.h"
+#include "visible.h"
 #include "util.h"
 
 #define AMBIG 1, CMD_NONE, NULL
@@ -71,7 +73,7 @@ static const struct row {
 	{ "RECOMMEND: Approve\nrationale below\nsecond line", 0, CMD_RECOMMEND,
 	  "APPROVE rationale below\nsecond line" },
 	{ "RECOMMEND", AMBIG },
-	{ "RECOMMEND approval", AMBIG },
+	{ "RECOMMEND approval", 0, CMD_RECOMMEND, "APPROVE" },
 	{ "RECOMMEND REJECT", AMBIG },
 	{ "recommend that we approve", AMBIG },
 	{ "RECOMMEND APPROVE or DENY", AMBIG },
@@ -99,18 +101,18 @@ static const struct row {
 	{ "Reject?", AMBIG },
 	{ "Deny? I think so", AMBIG },
 	{ "Withdraw?", AMBIG },
-	{ "STATUS?", AMBIG },
-	{ "help?", AMBIG },
+	{ "STATUS?", 0, CMD_STATUS, "" },
+	{ "help?", 0, CMD_HELP, "" },
 	/* two commands, or a command word not at the start */
 	{ "APPROVE or REJECT", AMBIG },
 	{ "approve, no wait, reject", AMBIG },
 	{ "Approved. Withdraw the second item", AMBIG },
-	{ "I approve", AMBIG },
-	{ "We reject this", AMBIG },
-	{ "Yes, approved", AMBIG },
+	{ "I approve", 0, CMD_APPROVE, "" },
+	{ "We reject this", 0, CMD_REJECT, "" },
+	{ "Yes, approved", 0, CMD_APPROVE, "" },
 	{ "OK to deny", AMBIG },
-	{ "We withdraw", AMBIG },
-	{ "I recommend approval", AMBIG },
+	{ "We withdraw", 0, CMD_WITHDRAW, "" },
+	{ "I recommend approval", 0, CMD_RECOMMEND, "APPROVE" },
 	{ "*APPROVE*", AMBIG },
 	/* not a command */
 	{ "", NONE },
@@ -186,6 +188,96 @@ static const struct row {
 	{ "APPROVE\n\n\n\nlast", 0, CMD_APPROVE, "last" },
 	{ "APPROVE\nfirst\n\n\n\nlast", 0, CMD_APPROVE, "first\n\nlast" },
 	{ "> APPROVE\n> REJECT", NONE },
+	/* a command on the first line after a greeting */
+	{ "Hi team,\n\nAPPROVE\n\nThanks,\nChris", 0, CMD_APPROVE, "" },
+	{ "Hello,\nAPPROVE", 0, CMD_APPROVE, "" },
+	{ "Good morning Ana,\n\nApproved.", 0, CMD_APPROVE, "" },
+	{ "Dear all,\n\nREJECT the budget is gone", 0, CMD_REJECT, "the budget is gone" },
+	{ "Hi Ana, APPROVE", 0, CMD_APPROVE, "" },
+	{ "Hello CGEN team!\nDENY no CGEN service", 0, CMD_DENY, "no CGEN service" },
+	{ "Ana,\nAPPROVE", 0, CMD_APPROVE, "" },
+	{ "Hi\n\nHello\n\nINFO why?", 0, CMD_INFO, "why?" },
+	{ "Hi\nHello\nHey\nAPPROVE", NONE },                /* two greetings at most */
+	{ "Hello CGEN team,\nplease note I'm out", NONE },
+	{ "Hi approve", AMBIG },                                 /* no greeting: a command word in it */
+	{ "Ana,\nBob,\nAPPROVE", NONE },                      /* a bare name only on the first line */
+	{ "Yes,\nAPPROVE", 0, CMD_APPROVE, "" },
+	/* common phrasings, when unambiguous */
+	{ "I approve.", 0, CMD_APPROVE, "" },
+	{ "Approved.", 0, CMD_APPROVE, "" },
+	{ "Yes, approved", 0, CMD_APPROVE, "" },
+	{ "Looks good, approved", 0, CMD_APPROVE, "" },
+	{ "Looks good to me, I approve this request.", 0, CMD_APPROVE, "" },
+	{ "LGTM - approved", 0, CMD_APPROVE, "" },
+	{ "OK, I approve: budget confirmed", 0, CMD_APPROVE, "budget confirmed" },
+	{ "This request is approved.", 0, CMD_APPROVE, "" },
+	{ "Thank you, approved", 0, CMD_APPROVE, "" },
+	{ "We hereby approve", 0, CMD_APPROVE, "" },
+	{ "Yes, I reject: no budget", 0, CMD_REJECT, "no budget" },
+	{ "I deny", 0, CMD_DENY, "" },
+	{ "Please withdraw our request", 0, CMD_WITHDRAW, "our request" },
+	{ "I would like to withdraw the request", 0, CMD_WITHDRAW, "" },
+	{ "We recommend denial: CGEN serves the site", 0, CMD_RECOMMEND, "DENY CGEN serves the site" },
+	{ "Recommend approve - CGEN build would take 14 months", 0, CMD_RECOMMEND,
+	  "APPROVE CGEN build would take 14 months" },
+	/* ... and never when negated, hedged, asked or unclear */
+	{ "I do not approve", AMBIG },
+	{ "not approved yet", AMBIG },
+	{ "Not yet approved", AMBIG },
+	{ "This cannot be approved", AMBIG },
+	{ "I am not able to approve", AMBIG },
+	{ "I cannot approve this yet, more later", AMBIG },
+	{ "No, approved", AMBIG },
+	{ "I would approve if the cost were lower", AMBIG },
+	{ "I approve if the cost is lower", AMBIG },
+	{ "I approve, but let me check the budget", AMBIG },
+	{ "Yes, approved once finance agrees", AMBIG },
+	{ "I approve?", AMBIG },
+	{ "I'd approve", AMBIG },
+	{ "Please approve", AMBIG },                             /* someone asking for it */
+	{ "The budget is approved", AMBIG },
+	{ "Yes, approve or reject, your call", AMBIG },
+	{ "I will approve tomorrow", AMBIG },
+	{ "Maybe approve", AMBIG },
+	{ "Looks good", NONE },
+	/* a question naming a case, or its status, is STATUS */
+	{ "What is the status of CGEN-2026-0001?", 0, CMD_STATUS, "CGEN-2026-0001" },
+	{ "Hi, what is the status of cgen-2026-0042?", 0, CMD_STATUS, "CGEN-2026-0042" },
+	{ "Any update on CGEN-2026-12345?", 0, CMD_STATUS, "CGEN-2026-12345" },
+	{ "Has CGEN-2026-0001 been approved?", 0, CMD_STATUS, "CGEN-2026-0001" },
+	{ "What is the status?", 0, CMD_STATUS, "" },
+	{ "status update on CGEN-2026-0007 please", 0, CMD_STATUS, "CGEN-2026-0007" },
+	{ "Status?", 0, CMD_STATUS, "" },
+	{ "Where is my request?", NONE },
+	{ "CGEN-2026-0001 is fine", NONE },
+	{ "XCGEN-2026-0001?", NONE },
+	/* other quote prefixes are passed over */
+	{ "| APPROVE\nREJECT no", 0, CMD_REJECT, "no" },
+	{ "C> APPROVE\nC> x\n\nREJECT no", 0, CMD_REJECT, "no" },
+};
+
+/* command_parse_from: the argument stops at the sender's signature. */
+static const struct named_row {
+	const char *in, *name, *addr;
+	enum cmd_word word;
+	const char *arg;
+} named_rows[] = {
+	{ "Approved.\n\nAna Ruiz\nAgency Information Officer\nDepartment of Water Resources", "Ruiz, Ana@DWR",
+	  "aio@water.ca.gov", CMD_APPROVE, "" },
+	{ "APPROVE\n\nChris Wu\nChief Information Officer", "Wu, Chris@DWR", "cio@water.ca.gov", CMD_APPROVE, "" },
+	{ "Hi team,\n\nAPPROVE\n\nThanks,\nChris", "Wu, Chris@DWR", NULL, CMD_APPROVE, "" },
+	{ "INFO Can you send the signed quote?\n\nThanks,\nRevi Ewer\nCDT Network Services", "Revi Ewer",
+	  "review1@cdt.ca.gov", CMD_INFO, "Can you send the signed quote?" },
+	{ "APPROVE - looks good\n\n-Chris", NULL, NULL, CMD_APPROVE, "looks good" },
+	{ "APPROVE on condition A\nand B\n\nBest regards,\nAna Ruiz\n(916) 555-0142", "Ana Ruiz", NULL,
+	  CMD_APPROVE, "on condition A\nand B" },
+	{ "NOTE called the vendor\n\nRevi", "Revi Ewer", NULL, CMD_NOTE, "called the vendor" },
+	{ "NOTE called the vendor\nThey confirm 14 months.\n\nRevi Ewer\nCDT", "Revi Ewer", NULL, CMD_NOTE,
+	  "called the vendor\nThey confirm 14 months." },
+	{ "APPROVE\n\nThanks!\n\nThe quote is attached, please file it with the case.", NULL, NULL, CMD_APPROVE,
+	  "Thanks!\n\nThe quote is attached, please file it with the case." },
+	{ "REJECT no budget\n\nCONFIDENTIALITY NOTICE: for the addressee only", NULL, NULL, CMD_REJECT,
+	  "no budget" },
 };
 
 static void test_table(void **state)
@@ -234,6 +326,71 @@ static void test_names(void **state)
 	assert_null(command_name((enum cmd_word)(CMD_FORM + 1)));
 }
 
+static void test_named(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_LEN(named_rows); i++) {
+		const struct named_row *r = &named_rows[i];
+		struct command c;
+		command_parse_from(r->in, r->name, r->addr, &c);
+		if (c.word != r->word || !c.argument || strcmp(c.argument, r->arg) != 0)
+			fail_msg("named row %zu \"%s\": got word %d argument \"%s\"", i, r->in, c.word,
+				 c.argument ? c.argument : "(null)");
+		command_free(&c);
+	}
+}
+
+/* command_read: a forwarded mail gives no command; an HTML part that says
+ * another thing makes the mail unclear. */
+static void test_read(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *raw;
+		enum cmd_word word;
+		int ambiguous;
+	} mails[] = {
+		{ "From: aio@water.ca.gov\nSubject: Fw: x\nMIME-Version: 1.0\n"
+		  "Content-Type: multipart/mixed; boundary=XX\n\n--XX\nContent-Type: message/rfc822\n\n"
+		  "From: Dana <dana@water.ca.gov>\nSubject: q\n\nApprove the CGEN request please\n--XX--\n",
+		  CMD_NONE, 0 },
+		{ "From: aio@water.ca.gov\nSubject: x\nMIME-Version: 1.0\nContent-Type: message/rfc822\n\n"
+		  "From: cio@water.ca.gov\nSubject: x\n\nAPPROVE\n", CMD_NONE, 0 },
+		{ "From: aio@water.ca.gov\nSubject: x\nMIME-Version: 1.0\n"
+		  "Content-Type: multipart/alternative; boundary=B\n\n--B\nContent-Type: text/plain\n\n"
+		  "REJECT too expensive\n--B\nContent-Type: text/html\n\n<html><body>APPROVE</body></html>\n--B--\n",
+		  CMD_NONE, 1 },
+		{ "From: aio@water.ca.gov\nSubject: x\nMIME-Version: 1.0\n"
+		  "Content-Type: multipart/alternative; boundary=B\n\n--B\nContent-Type: text/plain\n\n"
+		  "APPROVE\n--B\nContent-Type: text/html\n\n<p>I do not approve</p>\n--B--\n", CMD_NONE, 1 },
+		{ "From: aio@water.ca.gov\nSubject: x\nMIME-Version: 1.0\n"
+		  "Content-Type: multipart/alternative; boundary=B\n\n--B\nContent-Type: text/plain\n\n"
+		  "Approved.\n\nAna\n--B\nContent-Type: text/html\n\n<div>Approved.</div><div>Ana</div>\n--B--\n",
+		  CMD_APPROVE, 0 },
+		/* a banner only in the HTML part leaves the text part's command */
+		{ "From: aio@water.ca.gov\nSubject: x\nMIME-Version: 1.0\n"
+		  "Content-Type: multipart/alternative; boundary=B\n\n--B\nContent-Type: text/plain\n\n"
+		  "APPROVE\n--B\nContent-Type: text/html\n\n<p>CAUTION: external sender</p><p>APPROVE</p>\n--B--\n",
+		  CMD_APPROVE, 0 },
+		{ "From: aio@water.ca.gov\nSubject: x\n\nYes, approved\n", CMD_APPROVE, 0 },
+	};
+	for (size_t i = 0; i < ARRAY_LEN(mails); i++) {
+		struct message m = {0};
+		assert_int_equal(message_parse(mails[i].raw, strlen(mails[i].raw), &m), 0);
+		char *vis = visible_text(m.text);
+		struct command c;
+		command_read(&m, vis, &c);
+		if (c.word != mails[i].word || c.ambiguous != mails[i].ambiguous)
+			fail_msg("read row %zu: got word %d ambiguous %d", i, c.word, c.ambiguous);
+		command_free(&c);
+		free(vis);
+		message_free(&m);
+	}
+	struct command c;
+	command_read(NULL, "APPROVE", &c);
+	assert_int_equal(c.word, CMD_NONE);
+}
+
 /* Every name reads back as its own command. */
 static void test_round_trip(void **state)
 {
@@ -273,6 +430,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_named),
+		cmocka_unit_test(test_read),
 		cmocka_unit_test(test_null),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_round_trip),

@@ -360,7 +360,12 @@ static void t_reject(void **state)
 	open_case(f);
 	mail_as(f, "cio@water.ca.gov", "REJECT", ROLE_CIO);
 	assert_int_equal(f->c.state, ST_AWAITING_APPROVALS);
-	expect_mail(f, 0, "refused", "cio@water.ca.gov", ROLE_NONE, 0);
+	/* The refusal carries the key it answers: a REJECT with a reason in
+	 * reply to it counts. */
+	expect_mail(f, 0, "refused", "cio@water.ca.gov", ROLE_CIO, 1);
+	assert_string_equal(f->out.mails[0].key_addressee, "addressee@x");
+	assert_non_null(f->out.queue_reason);
+	assert_true(strncmp(f->out.queue_reason, "refused: ", 9) == 0);
 	mail_as(f, "aio@water.ca.gov", "APPROVE", ROLE_AIO);
 	mail_as(f, "aio@water.ca.gov", "REJECT changed my mind", ROLE_AIO);
 	assert_int_equal(f->c.state, ST_AWAITING_APPROVALS);
@@ -430,12 +435,21 @@ static void t_ambiguous(void **state)
 	open_case(f);
 	mail_as(f, "aio@water.ca.gov", "I do not approve", ROLE_AIO);
 	assert_int_equal(f->c.aio, AP_PENDING);
-	expect_mail(f, 0, "unclear", "aio@water.ca.gov", ROLE_NONE, 0);
+	/* "Not understood" carries the same key: APPROVE in reply to it works. */
+	expect_mail(f, 0, "unclear", "aio@water.ca.gov", ROLE_AIO, 1);
+	assert_non_null(f->out.queue_reason);
+	assert_true(strncmp(f->out.queue_reason, "not understood: ", 16) == 0);
 	mail_as(f, "aio@water.ca.gov", "approve?", ROLE_AIO);
 	assert_int_equal(f->c.aio, AP_PENDING);
 	mail_as(f, "aio@water.ca.gov", "Looks fine to me", ROLE_AIO);
 	assert_int_equal(f->c.aio, AP_PENDING);
+	expect_mail(f, 0, "unclear", "aio@water.ca.gov", ROLE_AIO, 1);
+	/* Without a key there is none to carry. */
+	mail_as(f, "aio@water.ca.gov", "Looks fine to me", ROLE_NONE);
 	expect_mail(f, 0, "unclear", "aio@water.ca.gov", ROLE_NONE, 0);
+	assert_null(f->out.mails[0].key_addressee);
+	mail_as(f, "aio@water.ca.gov", "APPROVE", ROLE_AIO);
+	assert_int_equal(f->c.aio, AP_APPROVED);
 }
 
 /* ---- CDT and CTO ---- */
@@ -546,6 +560,148 @@ static void t_status(void **state)
 	assert_non_null(f->out.queue_reason);
 }
 
+/* One mail that names no stored case, with the open cases the agent would
+ * pass (f->c when there is one). */
+static void mail_nocase(struct fx *f, const char *from, const char *body, const char *no_sender)
+{
+	struct command cmd = {0};
+	struct form form = {0};
+	command_parse(body, &cmd);
+	form_parse(body, &form);
+	struct engine_in in = {
+		.from = from,
+		.subject = "subject",
+		.message_id = "m2@x",
+		.kind = MSG_NORMAL,
+		.visible = body,
+		.cmd = &cmd,
+		.form = &form,
+		.no_sender = no_sender,
+		.open_cases = f->has_case ? &f->c : NULL,
+		.n_open_cases = f->has_case ? 1 : 0,
+	};
+	engine_out_free(&f->out);
+	engine_handle(&f->env, NULL, &in, &f->out);
+	form_free(&form);
+	command_free(&cmd);
+}
+
+static const char *var_of(const struct engine_mail *m, const char *name)
+{
+	for (size_t i = 0; i + 1 < m->vars.n; i += 2)
+		if (strcmp(m->vars.v[i], name) == 0)
+			return m->vars.v[i + 1];
+	return NULL;
+}
+
+static void expect_var(struct fx *f, size_t i, const char *name, const char *part)
+{
+	assert_true(i < f->out.n_mails);
+	const char *v = var_of(&f->out.mails[i], name);
+	if (!v || !strstr(v, part))
+		fail_msg("mail %zu: {{%s}} is \"%s\", want it to hold \"%s\"", i, name, v ? v : "(none)", part);
+}
+
+static void t_help_by_role(void **state)
+{
+	struct fx *f = *state;
+	open_case(f);
+	mail_nocase(f, "review1@cdt.ca.gov", "HELP", NULL);
+	expect_mail(f, 0, "help-role", "review1@cdt.ca.gov", ROLE_NONE, 0);
+	expect_var(f, 0, "role_text", "a CDT reviewer");
+	expect_var(f, 0, "commands", "RECOMMEND APPROVE rationale");
+	expect_var(f, 0, "cases", "CGEN-2026-0001");
+	expect_var(f, 0, "case_count", "1");
+	mail_nocase(f, "aio@water.ca.gov", "help", NULL);
+	expect_mail(f, 0, "help-role", "aio@water.ca.gov", ROLE_NONE, 0);
+	expect_var(f, 0, "role_text", "the AIO of Department of Water Resources (DWR)");
+	expect_var(f, 0, "commands", "APPROVE [comment]");
+	expect_var(f, 0, "cases", "CGEN-2026-0001");
+	mail_nocase(f, "deputy.aio@water.ca.gov", "HELP", NULL);
+	expect_var(f, 0, "role_text", "the AIO (delegate) of Department of Water Resources (DWR)");
+	mail_nocase(f, "dana@water.ca.gov", "Help?", NULL);
+	expect_mail(f, 0, "help-role", "dana@water.ca.gov", ROLE_NONE, 0);
+	expect_var(f, 0, "role_text", "the requester of 1 open case");
+	expect_var(f, 0, "commands", "WITHDRAW");
+	mail_nocase(f, "cto@cdt.ca.gov", "HELP", NULL);
+	expect_var(f, 0, "role_text", "the CDT Chief Technology Officer");
+	expect_var(f, 0, "cases", "(none)"); /* nothing waits on the CTO yet */
+	mail_nocase(f, "it.chief@chp.ca.gov", "HELP", NULL);
+	expect_var(f, 0, "role_text", "the AIO and CIO of California Highway Patrol (CHP)");
+	expect_var(f, 0, "cases", "(none)");
+	mail_nocase(f, "someone@example.org", "HELP", NULL);
+	expect_mail(f, 0, "help", "someone@example.org", ROLE_NONE, 0);
+	assert_null(f->out.queue_reason);
+	/* on a case too */
+	mail_as(f, "review2@cdt.ca.gov", "HELP", ROLE_NONE);
+	expect_mail(f, 0, "help-role", "review2@cdt.ca.gov", ROLE_NONE, 0);
+}
+
+static void t_status_without_case(void **state)
+{
+	struct fx *f = *state;
+	open_case(f);
+	mail_nocase(f, "review1@cdt.ca.gov", "STATUS", NULL);
+	expect_mail(f, 0, "status-list", "review1@cdt.ca.gov", ROLE_NONE, 0);
+	expect_var(f, 0, "cases", "CGEN-2026-0001");
+	mail_nocase(f, "dana@water.ca.gov", "What is the status?", NULL);
+	expect_mail(f, 0, "status-list", "dana@water.ca.gov", ROLE_NONE, 0);
+	mail_nocase(f, "someone@example.org", "STATUS", NULL);
+	expect_mail(f, 0, "refused", "someone@example.org", ROLE_NONE, 0);
+	assert_non_null(f->out.queue_reason);
+	mail_nocase(f, "dana@water.ca.gov", "What is the status of CGEN-2026-0099?", NULL);
+	expect_mail(f, 0, "refused", "dana@water.ca.gov", ROLE_NONE, 0);
+	expect_var(f, 0, "reason", "there is no case CGEN-2026-0099");
+	/* a closed case is not listed */
+	f->c.state = ST_WITHDRAWN;
+	mail_nocase(f, "review1@cdt.ca.gov", "STATUS", NULL);
+	expect_var(f, 0, "cases", "(none)");
+}
+
+/* Mail that did not do what its sender wanted is queued, with why. */
+static void t_queue_what_failed(void **state)
+{
+	struct fx *f = *state;
+	mail_nocase(f, "someone@water.ca.gov", "Hi, we need a CGEN exemption for our new office.", NULL);
+	expect_mail(f, 0, "help", "someone@water.ca.gov", ROLE_NONE, 0);
+	assert_non_null(f->out.queue_reason);
+	assert_true(strncmp(f->out.queue_reason, "not recognised as a request", 27) == 0);
+	mail_nocase(f, "someone@water.ca.gov", "Entity: DWR\nReason: we want out", NULL);
+	assert_non_null(f->out.queue_reason);
+	assert_non_null(strstr(f->out.queue_reason, "2 form labels"));
+	mail_nocase(f, "someone@example.org", "hello there", NULL);
+	expect_mail(f, 0, "help", "someone@example.org", ROLE_NONE, 0);
+	assert_null(f->out.queue_reason); /* not a request attempt */
+	mail_nocase(f, NULL, "APPROVE", "more than one From header");
+	assert_int_equal(f->out.n_mails, 0);
+	assert_string_equal(f->out.queue_reason,
+			    "no single From address: cannot tell who sent it (more than one From header)");
+	open_case(f);
+	mail_as(f, "cio@water.ca.gov", "DENY", ROLE_CIO);
+	assert_non_null(f->out.queue_reason);
+	assert_true(strncmp(f->out.queue_reason, "refused: DENY: ", 15) == 0);
+	mail_as(f, "cio@water.ca.gov", "Looks fine I guess", ROLE_CIO);
+	assert_true(strncmp(f->out.queue_reason, "not understood: ", 16) == 0);
+	expect_var(f, 0, "expected", "  APPROVE  ");
+	expect_var(f, 0, "expected", "  REJECT your reason");
+	mail_as(f, "cio@water.ca.gov", "APPROVE", ROLE_CIO);
+	assert_null(f->out.queue_reason);
+}
+
+/* The requester's answer reaches CDT without her signature. */
+static void t_answer_without_signature(void **state)
+{
+	struct fx *f = *state;
+	to_cdt_review(f);
+	mail_as(f, "review1@cdt.ca.gov", "INFO Is the site leased?\n\nThanks,\nRevi", ROLE_CDT);
+	assert_int_equal(f->c.state, ST_AWAITING_INFO);
+	expect_var(f, 0, "question", "Is the site leased?");
+	assert_null(strstr(var_of(&f->out.mails[0], "question"), "Revi"));
+	mail_as(f, "dana@water.ca.gov", "Hi,\n\nThe lease runs until 2032.\n\nThanks,\nDana\n(916) 555-0142", ROLE_REQUESTER);
+	assert_int_equal(f->c.state, ST_CDT_REVIEW);
+	assert_string_equal(var_of(&f->out.mails[0], "answer"), "Hi,\n\nThe lease runs until 2032.");
+}
+
 static void t_roles_of(void **state)
 {
 	struct fx *f = *state;
@@ -624,7 +780,8 @@ static void t_self_approval_refused(void **state)
 	assert_int_equal(f->c.cio, AP_PENDING);
 	assert_true(has_event(f, "refused"));
 	assert_non_null(f->out.queue_reason);
-	expect_mail(f, 0, "refused", "it.chief@chp.ca.gov", ROLE_NONE, 0);
+	/* the refusal carries the key it answers (still good for this step) */
+	expect_mail(f, 0, "refused", "it.chief@chp.ca.gov", ROLE_AIO, 1);
 }
 
 /* The AIO's delegate files and approves as AIO, the CIO approves: two
@@ -718,6 +875,8 @@ int main(void)
 		T(t_delegate_of_other_role_approves_one_role), T(t_self_approval_flagged),
 		T(t_self_approval_refused), T(t_self_approval_one_role), T(t_answer_limit),
 		T(t_case_open_limit),
+		T(t_help_by_role), T(t_status_without_case),
+		T(t_queue_what_failed), T(t_answer_without_signature),
 	};
 	return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
 }

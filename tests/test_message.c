@@ -464,6 +464,134 @@ static void t_html(void **state)
 	}
 }
 
+/* Text a reader cannot see is not read (css.c). */
+static void t_invisible(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *html, *want;
+	} cases[] = {
+		{ "<div style=\"display:none\">APPROVE</div><p>REJECT budget</p>", "REJECT budget\n" },
+		{ "<div style=\"DISPLAY: None !important\">APPROVE</div>ok", "ok\n" },
+		{ "<span hidden>APPROVE</span>I cannot approve this yet", "I cannot approve this yet\n" },
+		{ "<span style=\"visibility:hidden\">APPROVE</span>later", "later\n" },
+		{ "<p style=\"visibility:hidden\">x <b style=\"visibility:visible\">seen</b></p>", "seen\n" },
+		{ "<span style=\"font-size:0\">APPROVE</span><br>Next week", "Next week\n" },
+		{ "<span style=\"font-size:1px\">APPROVE</span>a", "a\n" },
+		{ "<span style=\"font:0/0 a\">APPROVE</span>b", "b\n" },
+		/* the inline-block whitespace trick: a child with a size is seen */
+		{ "<div style=\"font-size:0\">x<span style=\"font-size:14px\">Hello</span></div>", "Hello\n" },
+		{ "<font color=white>APPROVE</font><p>Questions below.</p>", "Questions below.\n" },
+		{ "<span style=\"color:#fefefe\">APPROVE</span>c", "c\n" },
+		{ "<span style=\"color:rgb(255, 255, 255)\">APPROVE</span>d", "d\n" },
+		{ "<span style=\"color:transparent\">APPROVE</span>e", "e\n" },
+		{ "<span style=\"color:rgba(0,0,0,0)\">APPROVE</span>f", "f\n" },
+		{ "<div style=\"background:#000\">APPROVE</div>g", "g\n" },
+		{ "<body bgcolor=\"#000000\" text=\"#ffffff\">white on black</body>", "white on black\n" },
+		{ "<table bgcolor=black><tr><td><font color=black>APPROVE</font></td></tr></table>h", "h\n" },
+		{ "<div style=\"background-image:url(x.png);color:#fff\">on a picture</div>", "on a picture\n" },
+		{ "<span style=\"color:#777\">grey is readable</span>", "grey is readable\n" },
+		{ "<span style=\"opacity:0\">APPROVE</span>i", "i\n" },
+		{ "<span style=\"mso-hide:all\">APPROVE</span>j", "j\n" },
+		{ "<div style=\"max-height:0;overflow:hidden\">APPROVE</div>k", "k\n" },
+		{ "<div style=\"max-height:0\">shown</div>", "shown\n" },
+		/* style sheets: simple selectors; @media blocks are not read */
+		{ "<style>.h{display:none}</style><p class=\"x h\">APPROVE</p>l", "l\n" },
+		{ "<style>#w { color: white }</style><p id=w>APPROVE</p>m", "m\n" },
+		{ "<style>span.t, em {font-size:0}</style><span class=t>A</span><em>B</em><span>n</span>", "n\n" },
+		{ "<style>@media (max-width:600px){.m{display:none}}</style><p class=m>o</p>", "o\n" },
+		{ "<style>div p {display:none}</style><div><p>descendant rules are not read</p></div>",
+		  "descendant rules are not read\n" },
+		{ "<style><!-- /* x */ .q{visibility:hidden} --></style><p class=q>APPROVE</p>p", "p\n" },
+	};
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		struct message m;
+		char *mail = xasprintf("From: a@b.org\nContent-Type: text/html; charset=UTF-8\n\n%s",
+				       cases[i].html);
+
+		parse_ok(mail, &m);
+		if (strcmp(m.text, cases[i].want) != 0)
+			fail_msg("case %zu: got \"%s\", want \"%s\"", i, m.text, cases[i].want);
+		message_free(&m);
+		free(mail);
+	}
+}
+
+/* The sender: one From field with one valid mailbox (message.h). */
+static void t_sender(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *head, *from, *why;
+	} cases[] = {
+		{ "From: aio@water.ca.gov\n", "aio@water.ca.gov", NULL },
+		{ "From: AIO@WATER.CA.GOV\n", "aio@water.ca.gov", NULL },
+		{ "From: \"aio\"@water.ca.gov\n", "aio@water.ca.gov", NULL },
+		{ "From: aio@water.ca.gov\nFrom: eve@evil.example\n", NULL, "more than one From header" },
+		{ "From : eve@evil.example\nFrom: aio@water.ca.gov\n", NULL, "more than one From header" },
+		{ "From eve@evil.example Mon Dec  7 10:00:00 2026\nFrom: aio@water.ca.gov\n", "aio@water.ca.gov",
+		  NULL },
+		{ "From: aio@water.ca.gov, eve@evil.example\n", NULL, "more than one address in From" },
+		{ "From: grp: aio@water.ca.gov;\n", NULL, "the From field is a group, not a mailbox" },
+		{ "From: <@evil.example:aio@water.ca.gov>\n", NULL, "the From address is not a valid address" },
+		{ "From: aio@water.ca.gov.\n", NULL, "the From address is not a valid address" },
+		{ "From: aio@water.ca.gov\xe2\x80\x8b\n", NULL, "the From address is not a valid address" },
+		{ "From: aio@water.ca.gov\x01@evil.example\n", NULL, "the From address is not a valid address" },
+		{ "From: <=?utf-8?q?aio=40water.ca.gov?=>\n", NULL, "the From address is not a valid address" },
+		{ "From: aio@water..ca.gov\n", NULL, "the From address is not a valid address" },
+		{ "Subject: none\n", NULL, "no From header" },
+		{ "From: aio@w\xd0\xb0ter.ca.gov\n", "aio@w\xd0\xb0ter.ca.gov", NULL },
+	};
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		struct message m;
+		char *mail = xasprintf("%sTo: cgen@cdt.ca.gov\nSubject: x\n\nAPPROVE\n", cases[i].head);
+
+		parse_ok(mail, &m);
+		if (cases[i].from ? !m.from_addr || strcmp(m.from_addr, cases[i].from) != 0 : m.from_addr != NULL)
+			fail_msg("case %zu: from \"%s\"", i, m.from_addr ? m.from_addr : "(null)");
+		if (cases[i].why ? !m.no_sender || strcmp(m.no_sender, cases[i].why) != 0 : m.no_sender != NULL)
+			fail_msg("case %zu: no_sender \"%s\"", i, m.no_sender ? m.no_sender : "(null)");
+		message_free(&m);
+		free(mail);
+	}
+}
+
+/* A forwarded mail's text is marked; an HTML part beside a text part is kept. */
+static void t_enclosed_and_alternative(void **state)
+{
+	(void)state;
+	struct message m;
+
+	parse_ok("From: a@b.org\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=X\n\n"
+		 "--X\nContent-Type: message/rfc822\n\nFrom: c@d.org\nSubject: s\n\nAPPROVE\n--X--\n", &m);
+	assert_int_equal(m.text_enclosed, 1);
+	assert_string_equal(m.text, "APPROVE");
+	message_free(&m);
+	parse_ok("From: a@b.org\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=X\n\n"
+		 "--X\nContent-Type: text/plain\n\nsee attached\n--X\nContent-Type: message/rfc822\n\n"
+		 "From: c@d.org\nSubject: s\n\nAPPROVE\n--X--\n", &m);
+	assert_int_equal(m.text_enclosed, 0);
+	assert_string_equal(m.text, "see attached");
+	message_free(&m);
+	parse_ok("From: a@b.org\nMIME-Version: 1.0\nContent-Type: multipart/alternative; boundary=B\n\n"
+		 "--B\nContent-Type: text/plain\n\nREJECT x\n--B\nContent-Type: text/html\n\n"
+		 "<p>APPROVE</p>\n--B--\n", &m);
+	assert_string_equal(m.text, "REJECT x");
+	assert_non_null(m.alt_text);
+	assert_string_equal(m.alt_text, "APPROVE\n");
+	message_free(&m);
+	/* a blank text part: the HTML is the text, no alternative beside it */
+	parse_ok("From: a@b.org\nMIME-Version: 1.0\nContent-Type: multipart/alternative; boundary=B\n\n"
+		 "--B\nContent-Type: text/plain\n\n\n--B\nContent-Type: text/html\n\n<p>APPROVE</p>\n--B--\n", &m);
+	assert_string_equal(m.text, "APPROVE\n");
+	assert_null(m.alt_text);
+	message_free(&m);
+	parse_ok("From: a@b.org\n\nAPPROVE\n", &m);
+	assert_null(m.alt_text);
+	assert_int_equal(m.text_enclosed, 0);
+	message_free(&m);
+}
+
 static void t_charsets(void **state)
 {
 	(void)state;
@@ -1555,6 +1683,9 @@ int main(void)
 		cmocka_unit_test(t_arf),
 		cmocka_unit_test(t_alternative),
 		cmocka_unit_test(t_html),
+		cmocka_unit_test(t_invisible),
+		cmocka_unit_test(t_sender),
+		cmocka_unit_test(t_enclosed_and_alternative),
 		cmocka_unit_test(t_charsets),
 		cmocka_unit_test(t_attachments),
 		cmocka_unit_test(t_line_ends),

@@ -240,6 +240,108 @@ static const struct row signature_rows[] = {
 	{ "signature in the middle is kept", "ok\n\n-- \nJane\n> q\nmore", NULL },
 };
 
+/* Quoted history of the issue "Requests and replies as people really write
+ * them": none of it is visible. */
+static const struct row history_rows[] = {
+	{ "pipe prefix", "APPROVE\n\n| From: CGEN\n| Subject: x\n|\n| APPROVE or REJECT\n", "APPROVE" },
+	{ "supercite prefix", "APPROVE\n\nC> REJECT something\nC> more\n", "APPROVE" },
+	{ "supercite initials, nested", "ok\n\nJD>> REJECT\nJD> x", "ok" },
+	{ "a > inside a word is text", "a>b is true\nx", NULL },
+	{ "gmail attribution over three lines (mailto, > wrote:)",
+	  "APPROVE looks fine\n\nOn Sat, Dec 5, 2026 at 6:41 AM, Ana Ruiz <\nmailto:aio@water.ca.gov\n> wrote:\n> REJECT x\n",
+	  "APPROVE looks fine" },
+	{ "gmail attribution, address then <mailto:> on the next line",
+	  "APPROVE\n\nOn Sat, Dec 5, 2026 at 6:41 AM CGEN <cgen@cdt.ca.gov\n<mailto:cgen@cdt.ca.gov>> wrote:\n\n> REJECT\n",
+	  "APPROVE" },
+	{ "a > line under an attribution without an open < is the quote",
+	  "APPROVE\n\nOn Sat, Dec 5, 2026 at 6:41 AM CGEN <cgen@cdt.ca.gov> wrote:\n> REJECT", "APPROVE" },
+	{ "decorated original-message separator",
+	  "APPROVE\n\n*-------- Original Message --------*\nFrom: CGEN\nSubject: x\n\nREJECT y\n", "APPROVE" },
+	{ "decorated forward separator",
+	  "FYI\n\n*---------- Forwarded message ---------*\nFrom: a\n\nAPPROVE", "FYI" },
+	{ "date-first attribution", "APPROVE\n\n2016-03-03 17:21 GMT+01:00 CGEN <cgen@cdt.ca.gov>:\n\n> REJECT y\n",
+	  "APPROVE" },
+	{ "date-first attribution, no quote below",
+	  "APPROVE\n\n2016-03-03 17:21 GMT+01:00 CGEN <cgen@cdt.ca.gov>:\nREJECT y\n", "APPROVE" },
+	{ "date-first attribution wrapped after <",
+	  "APPROVE\n\n2016-03-03 17:21 GMT+01:00 CGEN Exemptions Long Name <\ncgen@cdt.ca.gov>:\n\n> REJECT y\n",
+	  "APPROVE" },
+	{ "italian outlook block with Risposta:",
+	  "APPROVE\n\nDa: CGEN Exemptions [mailto:cgen@cdt.ca.gov]\nRisposta: cgen+abc@cdt.ca.gov\n"
+	  "Data: sabato 5 dicembre 2026 06:41\nA: Ana\nOggetto: [CGEN] x\n\nREJECT y\n", "APPROVE" },
+	{ "italian outlook block, Inviato", "APPROVE\n\nDa: CGEN\nInviato: sabato 5 dicembre 2026 06:41\n"
+	  "A: Ana\nRispondi a: cgen+abc@cdt.ca.gov\nOggetto: x\n\nREJECT y", "APPROVE" },
+	{ "danish ipad line", "APPROVE\n\nSendt fra min iPad\n\nREJECT y\n", "APPROVE" },
+	{ "danish ipad line, then a quote", "Approved\n\nSendt fra min iPad\n\n> Den 5. dec. 2026 kl. 06.41 skrev "
+	  "CGEN <cgen@cdt.ca.gov>:\n> REJECT y\n", "Approved\n\nSendt fra min iPad" },
+};
+
+static void test_history(void **state)
+{
+	(void)state;
+	check_rows(history_rows, ARRAY_LEN(history_rows));
+}
+
+/* Where the sender's signature starts (visible_signature_at): "" is the
+ * text with no signature, else the text from the signature's first line. */
+static void test_signature_at(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *text, *name, *addr, *sig;
+	} rows[] = {
+		{ "Approved.\n\nAna Ruiz\nAgency Information Officer\nDepartment of Water Resources",
+		  "Ruiz, Ana@DWR", "aio@water.ca.gov", "Ana Ruiz\n" },
+		{ "APPROVE\n\nChris Wu\nChief Information Officer", "Wu, Chris@DWR", "cio@water.ca.gov", "Chris Wu\n" },
+		{ "Hi team,\n\nAPPROVE\n\nThanks,\nChris", NULL, NULL, "Thanks,\n" },
+		{ "INFO Can you send the signed quote?\n\nThanks,\nRevi Ewer\nCDT Network Services", NULL, NULL,
+		  "Thanks,\n" },
+		{ "Hi,\n\nSigned quote attached.\n\nDana", "Dana Lee", "dana.lee@water.ca.gov", "Dana" },
+		{ "Hi,\n\nSigned quote attached.\n\ndana", NULL, "dana.lee@water.ca.gov", "dana" },
+		{ "APPROVE - looks good\n\n-Chris", NULL, NULL, "-Chris" },
+		{ "APPROVE\n\nBest regards, Ana\n(916) 555-0142", NULL, NULL, "Best regards, Ana\n" },
+		{ "APPROVE\nSent from my iPhone", NULL, NULL, "Sent from my iPhone" },
+		{ "APPROVE\n\n-- \nJane", NULL, NULL, "-- \n" },
+		{ "APPROVE\n\nCONFIDENTIALITY NOTICE: this e-mail is for its addressee only.", NULL, NULL,
+		  "CONFIDENTIALITY NOTICE" },
+		{ "APPROVE\n\nThis e-mail and any attachments are confidential.", NULL, NULL, "This e-mail" },
+		/* not signatures */
+		{ "APPROVE\nFirst condition.\nSecond condition.", NULL, NULL, "" },
+		{ "APPROVE\n\nThanks!\n\nThe signed quote is attached, please file it with the case.", NULL, NULL, "" },
+		{ "APPROVE\n\nThanks for the quick turnaround on this one.", NULL, NULL, "" },
+		{ "Thanks,\nDana", "Dana Lee", NULL, "Dana" }, /* the first line never is one */
+		{ "APPROVE\n\nDana\nCan you also check the other site?", "Dana Lee", NULL, "" },
+		{ "APPROVE\n\nin 2027", NULL, NULL, "" },
+		{ "", NULL, NULL, "" },
+		{ "APPROVE\n\n> Thanks,\n> Dana", "Dana Lee", NULL, "" },
+		{ "APPROVE\n\nThanks,\nAna\n\nOn Sat, Dec 5, 2026 at 6:41 AM CGEN <c@x.gov> wrote:\n> x", NULL, NULL,
+		  "Thanks,\n" },
+	};
+	for (size_t i = 0; i < ARRAY_LEN(rows); i++) {
+		size_t at = visible_signature_at(rows[i].text, rows[i].name, rows[i].addr);
+		size_t len = strlen(rows[i].text), k = strlen(rows[i].sig);
+		int ok = k == 0 ? at == len : at < len && strncmp(rows[i].text + at, rows[i].sig, k) == 0;
+		if (!ok)
+			fail_msg("row %zu \"%s\": signature at \"%s\", want \"%s\"", i, rows[i].text,
+				 rows[i].text + at, rows[i].sig);
+	}
+}
+
+static void test_is_quote(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *line;
+		int want;
+	} rows[] = {
+		{ "> a", 1 }, { "  >a", 1 }, { "| a", 1 }, { "|", 1 }, { "C> a", 1 }, { "JD>> a", 1 },
+		{ "ABCD> a", 1 }, { "ABCDE> a", 0 }, { "a>b", 0 }, { "APPROVE", 0 }, { "", 0 }, { "-> x", 0 },
+	};
+	for (size_t i = 0; i < ARRAY_LEN(rows); i++)
+		if (visible_is_quote(rows[i].line, strlen(rows[i].line)) != rows[i].want)
+			fail_msg("\"%s\": want %d", rows[i].line, rows[i].want);
+}
+
 static void test_basic(void **state)
 {
 	(void)state;
@@ -505,6 +607,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_basic),
+		cmocka_unit_test(test_history),
+		cmocka_unit_test(test_signature_at),
+		cmocka_unit_test(test_is_quote),
 		cmocka_unit_test(test_attributions),
 		cmocka_unit_test(test_header_blocks),
 		cmocka_unit_test(test_separators),
