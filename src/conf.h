@@ -41,6 +41,8 @@ struct conf_smtp {
 	char *password_file, *token_command, *ca_file;
 	enum conf_auth auth;
 	int starttls;
+	long long max_attachments_size; /* bytes of documents one mail carries, default
+					   10485760 (10 MB), > 0; past it they are listed */
 };
 
 struct conf_workflow {

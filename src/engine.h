@@ -64,6 +64,14 @@ struct engine_mail {
 	int keyed;                   /* carries the reply key of (case, step, role, to) */
 	int answer;                  /* 1: answers the inbound mail (auto-replied) */
 	struct strv vars;            /* name, value, name, value ... */
+	int attach;                  /* ENGINE_ATTACH_*: documents that go with the mail */
+};
+
+/* Documents attached to a mail (up to [smtp] max_attachments_size in all). */
+enum {
+	ENGINE_ATTACH_NONE = 0,
+	ENGINE_ATTACH_CASE,          /* every document the requester sent on the case */
+	ENGINE_ATTACH_MAIL,          /* the attachments of the inbound mail (an INFO answer) */
 };
 
 struct engine_event {

@@ -120,28 +120,92 @@ static int name_taken(const struct strv *l, size_t from, const char *s)
 	return 0;
 }
 
+/* Appends a safe, distinct name for raw (the idx-th attachment, from 1) to
+ * out; names from out->v[from] on count as taken. */
+static void name_add(struct strv *out, size_t from, const char *raw, size_t idx)
+{
+	char *s = safe_name(raw ? raw : "");
+	if (!*s) {
+		free(s);
+		s = xasprintf("attachment-%zu", idx);
+	}
+	if (name_taken(out, from, s)) {
+		const char *dot = strrchr(s, '.');
+		size_t stem = dot && dot != s ? (size_t)(dot - s) : strlen(s);
+		char *t = NULL;
+		for (unsigned n = 2; !t || name_taken(out, from, t); n++) {
+			free(t);
+			t = xasprintf("%.*s-%u%s", (int)stem, s, n, s + stem);
+		}
+		free(s);
+		s = t;
+	}
+	strv_add_own(out, s);
+}
+
 void export_attachment_names(const struct message *m, struct strv *out)
 {
 	size_t from = out->n;
-	for (size_t i = 0; i < m->n_att; i++) {
-		char *s = safe_name(m->att[i].name ? m->att[i].name : "");
-		if (!*s) {
-			free(s);
-			s = xasprintf("attachment-%zu", i + 1);
-		}
-		if (name_taken(out, from, s)) {
-			const char *dot = strrchr(s, '.');
-			size_t stem = dot && dot != s ? (size_t)(dot - s) : strlen(s);
-			char *t = NULL;
-			for (unsigned n = 2; !t || name_taken(out, from, t); n++) {
-				free(t);
-				t = xasprintf("%.*s-%u%s", (int)stem, s, n, s + stem);
-			}
-			free(s);
-			s = t;
-		}
-		strv_add_own(out, s);
+	for (size_t i = 0; i < m->n_att; i++)
+		name_add(out, from, m->att[i].name, i + 1);
+}
+
+int export_case_docs(struct store *st, const char *case_id, const char *from,
+		     struct case_doc **out, size_t *n, char **err)
+{
+	struct case_msg *ms = NULL;
+	size_t nm = 0;
+	struct strv names = {0};
+	*out = NULL;
+	*n = 0;
+	if (store_case_msgs(st, case_id, &ms, &nm) != STORE_OK) {
+		*err = xasprintf("store: %s", store_errmsg(st));
+		return EXPORT_ERR;
 	}
+	for (size_t i = 0; i < nm; i++) {
+		if (from && !addr_equal(ms[i].from, from))
+			continue;
+		struct message m = {0};
+		struct buf *att = NULL;
+		if (message_parse_data(ms[i].raw, ms[i].len, &m, &att) == 0) {
+			for (size_t k = 0; k < m.n_att; k++) {
+				int dup = 0;
+				for (size_t j = 0; j < *n && !dup; j++)
+					dup = strcmp((*out)[j].sha256, m.att[k].sha256) == 0;
+				if (dup)
+					continue;
+				*out = xrealloc(*out, (*n + 1) * sizeof **out);
+				struct case_doc *d = &(*out)[(*n)++];
+				memset(d, 0, sizeof *d);
+				name_add(&names, 0, m.att[k].name, *n);
+				d->name = xstrdup(names.v[names.n - 1]);
+				d->type = xstrdup(m.att[k].type ? m.att[k].type : "application/octet-stream");
+				d->size = att[k].len;
+				memcpy(d->sha256, m.att[k].sha256, sizeof d->sha256);
+				d->data = att[k].s ? att[k].s : xstrdup("");
+				att[k].s = NULL;
+				d->msg = ms[i].id;
+				d->from = xstrdup(ms[i].from);
+				d->at = ms[i].at;
+			}
+		}
+		message_data_free(att, m.n_att);
+		message_free(&m);
+	}
+	strv_free(&names);
+	store_case_msgs_free(ms, nm);
+	return EXPORT_OK;
+}
+
+void export_case_docs_free(struct case_doc *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].name);
+		free(v[i].type);
+		free(v[i].data);
+		free(v[i].from);
+	}
+	free(v);
 }
 
 /* ---- reading the store ---- */

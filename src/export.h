@@ -53,6 +53,25 @@ int export_parse_date(const char *s, time_t *out);
  * to an earlier one gets "-2", "-3"... before its extension. */
 void export_attachment_names(const struct message *m, struct strv *out);
 
+/* One document of a case: an attachment of one of its stored mails. */
+struct case_doc {
+	char *name;         /* safe and distinct among the case's documents (as above) */
+	char *type;         /* MIME type, lowercase */
+	size_t size;
+	char sha256[65];
+	char *data;         /* decoded bytes, NUL after size */
+	int64_t msg;        /* the stored mail it came with */
+	char *from;         /* that mail's sender ("" when none) */
+	time_t at;          /* when that mail arrived */
+};
+/* The attachments of the stored mails of case case_id, in arrival order, each
+ * content (SHA-256) once; with from not NULL, only those of mails from that
+ * address. Returns EXPORT_OK with *out an allocated array of *n documents
+ * (free with export_case_docs_free), or EXPORT_ERR with *err allocated. */
+int export_case_docs(struct store *st, const char *case_id, const char *from,
+		     struct case_doc **out, size_t *n, char **err);
+void export_case_docs_free(struct case_doc *v, size_t n);
+
 /* Writes or updates the export in folder dir (created if missing; its parent
  * must exist): the granted cases that f selects (f may be NULL: all), plus
  * every case already exported there, refreshed from the store. Idempotent.
