@@ -270,6 +270,12 @@ const char *templates_text(const struct templates *t, const char *name)
 	return tp ? tp->body : NULL;
 }
 
+const char *templates_subject(const struct templates *t, const char *name)
+{
+	const struct tpl *tp = find(t, name);
+	return tp ? tp->subject : NULL;
+}
+
 const char *templates_html(const struct templates *t, const char *name)
 {
 	for (size_t i = 0; t && i < t->nh; i++)

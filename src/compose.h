@@ -32,6 +32,8 @@ int templates_render(const struct templates *t, const char *name, const struct s
  * file has no Subject line; its placeholders follow the same syntax. */
 const char *templates_text(const struct templates *t, const char *name);
 const char *templates_html(const struct templates *t, const char *name);
+/* The Subject line of template name (after "Subject:"), or NULL. */
+const char *templates_subject(const struct templates *t, const char *name);
 /* 1 when the subject, text or HTML of template name holds {{var}}. */
 int templates_uses(const struct templates *t, const char *name, const char *var);
 /* p starts with "{{": the length of "{{name}}" with *name and *name_len set,

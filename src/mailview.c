@@ -95,18 +95,35 @@ char *mailview_mailto(const char *reply_addr, const char *subject, const char *w
 
 /* ---- small text helpers ---- */
 
-void mailview_html_text(struct buf *b, const char *s)
+/* s with & < > " ' escaped; control characters (HTML forbids them) left
+ * out, line breaks as spaces, or as <br> when br. */
+static void esc_text(struct buf *b, const char *s, int br)
 {
 	for (; s && *s; s++) {
-		if (*s == '\n')
-			buf_adds(b, "<br>\n");
-		else if (*s == '\r')
+		unsigned char c = (unsigned char)*s;
+		if (c == '\n')
+			buf_adds(b, br ? "<br>\n" : " ");
+		else if (c == '\t')
+			buf_addc(b, ' ');
+		else if (c < 0x20 || c == 0x7f)
 			continue;
+		else if (c == 0xc2 && (unsigned char)s[1] >= 0x80 && (unsigned char)s[1] < 0xa0)
+			s++; /* C1 controls */
 		else {
-			char c[2] = {*s, 0};
-			digest_html_escape(b, c);
+			char one[2] = {*s, 0};
+			digest_html_escape(b, one);
 		}
 	}
+}
+
+static void esc(struct buf *b, const char *s)
+{
+	esc_text(b, s, 0);
+}
+
+void mailview_html_text(struct buf *b, const char *s)
+{
+	esc_text(b, s, 1);
 }
 
 static size_t cps(const char *s, size_t n)
@@ -334,7 +351,7 @@ static void html_th(struct buf *h, const char *label)
 		    "style=\"padding:9px 12px 9px 0;border-top:1px solid %s;" FONT
 		    "font-size:14px;line-height:20px;font-weight:bold;color:%s\">",
 		 C_RULE, C_MUTED);
-	digest_html_escape(h, label);
+	esc(h, label);
 	buf_addf(h, "</th><td valign=\"top\" style=\"padding:9px 0;border-top:1px solid %s;" FONT
 		    "font-size:15px;line-height:22px;color:#111827\">",
 		 C_RULE);
@@ -422,7 +439,7 @@ size_t mailview_request(const char *fields_json, const char *entity_label, struc
 		if (html) {
 			html_th(html, "Total cost");
 			buf_adds(html, "<strong>");
-			digest_html_escape(html, m);
+			esc(html, m);
 			buf_adds(html, "</strong></td></tr>\n");
 		}
 		free(m);
@@ -467,7 +484,7 @@ size_t mailview_request(const char *fields_json, const char *entity_label, struc
 			buf_addf(html, "</td><td valign=\"top\" align=\"right\" style=\"padding:0 0 4px 0;"
 				       "white-space:nowrap;" FONT "font-size:15px;line-height:22px;"
 				       "color:#111827\">");
-			digest_html_escape(html, m);
+			esc(html, m);
 			buf_adds(html, "</td></tr>\n");
 		}
 		free(m);
@@ -577,14 +594,14 @@ size_t mailview_history(const struct event_rec *ev, size_t n, const struct strv 
 			buf_addf(html, "<tr><td valign=\"top\" width=\"26%%\" style=\"padding:9px 12px 9px 0;"
 				       "border-top:1px solid %s;" FONT "font-size:13px;line-height:20px;"
 				       "color:%s\">", C_RULE, C_MUTED);
-			digest_html_escape(html, when);
+			esc(html, when);
 			buf_addf(html, "</td><td valign=\"top\" style=\"padding:9px 0;border-top:1px solid %s;"
 				       FONT "font-size:15px;line-height:22px;color:#111827\"><strong>", C_RULE);
-			digest_html_escape(html, title);
+			esc(html, title);
 			buf_adds(html, "</strong>");
 			if (who) {
 				buf_addf(html, "<br>\n<span style=\"font-size:13px;color:%s\">", C_MUTED);
-				digest_html_escape(html, who);
+				esc(html, who);
 				buf_adds(html, "</span>");
 			}
 			if (body && *body) {
@@ -647,9 +664,9 @@ void mailview_documents(const struct mailview_doc *d, size_t n, long long limit,
 			buf_addf(html, "<tr><td valign=\"top\" style=\"padding:6px 0;border-top:1px solid %s;"
 				       FONT "font-size:15px;line-height:22px;color:#111827\">&#128206; <strong>",
 				 C_RULE);
-			digest_html_escape(html, d[i].name);
+			esc(html, d[i].name);
 			buf_addf(html, "</strong> <span style=\"color:%s;font-size:13px\">(", C_MUTED);
-			digest_html_escape(html, sz);
+			esc(html, sz);
 			buf_addf(html, ", %s)</span></td></tr>\n", state);
 		}
 	}
@@ -668,7 +685,7 @@ void mailview_documents(const struct mailview_doc *d, size_t n, long long limit,
 		if (html) {
 			buf_addf(html, "<p style=\"margin:0 0 16px 0;" FONT "font-size:13px;line-height:19px;"
 				       "color:%s\">", C_MUTED);
-			digest_html_escape(html, why);
+			esc(html, why);
 			buf_adds(html, "</p>\n");
 		}
 		free(why);
@@ -687,8 +704,8 @@ static const char *lookup(const struct strv *l, const char *name, size_t len)
 
 /* Expands src into b: {{x}} is the HTML of x when html_vars has it, else
  * the escaped text of x. Returns 0, or -1 with *err. */
-static int expand_html(const char *tname, const char *src, const struct strv *vars,
-		       const struct strv *html_vars, struct buf *b, char **err)
+static int expand_any(const char *tname, const char *src, const struct strv *vars,
+		      const struct strv *html_vars, int literal_text, struct buf *b, char **err)
 {
 	for (const char *p = src; *p;) {
 		if (p[0] == '{' && p[1] == '{') {
@@ -714,9 +731,23 @@ static int expand_html(const char *tname, const char *src, const struct strv *va
 				continue;
 			}
 		}
-		buf_addc(b, *p++);
+		if (literal_text) {
+			/* the text template's own words, escaped like values */
+			size_t k = strcspn(p + 1, "{") + 1;
+			char *lit = xstrndup(p, k);
+			esc_text(b, lit, 1);
+			free(lit);
+			p += k;
+		} else
+			buf_addc(b, *p++);
 	}
 	return 0;
+}
+
+static int expand_html(const char *tname, const char *src, const struct strv *vars,
+		       const struct strv *html_vars, struct buf *b, char **err)
+{
+	return expand_any(tname, src, vars, html_vars, 0, b, err);
 }
 
 /* "Case:", "Waiting on:": a line that starts with a short label. */
@@ -782,7 +813,7 @@ static int text_to_html(const char *tname, const char *src, const struct strv *v
 			if (pre)
 				for (; *s == ' '; s++)
 					buf_adds(b, "&#160;");
-			if (expand_html(tname, s, vars, html_vars, b, err) != 0) {
+			if (expand_any(tname, s, vars, html_vars, 1, b, err) != 0) {
 				free(line);
 				return -1;
 			}
@@ -812,6 +843,7 @@ static void answer_block(const struct mailview_in *in, const char *subject, stru
 		       "(the buttons of the HTML view prepare such a reply):\n");
 	for (size_t i = 0; i < in->n_cmds; i++)
 		text_row(text, 2, in->cmds[i]->usage, uw, in->cmds[i]->help);
+	text->s[--text->len] = '\0'; /* the template ends the line */
 
 	buf_addf(html, "<table role=\"presentation\" width=\"100%%\" cellpadding=\"0\" cellspacing=\"0\" "
 		       "border=\"0\" style=\"margin:4px 0 16px 0\">\n<tr><td style=\"padding:0 0 10px 0;"
@@ -828,11 +860,11 @@ static void answer_block(const struct mailview_in *in, const char *subject, stru
 			       "cellspacing=\"0\" border=\"0\" style=\"margin:0 10px 10px 0\"><tr>"
 			       "<td bgcolor=\"%s\" style=\"background-color:%s;border:2px solid %s;"
 			       "border-radius:6px;mso-padding-alt:10px 18px\"><a href=\"", bg, bg, bd);
-		digest_html_escape(html, url);
+		esc(html, url);
 		buf_addf(html, "\" style=\"display:inline-block;padding:10px 18px;" FONT
 			       "font-size:16px;line-height:20px;font-weight:bold;color:%s;"
 			       "text-decoration:none;border-radius:6px\">", fg);
-		digest_html_escape(html, c->label);
+		esc(html, c->label);
 		buf_adds(html, "</a></td></tr></table>\n");
 		free(url);
 	}
@@ -842,9 +874,9 @@ static void answer_block(const struct mailview_in *in, const char *subject, stru
 	for (size_t i = 0; i < in->n_cmds; i++) {
 		buf_adds(html, "<br>\n<code style=\"font-family:Consolas,Menlo,'Courier New',monospace;"
 			       "color:#111827\">");
-		digest_html_escape(html, in->cmds[i]->usage);
+		esc(html, in->cmds[i]->usage);
 		buf_adds(html, "</code> &#8211; ");
-		digest_html_escape(html, in->cmds[i]->help);
+		esc(html, in->cmds[i]->help);
 	}
 	buf_adds(html, "</td></tr>\n</table>\n");
 }
@@ -873,10 +905,13 @@ int mailview_render(const struct mailview_in *in, char **subject, char **text, c
 		*err = xasprintf("template %s: layout.html is missing", in->tmpl);
 		return -1;
 	}
+	/* how_to_answer is the renderer's own */
 	for (size_t i = 0; in->vars && i + 1 < in->vars->n; i += 2)
-		add2(&vars, in->vars->v[i], in->vars->v[i + 1]);
+		if (strcmp(in->vars->v[i], "how_to_answer") != 0)
+			add2(&vars, in->vars->v[i], in->vars->v[i + 1]);
 	for (size_t i = 0; in->html_vars && i + 1 < in->html_vars->n; i += 2)
-		add2(&hv, in->html_vars->v[i], in->html_vars->v[i + 1]);
+		if (strcmp(in->html_vars->v[i], "how_to_answer") != 0)
+			add2(&hv, in->html_vars->v[i], in->html_vars->v[i + 1]);
 	/* the subject first: the buttons' replies carry it */
 	char *s0 = NULL, *b0 = NULL;
 	add2(&vars, "how_to_answer", "");
@@ -919,14 +954,14 @@ int mailview_render(const struct mailview_in *in, char **subject, char **text, c
 	buf_addf(&foot, "This message was sent by the CGEN exemption agent");
 	if (in->agent_name && *in->agent_name) {
 		buf_adds(&foot, " (");
-		digest_html_escape(&foot, in->agent_name);
+		esc(&foot, in->agent_name);
 		buf_adds(&foot, ")");
 	}
 	buf_adds(&foot, ". Replies are read by the agent: put your command on the first line.");
 	if (in->key && *in->key) {
 		buf_adds(&foot, "<br>\nPlease keep this reference in your reply: <span style=\""
 				"font-family:Consolas,Menlo,'Courier New',monospace\">Ref: ");
-		digest_html_escape(&foot, in->key);
+		esc(&foot, in->key);
 		buf_adds(&foot, "</span>");
 	}
 	/* the heading is the subject without its case tag */
