@@ -874,8 +874,23 @@ char *compose_flowed(const char *text)
 			buf_add(&l, p, ind);
 			while (left) {
 				size_t k = cp_count(s, left) <= w ? left : break_at(s, left, w);
-				if (k == 0)
+				/* a word that no continuation line could hold either
+				 * starts here, on this line */
+				if (k && k < left && cp_count(s + k, strcspn(s + k, " ")) > FLOW_WIDTH - hang)
+					k = 0;
+				if (k == 0) {
+					/* a word longer than the line (a link): cut with
+					 * soft breaks, continued without indent, so that
+					 * a reader of flowed text gets it whole */
 					k = cp_bytes(s, left, w);
+					buf_add(&l, s, k);
+					flowed_line(&b, l.s, l.len, 1);
+					buf_free(&l);
+					s += k;
+					left -= k;
+					w = FLOW_WIDTH;
+					continue;
+				}
 				size_t keep = k;
 				while (keep && s[keep - 1] == ' ')
 					keep--;

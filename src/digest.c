@@ -7,6 +7,7 @@
 
 #include "calendar.h"
 #include "digest.h"
+#include "mailview.h"
 
 #define DETAIL_MAX 200 /* bytes of an event's detail shown */
 
@@ -386,11 +387,13 @@ static void item_links(const struct digest_approver_in *in, const struct digest_
 		       const char *words[2], char *links[2])
 {
 	const struct case_rec *c = it->c;
-	const char *name = entity_name(in->env, c);
+	/* the subjects of the mails the case's approvers got (templates) */
+	char *hl = mailview_headline(c->fields_json, c->entity);
 	char *subject = it->role == ROLE_CTO
-		? xasprintf("Re: [%s] For decision: CGEN exemption for %s", c->id, name)
-		: xasprintf("Re: [%s] Approval needed (%s): CGEN exemption for %s", c->id,
-			    approver_role_text(in->env, it), name);
+		? xasprintf("Re: [%s] For decision: %s", c->id, hl)
+		: xasprintf("Re: [%s] Approval needed (%s): %s", c->id,
+			    approver_role_text(in->env, it), hl);
+	free(hl);
 	char *to;
 	size_t ll = strcspn(in->agent_addr, "@");
 	if (in->reply_plain)

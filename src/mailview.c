@@ -662,7 +662,7 @@ void mailview_documents(const struct mailview_doc *d, size_t n, long long limit,
 		}
 		if (html) {
 			buf_addf(html, "<tr><td valign=\"top\" style=\"padding:6px 0;border-top:1px solid %s;"
-				       FONT "font-size:15px;line-height:22px;color:#111827\">&#128206; <strong>",
+				       FONT "font-size:15px;line-height:22px;color:#111827\"><strong>",
 				 C_RULE);
 			esc(html, d[i].name);
 			buf_addf(html, "</strong> <span style=\"color:%s;font-size:13px\">(", C_MUTED);
@@ -777,14 +777,33 @@ static const char *block_line(const char *line, size_t n, const struct strv *htm
 #define PRE_STYLE "margin:0 0 16px 0;font-family:Consolas,Menlo,'Courier New',monospace;" \
 	"font-size:14px;line-height:20px;color:" C_TEXT
 
+#define H2_STYLE "margin:8px 0 8px 0;" FONT "font-size:17px;line-height:24px;font-weight:bold;" \
+	"color:#111827"
+
+/* Ends the paragraph that starts at offset start of b: a paragraph of one
+ * line that ends with ':' ("The request:") becomes a heading. */
+static void close_par(struct buf *b, size_t start, size_t lines, int colon, int pre)
+{
+	if (lines == 1 && colon && !pre) {
+		const char *in = strchr(b->s + start, '>') + 1;
+		char *text = xstrndup(in, b->len - (size_t)(in - b->s) - 1); /* less the ':' */
+		b->len = start;
+		b->s[start] = '\0';
+		buf_addf(b, "<h2 style=\"%s\">%s</h2>\n", H2_STYLE, text);
+		free(text);
+		return;
+	}
+	buf_adds(b, "</p>\n");
+}
+
 /* The fallback: text template body src as HTML paragraphs. Template lines
  * of one paragraph are joined (the source wraps prose at ~78 columns);
  * lines that start with a label, or indented lines, keep their breaks. */
 static int text_to_html(const char *tname, const char *src, const struct strv *vars,
 			const struct strv *html_vars, struct buf *b, char **err)
 {
-	int open = 0, pre = 0;
-	size_t prev_len = 0;
+	int open = 0, pre = 0, colon = 0;
+	size_t prev_len = 0, start = 0, lines = 0;
 	const char *p = src;
 	while (*p) {
 		const char *nl = strchr(p, '\n');
@@ -795,13 +814,15 @@ static int text_to_html(const char *tname, const char *src, const struct strv *v
 		int indented = !blank && (line[0] == ' ' || line[0] == '\t');
 		if (blk || blank || (open && indented != pre)) {
 			if (open)
-				buf_adds(b, "</p>\n");
+				close_par(b, start, lines, colon, pre);
 			open = 0;
 		}
 		if (blk)
 			buf_adds(b, blk);
 		else if (!blank) {
 			if (!open) {
+				start = b->len;
+				lines = 0;
 				buf_addf(b, "<p style=\"%s\">", indented ? PRE_STYLE : P_STYLE);
 				pre = indented;
 				open = 1;
@@ -809,6 +830,8 @@ static int text_to_html(const char *tname, const char *src, const struct strv *v
 				buf_adds(b, "<br>\n");
 			else
 				buf_addc(b, ' ');
+			lines++;
+			colon = n && line[n - 1] == ':';
 			const char *s = line;
 			if (pre)
 				for (; *s == ' '; s++)
@@ -825,7 +848,7 @@ static int text_to_html(const char *tname, const char *src, const struct strv *v
 		p = nl + 1;
 	}
 	if (open)
-		buf_adds(b, "</p>\n");
+		close_par(b, start, lines, colon, pre);
 	return 0;
 }
 

@@ -83,7 +83,7 @@ is "first quote.pdf" "$(cat "$E/CGEN-2026-0001/attachments/quote.pdf")" "%PDF-1.
 quote one"
 is "second quote.pdf, renamed" "$(cat "$E/CGEN-2026-0001/attachments/quote-2.pdf")" "%PDF-1.4
 quote two"
-dec=$(grep -l 'Decision: CGEN exemption granted' $(mails_to "$T" dana.lee@water.ca.gov))
+dec=$(grep -l 'Decision: exemption granted' $(mails_to "$T" dana.lee@water.ca.gov))
 is "one decision was mailed to the requester" "$(echo "$dec" | wc -l | tr -d ' ')" 1
 tail -n +3 "$dec" >"$T/decision1.eml"
 check "decision.eml is the decision mailed to the requester, exact bytes" cmp "$T/decision1.eml" "$E/CGEN-2026-0001/decision.eml"

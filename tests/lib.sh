@@ -104,11 +104,23 @@ header() {
 }
 reply_to() { header "$1" Reply-To; }
 message_id() { header "$1" Message-ID | tr -d '<>'; }
-# The body of an outbox mail, quoted-printable decoded.
+# The text of an outbox mail: its text/plain part (the whole body when it
+# is not multipart), quoted-printable decoded, format=flowed undone (soft
+# breaks joined with DelSp, space-stuffing removed).
 body_of() {
-	tr -d '\r' <"$1" | awk 'f { print } /^$/ { f = 1 }' |
+	tr -d '\r' <"$1" | awk '
+		st == 0 { if ($0 == "") st = multi ? 1 : 3; else if (tolower($0) ~ /^content-type: *multipart\//) multi = 1; next }
+		st == 1 { if (tolower($0) ~ /^content-type: *text\/plain/) st = 2; next }
+		st == 2 { if ($0 == "") st = 3; next }
+		st == 3 { if (multi && $0 ~ /^--=_cgen/) exit; print }' |
 		sed -e ':a' -e '/=$/ { N; s/=\n//; ba' -e '}' |
-		sed -e 's/=3D/=/g' -e 's/=20$/ /'
+		sed -e 's/=3D/=/g' -e 's/=20$/ /' |
+		awk '{ l = $0
+			if (l == "-- ") { print acc l; acc = ""; next }
+			if (substr(l, 1, 1) == " ") l = substr(l, 2)
+			if (l ~ / $/) { acc = acc substr(l, 1, length(l) - 1); next }
+			print acc l; acc = "" }
+		END { if (acc != "") print acc }'
 }
 
 # reply DIR NAME FROM REPLIED-TO-FILE TEXT: FROM answers an outbox mail, the

@@ -188,8 +188,8 @@ static void test_approver_digest(void **state)
 	digest_approver(&in, &m);
 	assert_string_equal(m.subject, "CGEN exemptions: 2 requests wait on your approval");
 	assert_non_null(strstr(m.text, "   APPROVE: mailto:cgen+aaaaaaaaaaaaaaaaaaaaaaaaaa@cdt.ca.gov?subject=Re%3A%20"
-				       "%5BCGEN-2026-0001%5D%20Approval%20needed%20%28AIO%29%3A%20CGEN%20"
-				       "exemption%20for%20Department%20of%20Water%20Resources&body=APPROVE%0D%0A\n"));
+				       "%5BCGEN-2026-0001%5D%20Approval%20needed%20%28AIO%29%3A%20DWR"
+				       "&body=APPROVE%0D%0A\n"));
 	assert_non_null(strstr(m.text, "   REJECT: mailto:cgen+bbbbbbbbbbbbbbbbbbbbbbbbbb@cdt.ca.gov?subject=Re%3A%20"
 				       "%5BCGEN-2026-0007%5D"));
 	assert_non_null(strstr(m.text, "&body=REJECT%20%0D%0A\n"));
@@ -208,8 +208,8 @@ static void test_approver_digest(void **state)
 	digest_approver(&in, &m);
 	assert_string_equal(m.subject, "CGEN exemptions: 2 requests wait on your decision");
 	assert_non_null(strstr(m.text, "   APPROVE: mailto:cgen@cdt.ca.gov?subject=Re%3A%20%5BCGEN-2026-0001%5D%20"
-				       "For%20decision%3A%20CGEN%20exemption%20for%20Department%20of%20Water%20"
-				       "Resources&body=APPROVE%0D%0A%0D%0ARef%3A%20aaaaaaaaaaaaaaaaaaaaaaaaaa%0D%0A\n"));
+				       "For%20decision%3A%20DWR"
+				       "&body=APPROVE%0D%0A%0D%0ARef%3A%20aaaaaaaaaaaaaaaaaaaaaaaaaa%0D%0A\n"));
 	assert_non_null(strstr(m.text, "   DENY: mailto:cgen@cdt.ca.gov?"));
 	assert_null(strstr(m.text, "REJECT:"));
 	digest_mail_free(&m);

@@ -91,7 +91,7 @@ urldecode() {
 }
 subj=$(urldecode "$(echo "$link" | sed 's/.*[?&]subject=\([^&]*\).*/\1/')")
 body=$(urldecode "$(echo "$link" | sed 's/.*[?&]body=\([^&]*\).*/\1/')")
-is "the link's subject" "$subj" "Re: [CGEN-2026-0001] Approval needed (AIO): CGEN exemption for Department of Water Resources"
+is "the link's subject" "$subj" "Re: [CGEN-2026-0001] Approval needed (AIO): DWR, West Sacramento, \$97,560"
 printf 'From: aio@water.ca.gov\nTo: cgen+%s@cdt.ca.gov\nSubject: %s\nMessage-ID: <click.1@water.ca.gov>\nDate: Tue, 10 Nov 2026 13:00:00 -0800\n\n%s\n' \
 	"$key" "$subj" "$body" | deliver "$T" click
 at $((end + 3600))
