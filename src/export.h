@@ -3,15 +3,20 @@
  *
  * Layout of an export folder DIR:
  *   DIR/CGEN-2026-0042/request.eml      the original request, exact bytes
- *   DIR/CGEN-2026-0042/attachments/...  its attachments, decoded, safe names
+ *   DIR/CGEN-2026-0042/request-2.eml    each later version of the request (the
+ *                                       corrected forms), in order, exact bytes
+ *   DIR/CGEN-2026-0042/attachments/...  every attachment of every mail on the
+ *                                       case (each content once), decoded, safe names
  *   DIR/CGEN-2026-0042/decision.eml     the decision mailed to the requester
  *   DIR/CGEN-2026-0042/case.json        the `show --json` object (age_days as
  *                                       of the grant, so it does not change)
  *   DIR/CGEN-2026-0042/events.jsonl     one event a line: seq, at, kind, actor,
  *                                       detail, prev, hash
  *   DIR/index.csv                       one row per exported case (RFC 4180)
+ *   DIR/index.html                      the same rows for a browser, with links to
+ *                                       each case's folder and files
  *   DIR/SHA256SUMS                      `sha256sum` lines over every other file
- * request.eml, decision.eml and attachments/ are absent when the store has no
+ * request.eml, request-N.eml, decision.eml and attachments/ are absent when the store has no
  * such mail or attachment. Every file is written to a temporary name, synced,
  * renamed and its folder synced; a file whose bytes did not change is not
  * touched. */
