@@ -217,4 +217,37 @@ Dana
 MAIL
 }
 body_has() { body_of "$1" | grep -q -- "$2"; }
+
+# urldecode TEXT: %XX decoded, %0D%0A as a line break (mailto: fields).
+urldecode() {
+	echo "$1" | sed 's/%0D%0A/\
+/g' | LC_ALL=C awk '
+		function hex(h,  i, v) { v = 0; for (i = 1; i <= 2; i++) v = v * 16 + index("0123456789ABCDEF", substr(h, i, 1)) - 1; return v }
+		{ s = $0; o = ""
+		  while (match(s, /%[0-9A-F][0-9A-F]/)) { o = o substr(s, 1, RSTART - 1) sprintf("%c", hex(substr(s, RSTART + 1, 2))); s = substr(s, RSTART + 3) }
+		  print o s }'
+}
+
+# html_of FILE: the text/html part of an outbox mail, quoted-printable decoded.
+html_of() {
+	tr -d '\r' <"$1" | awk '
+		st == 0 { if (tolower($0) ~ /^content-type: *text\/html/) st = 1; next }
+		st == 1 { if ($0 == "") st = 2; next }
+		st == 2 { if ($0 ~ /^--=_cgen/) exit; print }' |
+		sed -e ':a' -e '/=$/ { N; s/=\n//; ba' -e '}' |
+		LC_ALL=C awk '
+		function hex(h,  i, v) { v = 0; for (i = 1; i <= 2; i++) v = v * 16 + index("0123456789ABCDEF", substr(h, i, 1)) - 1; return v }
+		{ s = $0; o = ""
+		  while (match(s, /=[0-9A-F][0-9A-F]/)) { o = o substr(s, 1, RSTART - 1) sprintf("%c", hex(substr(s, RSTART + 1, 2))); s = substr(s, RSTART + 3) }
+		  print o s }'
+}
+
+# attachment_of FILE NAME: the decoded bytes of the attachment named NAME
+# (a plain ASCII filename="NAME") of an outbox mail, on stdout.
+attachment_of() {
+	tr -d '\r' <"$1" | awk -v n="filename=\"$2\"" '
+		st == 0 { if (index($0, n)) st = 1; next }
+		st == 1 { if ($0 == "") st = 2; next }
+		st == 2 { if ($0 ~ /^--/ || $0 == "") exit; print }' | base64 -d
+}
 body_lacks() { ! body_of "$1" | grep -q -- "$2"; }

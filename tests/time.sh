@@ -81,14 +81,6 @@ key=$(reply_to "$T/outbox/new/$aio_req" | sed 's/^cgen+\([a-z2-7]*\)@.*/\1/')
 is "the first APPROVE link goes to the first case's keyed address" \
 	"$(echo "$link" | sed 's/^mailto:\([^?]*\)?.*/\1/')" "cgen+$key@cdt.ca.gov"
 # One click and Send: the client writes the link's subject and body.
-urldecode() {
-	echo "$1" | sed 's/%0D%0A/\
-/g' | LC_ALL=C awk '
-		function hex(h,  i, v) { v = 0; for (i = 1; i <= 2; i++) v = v * 16 + index("0123456789ABCDEF", substr(h, i, 1)) - 1; return v }
-		{ s = $0; o = ""
-		  while (match(s, /%[0-9A-F][0-9A-F]/)) { o = o substr(s, 1, RSTART - 1) sprintf("%c", hex(substr(s, RSTART + 1, 2))); s = substr(s, RSTART + 3) }
-		  print o s }'
-}
 subj=$(urldecode "$(echo "$link" | sed 's/.*[?&]subject=\([^&]*\).*/\1/')")
 body=$(urldecode "$(echo "$link" | sed 's/.*[?&]body=\([^&]*\).*/\1/')")
 is "the link's subject" "$subj" "Re: [CGEN-2026-0001] Approval needed (AIO): DWR, West Sacramento, \$97,560"
