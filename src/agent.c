@@ -267,7 +267,25 @@ static int case_view(struct agent *a, const struct case_rec *c, const struct eng
 	struct event_rec *ev = NULL;
 	size_t nev = 0;
 	int rc = -1;
-	if (store_people(a->st, &people) != STORE_OK || store_events(a->st, c->id, &ev, &nev) != STORE_OK)
+	struct strv who = {0};
+	if (store_events(a->st, c->id, &ev, &nev) != STORE_OK)
+		goto out;
+	/* the people a case mail may name: the parties and every actor */
+	const struct entity *pe = c->entity ? directory_by_code(&a->dir, c->entity) : NULL;
+	strv_add(&who, c->requester ? c->requester : "");
+	if (pe && pe->aio)
+		strv_add(&who, pe->aio);
+	if (pe && pe->cio)
+		strv_add(&who, pe->cio);
+	for (size_t i = 0; i < a->cfg->workflow.cdt.n; i++)
+		strv_add(&who, a->cfg->workflow.cdt.v[i]);
+	strv_add(&who, a->cfg->workflow.cto);
+	for (size_t i = 0; i < nev; i++)
+		if (ev[i].actor && strchr(ev[i].actor, '@') && !strv_contains_ci(&who, ev[i].actor))
+			strv_add(&who, ev[i].actor);
+	int pr = store_people(a->st, &who, &people);
+	strv_free(&who);
+	if (pr != STORE_OK)
 		goto out;
 	if (a->cfg->smtp.from_name) {
 		strv_add(&people, a->cfg->smtp.from_addr);

@@ -947,7 +947,10 @@ int mailview_render(const struct mailview_in *in, char **subject, char **text, c
 	free(vars.v[vars.n - 1]);
 	vars.v[vars.n - 1] = xstrdup(at.s ? at.s : "");
 	add2(&hv, "how_to_answer", ah.s ? ah.s : "");
-	int placed = templates_uses(in->t, in->tmpl, "how_to_answer");
+	/* where each part shows the commands: its template's {{how_to_answer}}, else the end */
+	const char *own = templates_html(in->t, in->tmpl);
+	int placed = strstr(src, "{{how_to_answer}}") != NULL;
+	int placed_html = own ? strstr(own, "{{how_to_answer}}") != NULL : placed;
 
 	/* text */
 	char *s1;
@@ -968,11 +971,10 @@ int mailview_render(const struct mailview_in *in, char **subject, char **text, c
 	}
 
 	/* HTML: the kind's own template, or its text as paragraphs */
-	const char *own = templates_html(in->t, in->tmpl);
 	if (own ? expand_html(in->tmpl, own, &vars, &hv, &content, err)
 		: text_to_html(in->tmpl, src, &vars, &hv, &content, err))
 		goto out;
-	if (in->n_cmds && !placed)
+	if (in->n_cmds && !placed_html)
 		buf_adds(&content, ah.s);
 	buf_addf(&foot, "This message was sent by the CGEN exemption agent");
 	if (in->agent_name && *in->agent_name) {
@@ -1007,7 +1009,10 @@ int mailview_render(const struct mailview_in *in, char **subject, char **text, c
 	add2(&lv, "heading", heading);
 	add2(&lv, "preheader", ph ? ph : pre);
 	add2(&lv, "agent_name", in->agent_name && *in->agent_name ? in->agent_name : "CGEN Exemptions");
-	add2(&lv, "case_id", tag ? tag : "");
+	char *tl = tag && *tag ? xasprintf("CGEN exemption requests \xc2\xb7 %s", tag)
+			       : xstrdup("CGEN exemption requests");
+	add2(&lv, "tagline", tl);
+	free(tl);
 	add2(&lh, "content", content.s ? content.s : "");
 	add2(&lh, "footer", foot.s);
 	struct buf page = {0};

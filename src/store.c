@@ -1375,16 +1375,25 @@ int store_person_set(struct store *st, const char *addr, const char *name, time_
 	return rc;
 }
 
-int store_people(struct store *st, struct strv *out)
+int store_people(struct store *st, const struct strv *addrs, struct strv *out)
 {
-	sqlite3_stmt *s = once(st, "SELECT addr, name FROM people ORDER BY addr");
+	sqlite3_stmt *s = once(st, "SELECT addr, name FROM people WHERE addr = lower(?1)");
 	int rc = s ? STORE_OK : STORE_ERR;
-	while (rc == STORE_OK && (rc = row(st, s)) == STORE_OK) {
-		strv_add_own(out, col_str0(s, 0));
-		strv_add_own(out, col_str0(s, 1));
+	for (size_t i = 0; rc == STORE_OK && i < addrs->n; i++) {
+		if (bindv(st, s, "t", addrs->v[i]) != STORE_OK) {
+			rc = STORE_ERR;
+			break;
+		}
+		int r = row(st, s);
+		if (r == STORE_OK) {
+			strv_add_own(out, col_str0(s, 0));
+			strv_add_own(out, col_str0(s, 1));
+		} else if (r == STORE_ERR)
+			rc = STORE_ERR;
+		sqlite3_reset(s);
 	}
 	sqlite3_finalize(s);
-	return rc == STORE_NOTFOUND ? STORE_OK : rc;
+	return rc;
 }
 
 int store_request_version_add(struct store *st, const char *case_id, int64_t message_id,

@@ -187,8 +187,9 @@ int store_digest_add(struct store *st, const char *day, time_t sent_at);
 /* Records the display name of addr (lowercase address; an empty name is
  * ignored). */
 int store_person_set(struct store *st, const char *addr, const char *name, time_t at);
-/* Every known address and display name as flat pairs appended to out. */
-int store_people(struct store *st, struct strv *out);
+/* The display names known for addrs, as flat address, name pairs appended
+ * to out (addresses without a name are left out). */
+int store_people(struct store *st, const struct strv *addrs, struct strv *out);
 /* Records the next version of case_id's request: the stored mail message_id. */
 int store_request_version_add(struct store *st, const char *case_id, int64_t message_id,
 			      time_t at);
