@@ -93,6 +93,24 @@ char *mailview_mailto(const char *reply_addr, const char *subject, const char *w
 	return u;
 }
 
+const char *mailview_state_words(enum case_state s)
+{
+	switch (s) {
+	case ST_RECEIVED: return "received";
+	case ST_INCOMPLETE: return "incomplete";
+	case ST_NOT_REQUIRED: return "not required";
+	case ST_AWAITING_APPROVALS: return "waiting for approvals";
+	case ST_CDT_REVIEW: return "under review at CDT";
+	case ST_AWAITING_INFO: return "waiting for the requester";
+	case ST_CTO_DECISION: return "with the CTO for decision";
+	case ST_GRANTED: return "granted";
+	case ST_DENIED: return "denied";
+	case ST_REJECTED: return "rejected";
+	case ST_WITHDRAWN: return "withdrawn";
+	default: return case_state_name(s);
+	}
+}
+
 /* ---- small text helpers ---- */
 
 /* s with & < > " ' escaped; control characters (HTML forbids them) left

@@ -43,6 +43,10 @@ struct mailview_command {
 size_t mailview_commands(enum role r, enum case_state s, const struct mailview_command **out,
 			 size_t max);
 
+/* A state in a few words for tables of people ("under review at CDT"); a
+ * state without words yet reads as its stable name. Static. */
+const char *mailview_state_words(enum case_state s);
+
 /* The mailto: URI (RFC 6068) of a command's button: to reply_addr, subject
  * "Re: " + subject, body: the command's word on the first line, then a "-- "
  * signature holding "Ref: KEY" (key may be NULL: no signature). Allocated. */

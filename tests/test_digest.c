@@ -124,18 +124,18 @@ static void test_cdt_digest(void **state)
 	assert_string_equal(m.subject, "CGEN digest Friday 2026-12-04: 4 open cases, 1 overdue");
 	const char *x = m.text;
 	assert_non_null(strstr(x, "Open cases: 4 (1 overdue)\n"));
-	assert_non_null(strstr(x, "  awaiting_approvals       2\n"));
-	assert_non_null(strstr(x, "  granted                  1  (closed)\n"));
+	assert_non_null(strstr(x, "  waiting for approvals          2\n"));
+	assert_non_null(strstr(x, "  granted                        1  (closed)\n"));
 	/* overdue first, then oldest first; the closed case is not listed */
 	const char *p2 = strstr(x, "\n  CGEN-2026-0002"), *p5 = strstr(x, "\n  CGEN-2026-0005"),
 		   *p4 = strstr(x, "\n  CGEN-2026-0004"), *p1 = strstr(x, "\n  CGEN-2026-0001");
 	assert_true(p2 && p5 && p4 && p1 && p2 < p5 && p5 < p4 && p4 < p1);
 	assert_null(strstr(x, "\n  CGEN-2026-0003  "));
-	assert_non_null(strstr(x, "  CGEN-2026-0002  CHP        14 days  awaiting_approvals  OVERDUE\n"
+	assert_non_null(strstr(x, "  CGEN-2026-0002  CHP        14 days  waiting for approvals  OVERDUE\n"
 				  "      waits on the AIO and CIO (it.chief@chp.ca.gov) since 2026-11-20 09:00 PST;"
 				  " reminders sent: 0; 9 of 9 business days\n"));
 	assert_non_null(strstr(x, "waits on the CIO (cio@water.ca.gov) since 2026-11-30 09:00 PST"));
-	assert_non_null(strstr(x, "  CGEN-2026-0001  DWR         1 day   cdt_review\n"
+	assert_non_null(strstr(x, "  CGEN-2026-0001  DWR         1 day   under review at CDT\n"
 				  "      waits on CDT since 2026-12-03 09:00 PST; reminders sent: 0; 0 of 9"));
 	assert_non_null(strstr(x, "Decisions, last 24 hours:\n  2026-12-03 14:00  CGEN-2026-0003  "
 				  "decided: granted: review <at> renewal (cto@cdt.ca.gov)\n"));

@@ -69,7 +69,7 @@ is "the same for the second reviewer" "$(grep -c ' digest review2@cdt.ca.gov ' "
 dg=$(grep ' digest review1@cdt.ca.gov ' "$T/log" | tail -n 1 | awk '{print $NF}')
 check "the digest is text and HTML" grep -q '^Content-Type: multipart/alternative' "$T/outbox/new/$dg"
 check "with a text/html part" grep -q '^Content-Type: text/html; charset=UTF-8' "$T/outbox/new/$dg"
-check "overdue cases listed as such" body_has "$T/outbox/new/$dg" '^  CGEN-2026-0001  DWR        12 days  awaiting_approvals  OVERDUE$'
+check "overdue cases listed as such" body_has "$T/outbox/new/$dg" '^  CGEN-2026-0001  DWR        12 days  waiting for approvals  OVERDUE$'
 head=$(body_of "$T/outbox/new/$dg" | sed -n 's/^Event chain: [0-9]* events, head \([0-9a-f]\{64\}\)$/\1/p')
 check "the digest publishes the chain head" test -n "$head"
 
