@@ -23,6 +23,7 @@
 #include "export.h"
 #include "form.h"
 #include "log.h"
+#include "mailview.h"
 #include "message.h"
 #include "replykey.h"
 #include "request.h"
@@ -64,6 +65,11 @@ int agent_open_flags(struct agent *a, const struct conf *cfg, int mail, unsigned
 		char *j = strv_join(&errs, "\n");
 		*err = xasprintf("templates: %s", j);
 		free(j);
+		goto fail;
+	}
+	if (!templates_html(a->tpl, "layout")) {
+		*err = xasprintf("templates: %s/layout.html is missing (the HTML part of every mail)",
+				 cfg->templates_dir);
 		goto fail;
 	}
 	{
@@ -182,21 +188,224 @@ static int audit_csv(struct agent *a, const char *entity, struct buf *out, int *
 	return 0;
 }
 
+/* Replaces var name's value in vars (first match) with value. */
+static void var_set(struct strv *vars, const char *name, const char *value)
+{
+	for (size_t i = 0; i + 1 < vars->n; i += 2)
+		if (strcmp(vars->v[i], name) == 0) {
+			str_set(&vars->v[i + 1], value);
+			return;
+		}
+	add_var(vars, name, value);
+}
+
+/* A block's text as a template value: without its last line break (the
+ * template puts its own). */
+static void var_block(struct strv *vars, const char *name, struct buf *text)
+{
+	while (text->len && text->s[text->len - 1] == '\n')
+		text->s[--text->len] = '\0';
+	var_set(vars, name, text->s ? text->s : "");
+}
+
+static const char *var_get(const struct strv *vars, const char *name)
+{
+	for (size_t i = 0; i + 1 < vars->n; i += 2)
+		if (strcmp(vars->v[i], name) == 0)
+			return vars->v[i + 1];
+	return NULL;
+}
+
+/* text with every address that has a display name in people written as
+ * "Name <addr>" (addresses already in angle brackets stay). Allocated. */
+static char *names_in(const char *text, const struct strv *people)
+{
+	struct buf b = {0};
+	const char *p = text;
+	while (*p) {
+		const char *at = strchr(p, '@');
+		if (!at) {
+			buf_adds(&b, p);
+			break;
+		}
+		const char *s = at, *e = at + 1;
+		while (s > p && (isalnum((unsigned char)s[-1]) || strchr("._%+-", s[-1])))
+			s--;
+		while (*e && (isalnum((unsigned char)*e) || *e == '.' || *e == '-'))
+			e++;
+		while (e > at + 1 && e[-1] == '.')
+			e--;
+		buf_add(&b, p, (size_t)(s - p));
+		char *addr = xstrndup(s, (size_t)(e - s));
+		char *who = s > text && s[-1] == '<' ? xstrdup(addr) : mailview_person(people, addr);
+		buf_adds(&b, s < at ? who : addr);
+		free(who);
+		free(addr);
+		p = e > at ? e : at + 1;
+	}
+	return buf_steal(&b);
+}
+
+/* The documents of a mail: the requester's documents of the case, or the
+ * attachments of the inbound mail raw. */
+static int mail_docs(struct agent *a, const struct case_rec *c, const struct engine_mail *m,
+		     const char *raw, size_t raw_len, struct case_doc **docs, size_t *n)
+{
+	*docs = NULL;
+	*n = 0;
+	if (m->attach == ENGINE_ATTACH_MAIL) {
+		struct message pm = {0};
+		struct buf *att = NULL;
+		if (raw && message_parse_data(raw, raw_len, &pm, &att) == 0 && pm.n_att) {
+			struct strv names = {0};
+			export_attachment_names(&pm, &names);
+			*docs = xcalloc(pm.n_att, sizeof **docs);
+			for (size_t i = 0; i < pm.n_att; i++) {
+				struct case_doc *d = &(*docs)[(*n)++];
+				d->name = xstrdup(names.v[i]);
+				d->type = xstrdup(pm.att[i].type ? pm.att[i].type : "application/octet-stream");
+				d->size = att[i].len;
+				d->data = att[i].s ? att[i].s : xstrdup("");
+				att[i].s = NULL;
+				d->from = xstrdup(pm.from_addr ? pm.from_addr : "");
+			}
+			strv_free(&names);
+		}
+		message_data_free(att, pm.n_att);
+		message_free(&pm);
+		return 0;
+	}
+	char *err = NULL;
+	if (export_case_docs(a->st, c->id, c->requester, docs, n, &err) != EXPORT_OK) {
+		log_err("case %s: documents: %s", c->id, err);
+		free(err);
+		return -1;
+	}
+	return 0;
+}
+
+/* What a mail about case c shows besides the engine's values: people by
+ * display name, the subject's headline, the request as a table, the case's
+ * history and its documents (text into vars, HTML into hv), and the
+ * documents attached to it (*atts, pointing into *docs). */
+static int case_view(struct agent *a, const struct case_rec *c, const struct engine_mail *m,
+		     const char *raw, size_t raw_len, struct strv *vars, struct strv *hv,
+		     struct case_doc **docs, size_t *ndocs, struct outmail_att **atts, size_t *natts)
+{
+	struct strv people = {0};
+	struct buf t = {0}, h = {0};
+	struct event_rec *ev = NULL;
+	size_t nev = 0;
+	int rc = -1;
+	struct strv who = {0};
+	if (store_events(a->st, c->id, &ev, &nev) != STORE_OK)
+		goto out;
+	/* the people a case mail may name: the parties and every actor */
+	const struct entity *pe = c->entity ? directory_by_code(&a->dir, c->entity) : NULL;
+	strv_add(&who, c->requester ? c->requester : "");
+	if (pe && pe->aio)
+		strv_add(&who, pe->aio);
+	if (pe && pe->cio)
+		strv_add(&who, pe->cio);
+	for (size_t i = 0; i < a->cfg->workflow.cdt.n; i++)
+		strv_add(&who, a->cfg->workflow.cdt.v[i]);
+	strv_add(&who, a->cfg->workflow.cto);
+	for (size_t i = 0; i < nev; i++)
+		if (ev[i].actor && strchr(ev[i].actor, '@') && !strv_contains_ci(&who, ev[i].actor))
+			strv_add(&who, ev[i].actor);
+	int pr = store_people(a->st, &who, &people);
+	strv_free(&who);
+	if (pr != STORE_OK)
+		goto out;
+	if (a->cfg->smtp.from_name) {
+		strv_add(&people, a->cfg->smtp.from_addr);
+		strv_add(&people, a->cfg->smtp.from_name);
+	}
+	static const char *const named[] = {"requester", "recommended_by", "rejected_by", "waiting_on"};
+	for (size_t i = 0; i < ARRAY_LEN(named); i++) {
+		const char *v = var_get(vars, named[i]);
+		if (v) {
+			char *nv = names_in(v, &people);
+			var_set(vars, named[i], nv);
+			free(nv);
+		}
+	}
+	char *hl = mailview_headline(c->fields_json, c->entity);
+	var_set(vars, "headline", *hl ? hl : c->id);
+	free(hl);
+
+	const struct entity *e = c->entity ? directory_by_code(&a->dir, c->entity) : NULL;
+	char *label = e ? xasprintf("%s (%s)", e->name, e->code) : NULL;
+	if (mailview_request(c->fields_json, label, &t, &h) > 0) {
+		var_block(vars, "summary", &t);
+		var_set(hv, "summary", h.s);
+	}
+	free(label);
+	buf_free(&t);
+	buf_free(&h);
+
+	if (mailview_history(ev, nev, &people, &t, &h) > 0) {
+		var_block(vars, "history", &t);
+		var_set(hv, "history", h.s);
+	}
+	buf_free(&t);
+	buf_free(&h);
+
+	if ((m->attach || templates_uses(a->tpl, m->tmpl, "documents")) &&
+	    mail_docs(a, c, m, raw, raw_len, docs, ndocs) != 0)
+		goto out;
+	struct mailview_doc *md = xcalloc(*ndocs + 1, sizeof *md);
+	long long limit = a->cfg->smtp.max_attachments_size, used = 0;
+	*atts = xcalloc(*ndocs + 1, sizeof **atts);
+	for (size_t i = 0; i < *ndocs; i++) {
+		struct case_doc *d = &(*docs)[i];
+		md[i].name = d->name;
+		md[i].type = d->type;
+		md[i].size = d->size;
+		if (m->attach && used + (long long)d->size <= limit) {
+			used += (long long)d->size;
+			md[i].attached = 1;
+			(*atts)[*natts].name = d->name;
+			(*atts)[*natts].type = d->type;
+			(*atts)[*natts].data = d->data;
+			(*atts)[*natts].len = d->size;
+			(*natts)++;
+		}
+	}
+	if (*ndocs) {
+		mailview_documents(md, *ndocs, limit, c->id, &t, &h);
+		var_block(vars, "documents", &t);
+		var_set(hv, "documents", h.s);
+	}
+	free(md);
+	rc = 0;
+out:
+	buf_free(&t);
+	buf_free(&h);
+	store_events_free(ev, nev);
+	strv_free(&people);
+	return rc;
+}
+
 /* Renders one engine mail and queues it in the outbox (inside the caller's
- * transaction). Returns 0, or -1 on a store error. A template error is logged
- * and recorded on the case; it never blocks the mail that caused it. */
+ * transaction); raw is the inbound mail that caused it (NULL for the clock).
+ * Returns 0, or -1 on a store error. A template error is logged and recorded
+ * on the case; it never blocks the mail that caused it. */
 static int queue_mail(struct agent *a, const struct case_rec *c, const struct engine_mail *m,
-		      const struct message *in, time_t now)
+		      const struct message *in, const char *raw, size_t raw_len, time_t now)
 {
 	const struct conf *cfg = a->cfg;
 	const char *dom = addr_domain(cfg->smtp.from_addr);
 	char key[REPLYKEY_LEN + 1] = "";
 	char *subject = NULL, *body = NULL, *err = NULL, *reply_to = NULL, *msgid = NULL;
-	char *data = NULL, *attach_name = NULL;
+	char *data = NULL, *attach_name = NULL, *html = NULL, *flowed = NULL;
 	struct buf attach = {0};
 	int rc = -1;
-	struct strv vars = {0};
+	struct strv vars = {0}, hv = {0};
 	struct strv rcpts = {0};
+	struct case_doc *docs = NULL;
+	size_t ndocs = 0, natts = 0;
+	struct outmail_att *atts = NULL;
 
 	if (!m->to || !addr_valid(m->to) || str_has_controls(m->to)) {
 		/* never mailed: a control character could end the address (SMTP
@@ -243,7 +452,26 @@ static int queue_mail(struct agent *a, const struct case_rec *c, const struct en
 	if (!has_subject)
 		add_var(&vars, "subject", in && in->subject ? in->subject : "");
 	add_var(&vars, "form", a->form_text);
-	if (templates_render(a->tpl, m->tmpl, &vars, &subject, &body, &err) != 0) {
+	/* the blocks of mail views; a case mail fills them in */
+	add_var(&vars, "headline", c ? c->id : "");
+	add_var(&vars, "history", "No history yet.");
+	add_var(&vars, "documents", "None.");
+	if (c && case_view(a, c, m, raw, raw_len, &vars, &hv, &docs, &ndocs, &atts, &natts) != 0)
+		goto out;
+	const struct mailview_command *cmds[16];
+	size_t ncmds = m->keyed && c ? mailview_commands(m->role, c->state, cmds, ARRAY_LEN(cmds)) : 0;
+	struct mailview_in mi = {
+		.t = a->tpl,
+		.tmpl = m->tmpl,
+		.vars = &vars,
+		.html_vars = &hv,
+		.key = *key ? key : NULL,
+		.reply_addr = reply_to ? reply_to : cfg->smtp.from_addr,
+		.cmds = cmds,
+		.n_cmds = ncmds,
+		.agent_name = cfg->smtp.from_name,
+	};
+	if (mailview_render(&mi, &subject, &body, &html, &err) != 0) {
 		log_err("template %s: %s", m->tmpl, err);
 		rc = store_event_add(a->st, c ? c->id : NULL, now, "mail_failed", "agent", err) == STORE_OK ? 0 : -1;
 		goto out;
@@ -257,12 +485,7 @@ static int queue_mail(struct agent *a, const struct case_rec *c, const struct en
 			subject = s;
 		}
 	}
-	if (*key) {
-		char *b = xasprintf("%s\n\n-- \nPlease reply above this line and keep this reference in "
-				    "your reply.\nRef: %s\n", body, key);
-		free(body);
-		body = b;
-	}
+	flowed = compose_flowed(body);
 	int64_t id;
 	if (store_outbox_next_id(a->st, &id) != STORE_OK)
 		goto out;
@@ -279,7 +502,7 @@ static int queue_mail(struct agent *a, const struct case_rec *c, const struct en
 		.reply_to = reply_to,
 		.to = &rcpts,
 		.subject = subject,
-		.body = body,
+		.body = flowed,
 		.message_id = msgid,
 		.in_reply_to = irt,
 		.references = irt,
@@ -289,14 +512,21 @@ static int queue_mail(struct agent *a, const struct case_rec *c, const struct en
 		.attach_type = attach_name ? "text/csv" : NULL,
 		.attach_data = attach.s,
 		.attach_len = attach.len,
+		.html = html,
+		.atts = atts,
+		.n_atts = natts,
+		.flowed = 1,
 	};
 	size_t len;
 	data = compose_message(&om, &len);
 	int64_t got;
 	if (store_outbox_add(a->st, c ? c->id : NULL, cfg->smtp.from_addr, &rcpts, data, len, now, &got) != STORE_OK)
 		goto out;
-	char *detail = xasprintf("%s to %s (%s, outbox %lld)", m->tmpl, m->to,
-				 m->role ? role_name(m->role) : "sender", (long long)got);
+	char *detail = natts
+		? xasprintf("%s to %s (%s, outbox %lld) with %zu document(s)", m->tmpl, m->to,
+			    m->role ? role_name(m->role) : "sender", (long long)got, natts)
+		: xasprintf("%s to %s (%s, outbox %lld)", m->tmpl, m->to,
+			    m->role ? role_name(m->role) : "sender", (long long)got);
 	rc = store_event_add(a->st, c ? c->id : NULL, now, "mailed", "agent", detail) == STORE_OK ? 0 : -1;
 	free(detail);
 out:
@@ -304,11 +534,16 @@ out:
 	free(attach_name);
 	free(subject);
 	free(body);
+	free(html);
+	free(flowed);
 	free(err);
 	free(reply_to);
 	free(msgid);
 	free(data);
+	free(atts);
+	export_case_docs_free(docs, ndocs);
 	strv_free(&vars);
+	strv_free(&hv);
 	strv_free(&rcpts);
 	return rc;
 }
@@ -474,7 +709,7 @@ static int next_case_id(struct agent *a, time_t now, const char *raw, size_t len
  * which the case's entity names that address (its delegates for that role
  * no longer count) and 1 is returned; the caller frees view->v only. 0 when
  * the case has no such change (view unused), -1 on a store error. */
-static int case_view(struct agent *a, const struct case_rec *c, struct directory *view,
+static int case_dir_view(struct agent *a, const struct case_rec *c, struct directory *view,
 		     struct entity *ent, char **aio, char **cio)
 {
 	*aio = *cio = NULL;
@@ -676,7 +911,7 @@ static int handle(struct agent *a, const char *raw, size_t len, const char *ref,
 	struct engine_env env = env_of(a, now);
 	env.next_case_id = next_id;
 	env.case_open_full = &full;
-	int viewed = have_case ? case_view(a, &c, &view, &vent, &vaio, &vcio) : 0;
+	int viewed = have_case ? case_dir_view(a, &c, &view, &vent, &vaio, &vcio) : 0;
 	if (viewed < 0)
 		goto out;
 	if (viewed)
@@ -733,8 +968,21 @@ static int handle(struct agent *a, const char *raw, size_t len, const char *ref,
 		if (store_event_add(a->st, cid, now, out.events[i].kind, out.events[i].actor,
 				    out.events[i].detail) != STORE_OK)
 			goto out;
+	/* People by name: the display name of a sender our checks accepted. */
+	if (m.kind == MSG_NORMAL && m.from_count == 1 && m.from_addr && m.from_name && !auth_why &&
+	    !is_own_address(a->cfg, m.from_addr) &&
+	    store_person_set(a->st, m.from_addr, m.from_name, now) != STORE_OK)
+		goto out;
+	/* Every version of a request: the mail that opened the case, each corrected form. */
+	if (cid) {
+		int version = out.created;
+		for (size_t i = 0; i < out.n_events; i++)
+			version |= strcmp(out.events[i].kind, "corrected") == 0;
+		if (version && store_request_version_add(a->st, cid, msg_row, now) != STORE_OK)
+			goto out;
+	}
 	for (size_t i = 0; i < out.n_mails; i++)
-		if (queue_mail(a, out.has_case ? &out.c : NULL, &out.mails[i], &m, now) != 0 ||
+		if (queue_mail(a, out.has_case ? &out.c : NULL, &out.mails[i], &m, raw, len, now) != 0 ||
 		    (out.mails[i].caseless && store_limit_add(a->st, "answer", "", now) != STORE_OK))
 			goto out;
 	if (out.created && out.c.entity &&
@@ -834,7 +1082,7 @@ static int handle_oversize(struct agent *a, const struct source_msg *sm, time_t 
 		strv_add(&em.vars, reason);
 		strv_add(&em.vars, "subject");
 		strv_add(&em.vars, m.subject ? m.subject : "");
-		rc = queue_mail(a, NULL, &em, &m, now);
+		rc = queue_mail(a, NULL, &em, &m, NULL, 0, now);
 		if (rc == 0 && store_limit_add(a->st, "answer", "", now) != STORE_OK)
 			rc = -1;
 		strv_free(&em.vars);
@@ -1377,7 +1625,7 @@ int agent_tick(struct agent *a, time_t now, size_t *reminded)
 		struct entity vent;
 		char *vaio = NULL, *vcio = NULL;
 		struct engine_env cenv = env;
-		int viewed = case_view(a, &v[i], &view, &vent, &vaio, &vcio);
+		int viewed = case_dir_view(a, &v[i], &view, &vent, &vaio, &vcio);
 		if (viewed < 0)
 			goto out;
 		if (viewed)
@@ -1397,7 +1645,7 @@ int agent_tick(struct agent *a, time_t now, size_t *reminded)
 				ok = store_event_add(a->st, o.c.id, now, o.events[k].kind, o.events[k].actor,
 						     o.events[k].detail) == STORE_OK;
 			for (size_t k = 0; ok && k < o.n_mails; k++)
-				ok = queue_mail(a, &o.c, &o.mails[k], NULL, now) == 0;
+				ok = queue_mail(a, &o.c, &o.mails[k], NULL, NULL, 0, now) == 0;
 			if (ok) {
 				(*reminded)++;
 				log_info("case %s: %s", o.c.id, o.c.overdue ? "overdue, CDT told" : "reminder sent");
@@ -1486,13 +1734,15 @@ static int queue_digest(struct agent *a, const char *to, const struct digest_mai
 	if (store_outbox_next_id(a->st, &id) != STORE_OK)
 		return -1;
 	char *msgid = xasprintf("cgen.digest.%s.%lld@%s", day, (long long)id, addr_domain(cfg->smtp.from_addr));
+	char *flowed = compose_flowed(dm->text);
 	strv_add(&rcpts, to);
 	struct outmail om = {
 		.from = cfg->smtp.from,
 		.to = &rcpts,
 		.subject = dm->subject,
-		.body = dm->text,
+		.body = flowed,
 		.html = dm->html,
+		.flowed = 1,
 		.message_id = msgid,
 		.date = now,
 	};
@@ -1504,6 +1754,7 @@ static int queue_digest(struct agent *a, const char *to, const struct digest_mai
 		free(d);
 	}
 	free(data);
+	free(flowed);
 	free(msgid);
 	strv_free(&rcpts);
 	return rc;
@@ -1751,7 +2002,7 @@ static int store_out(struct agent *a, struct engine_out *o, time_t now)
 				    o->events[i].detail) != STORE_OK)
 			return -1;
 	for (size_t i = 0; i < o->n_mails; i++)
-		if (queue_mail(a, &o->c, &o->mails[i], NULL, now) != 0)
+		if (queue_mail(a, &o->c, &o->mails[i], NULL, NULL, 0, now) != 0)
 			return -1;
 	return 0;
 }
@@ -1808,7 +2059,7 @@ int agent_operator(struct agent *a, const char *case_id, struct engine_op_in *in
 			rc = 1;
 			goto out;
 		}
-		if (case_view(a, &c, &view, &vent, &vaio, &vcio) < 0)
+		if (case_dir_view(a, &c, &view, &vent, &vaio, &vcio) < 0)
 			goto out;
 		old = xstrdup(in->role == ROLE_AIO ? (vaio ? vaio : e->aio) : (vcio ? vcio : e->cio));
 		if (addr_equal(old, in->addr)) {
@@ -1828,7 +2079,7 @@ int agent_operator(struct agent *a, const char *case_id, struct engine_op_in *in
 	}
 	in->old_addr = old;
 	struct engine_env env = env_of(a, now);
-	int viewed = case_view(a, &c, &view, &vent, &vaio, &vcio);
+	int viewed = case_dir_view(a, &c, &view, &vent, &vaio, &vcio);
 	if (viewed < 0)
 		goto out;
 	if (viewed)

@@ -6,6 +6,7 @@
  *     parse FILE [--json]           verify [--head HASH] [DIR]
  *     digest [--print]              export --granted DIR [--entity CODE] [--since DATE]
  *     init                          migrate                      backup FILE
+ *     attachments CASE [--out DIR]
  *
  * "digest" queues the CDT digest (and the approver digests) in the outbox at
  * once, whatever the time of day, unless the local day of --now already had
@@ -37,12 +38,14 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <pwd.h>
 #include <sys/stat.h>
@@ -54,6 +57,7 @@
 #include "conf.h"
 #include "directory.h"
 #include "export.h"
+#include "fs.h"
 #include "log.h"
 #include "ops.h"
 #include "privs.h"
@@ -97,6 +101,8 @@ static void usage(FILE *f)
 	      "  reopen CASE [--state S] --reason R   open a closed case again\n"
 	      "  resend CASE [--to ADDRESS] [--reason R]   queue its latest mail(s) again\n"
 	      "  (operator acts take --by WHO, default the login name; they are events on the case)\n"
+	      "  attachments CASE [--out DIR] the documents of a case's mails; --out: write them\n"
+	      "                              to DIR (created, owner-only)\n"
 	      "  --version, --help\n"
 	      "See cgenctl(1).\n", f);
 }
@@ -182,6 +188,7 @@ struct cmd_opts {
 	const char *state;
 	const char *head;        /* verify --head HASH */
 	const char *granted, *entity, *since; /* export */
+	const char *out;         /* attachments --out DIR */
 	const char *args[4];
 	int nargs;
 };
@@ -204,6 +211,8 @@ static int split_opts(int argc, char **argv, struct cmd_opts *o)
 			o->entity = argv[++i];
 		else if (strcmp(argv[i], "--since") == 0 && i + 1 < argc)
 			o->since = argv[++i];
+		else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
+			o->out = argv[++i];
 		else if (argv[i][0] == '-' && argv[i][1] == '-')
 			return -1;
 		else if (o->nargs < 4)
@@ -394,6 +403,75 @@ static int cmd_backup(const struct conf *cfg, const char *file)
 		printf("backup of %s written to %s and checked: %s\n", cfg->store_path, file, summary);
 	free(summary);
 	store_close(st);
+	return rc;
+}
+
+/* Writes data to dir/name, owner-only, never through a link. 0 or -1. */
+static int write_private(const char *dir, const char *name, const char *data, size_t len)
+{
+	char *path = xasprintf("%s/%s", dir, name);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	int rc = fd < 0 ? -1 : 0;
+	for (size_t off = 0; rc == 0 && off < len;) {
+		ssize_t w = write(fd, data + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			rc = -1;
+		else
+			off += (size_t)w;
+	}
+	if (fd >= 0 && (fsync(fd) != 0 || close(fd) != 0))
+		rc = -1;
+	if (rc != 0)
+		fprintf(stderr, "cgenctl: %s: %s\n", path, strerror(errno));
+	free(path);
+	return rc;
+}
+
+/* attachments CASE [--out DIR]: the documents of every mail of the case (the
+ * requester's quotes and SLAs, the answers' documents), one a line; with
+ * --out, written to DIR under the names the central file uses. */
+static int cmd_attachments(struct store *st, const char *arg, const char *dir)
+{
+	char id[24];
+	snprintf(id, sizeof id, "%s", arg);
+	for (char *p = id; *p; p++)
+		if (*p >= 'a' && *p <= 'z')
+			*p = (char)(*p - 'a' + 'A');
+	struct case_rec cr = {0};
+	int r = store_case_get(st, id, &cr);
+	if (r != STORE_OK) {
+		fprintf(stderr, r == STORE_NOTFOUND ? "cgenctl: no case %s\n" : "cgenctl: store: %s\n",
+			r == STORE_NOTFOUND ? arg : store_errmsg(st));
+		return 1;
+	}
+	case_clear(&cr);
+	struct case_doc *d = NULL;
+	size_t n = 0;
+	char *err = NULL;
+	if (export_case_docs(st, id, NULL, &d, &n, &err) != EXPORT_OK) {
+		fprintf(stderr, "cgenctl: %s\n", err);
+		free(err);
+		return 1;
+	}
+	int rc = 0;
+	if (dir && fs_mkdir(dir) < 0) {
+		fprintf(stderr, "cgenctl: %s: %s\n", dir, strerror(errno));
+		rc = 1;
+	}
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		char when[32];
+		report_rfc3339(d[i].at, when);
+		printf("%s\t%zu bytes\t%s\tsha256 %s\tfrom %s at %s\n", d[i].name, d[i].size, d[i].type,
+		       d[i].sha256, *d[i].from ? d[i].from : "?", when);
+		if (dir && write_private(dir, d[i].name, d[i].data, d[i].size) != 0)
+			rc = 1;
+	}
+	if (rc == 0)
+		printf("%zu document%s on case %s%s%s\n", n, n == 1 ? "" : "s", id, dir ? ", written to " : "",
+		       dir ? dir : "");
+	export_case_docs_free(d, n);
 	return rc;
 }
 
@@ -728,14 +806,16 @@ int main(int argc, char **argv)
 	}
 	int is_backup = strcmp(cmd, "backup") == 0;
 	int is_admin = strcmp(cmd, "init") == 0 || strcmp(cmd, "migrate") == 0;
-	int want = strcmp(cmd, "show") == 0 || strcmp(cmd, "parse") == 0 || sub || is_backup ? 1 : 0;
+	int is_att = strcmp(cmd, "attachments") == 0;
+	int want = strcmp(cmd, "show") == 0 || strcmp(cmd, "parse") == 0 || sub || is_backup || is_att ? 1 : 0;
 	int is_export = strcmp(cmd, "export") == 0, is_verify = strcmp(cmd, "verify") == 0;
 	int known = want || strcmp(cmd, "list") == 0 || strcmp(cmd, "queue") == 0 ||
 		    is_verify || strcmp(cmd, "digest") == 0 || is_export || is_admin;
 	int reprocess = strcmp(cmd, "queue") == 0 && o.nargs == 2 && strcmp(o.args[0], "reprocess") == 0;
 	if (!known || (o.nargs != want && !(is_verify && o.nargs == 1) && !reprocess) ||
 	    (o.print && strcmp(cmd, "digest") != 0) || (o.head && !is_verify) ||
-	    (is_export != (o.granted != NULL)) || (!is_export && (o.entity || o.since))) {
+	    (is_export != (o.granted != NULL)) || (!is_export && (o.entity || o.since)) ||
+	    (o.out && !is_att)) {
 		usage(stderr);
 		return EX_USAGE;
 	}
@@ -826,6 +906,8 @@ int main(int argc, char **argv)
 		}
 	} else if (sub) {
 		rc = cmd_import(st, o.args[0]);
+	} else if (is_att) {
+		rc = cmd_attachments(st, o.args[0], o.out);
 	} else if (reprocess) {
 		rc = cmd_reprocess(&cfg, o.args[1], now);
 	} else if (strcmp(cmd, "queue") == 0) {

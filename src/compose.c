@@ -13,6 +13,7 @@
 
 #define LINE_MAX_SOFT 78   /* RFC 5322 2.1.1 */
 #define QP_LINE_MAX 76     /* RFC 2045 6.7 */
+#define FLOW_WIDTH 72     /* text lines are wrapped here (format=flowed) */
 #define WORD_BYTES 42      /* UTF-8 bytes per encoded word: 56 base64 chars, 68 in all */
 
 struct tpl {
@@ -24,6 +25,8 @@ struct tpl {
 struct templates {
 	struct tpl *v;
 	size_t n;
+	struct tpl *h;  /* NAME.html files: name and body (no subject) */
+	size_t nh;
 };
 
 /* --- templates --- */
@@ -31,6 +34,11 @@ struct templates {
 /* p starts with "{{". Returns the length of "{{name}}" with *name and *name_len
  * set, 4 with *name NULL for the escape "{{{{", or 0 when malformed. */
 static size_t placeholder(const char *p, const char **name, size_t *name_len)
+{
+	return compose_placeholder(p, name, name_len);
+}
+
+size_t compose_placeholder(const char *p, const char **name, size_t *name_len)
 {
 	*name = NULL;
 	*name_len = 0;
@@ -148,6 +156,30 @@ static const struct tpl *find(const struct templates *t, const char *name)
 	return NULL;
 }
 
+/* Loads one NAME.html file into t->h (placeholders checked). */
+static void load_html(struct templates *t, const char *dir, const char *slash, const char *fname,
+		      struct strv *errors)
+{
+	char *path = xasprintf("%s%s%s", dir, slash, fname);
+	struct stat st;
+	if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+		char *text = read_text(path, errors);
+		size_t before = errors->n;
+		if (text)
+			check_placeholders(path, text, 1, errors);
+		if (text && errors->n == before) {
+			t->h = xrealloc(t->h, (t->nh + 1) * sizeof(*t->h));
+			t->h[t->nh].name = xstrndup(fname, strlen(fname) - 5);
+			t->h[t->nh].subject = NULL;
+			t->h[t->nh].body = text;
+			t->nh++;
+			text = NULL;
+		}
+		free(text);
+	}
+	free(path);
+}
+
 int templates_load(const char *dir, const char *const *required,
 		   struct templates **out, struct strv *errors)
 {
@@ -164,6 +196,10 @@ int templates_load(const char *dir, const char *const *required,
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL) {
 		size_t len = strlen(de->d_name);
+		if (de->d_name[0] != '.' && len > 5 && strcmp(de->d_name + len - 5, ".html") == 0) {
+			load_html(t, dir, slash, de->d_name, errors);
+			continue;
+		}
 		if (de->d_name[0] == '.' || len <= 4 || strcmp(de->d_name + len - 4, ".txt") != 0)
 			continue;
 		char *path = xasprintf("%s%s%s", dir, slash, de->d_name);
@@ -272,12 +308,54 @@ void templates_free(struct templates *t)
 		free(t->v[i].body);
 	}
 	free(t->v);
+	for (size_t i = 0; i < t->nh; i++) {
+		free(t->h[i].name);
+		free(t->h[i].body);
+	}
+	free(t->h);
 	free(t);
 }
 
 int templates_has(const struct templates *t, const char *name)
 {
 	return find(t, name) != NULL;
+}
+
+const char *templates_text(const struct templates *t, const char *name)
+{
+	const struct tpl *tp = find(t, name);
+	return tp ? tp->body : NULL;
+}
+
+const char *templates_subject(const struct templates *t, const char *name)
+{
+	const struct tpl *tp = find(t, name);
+	return tp ? tp->subject : NULL;
+}
+
+const char *templates_html(const struct templates *t, const char *name)
+{
+	for (size_t i = 0; t && i < t->nh; i++)
+		if (strcmp(t->h[i].name, name) == 0)
+			return t->h[i].body;
+	return NULL;
+}
+
+int templates_uses(const struct templates *t, const char *name, const char *var)
+{
+	const struct tpl *tp = find(t, name);
+	const char *html = templates_html(t, name);
+	const char *src[3] = {tp ? tp->subject : NULL, tp ? tp->body : NULL, html};
+	size_t vl = strlen(var);
+	for (int k = 0; k < 3; k++)
+		for (const char *p = src[k]; p && (p = strstr(p, "{{")); ) {
+			const char *nm;
+			size_t len, n = placeholder(p, &nm, &len);
+			if (nm && len == vl && memcmp(nm, var, vl) == 0)
+				return 1;
+			p += n ? n : 2;
+		}
+	return 0;
 }
 
 static const char *var_value(const struct strv *vars, const char *name, size_t len)
@@ -676,8 +754,22 @@ char *compose_message(const struct outmail *m, size_t *len)
 	buf_adds(&b, "MIME-Version: 1.0\r\n");
 
 	char *qp = compose_qp(m->body ? m->body : "");
+	/* every attachment: the single one of attach_name first, then atts */
+	size_t natt = (m->attach_name ? 1 : 0) + m->n_atts;
+	struct outmail_att *att = xcalloc(natt + 1, sizeof *att);
+	if (m->attach_name) {
+		att[0].name = m->attach_name;
+		att[0].type = m->attach_type;
+		att[0].data = m->attach_data;
+		att[0].len = m->attach_data ? m->attach_len : 0;
+	}
+	for (size_t i = 0; i < m->n_atts; i++)
+		att[(m->attach_name ? 1 : 0) + i] = m->atts[i];
+	const char *text_type = m->flowed
+		? "Content-Type: text/plain; charset=UTF-8; format=flowed; delsp=yes\r\n"
+		: "Content-Type: text/plain; charset=UTF-8\r\n";
 	char boundary[40], alt[48];
-	if (m->attach_name || m->html) {
+	if (natt || m->html) {
 		/* "=_" never occurs in quoted-printable or base64 text */
 		uint64_t h = 1469598103934665603ULL;
 		for (const char *p = m->message_id ? m->message_id : ""; *p; p++)
@@ -687,32 +779,32 @@ char *compose_message(const struct outmail *m, size_t *len)
 		/* not an extension of boundary: a delimiter must not start another */
 		snprintf(alt, sizeof(alt), "=_cgen_alt_%016llx", (unsigned long long)h);
 	}
-	if (m->attach_name)
+	if (natt)
 		buf_addf(&b, "Content-Type: multipart/mixed;\r\n boundary=\"%s\"\r\n", boundary);
 	else if (m->html)
 		buf_addf(&b, "Content-Type: multipart/alternative;\r\n boundary=\"%s\"\r\n", alt);
 	else {
-		buf_adds(&b, "Content-Type: text/plain; charset=UTF-8\r\n"
-			     "Content-Transfer-Encoding: quoted-printable\r\n");
+		buf_adds(&b, text_type);
+		buf_adds(&b, "Content-Transfer-Encoding: quoted-printable\r\n");
 	}
 	buf_addf(&b, "Auto-Submitted: %s\r\n", m->auto_replied ? "auto-replied" : "auto-generated");
 	buf_adds(&b, "X-Auto-Response-Suppress: All\r\n\r\n");
 
-	if (!m->attach_name && !m->html) {
+	if (!natt && !m->html) {
 		buf_adds(&b, qp);
 		if (b.s[b.len - 1] != '\n')
 			buf_adds(&b, "\r\n");
 	} else {
-		if (m->attach_name)
+		if (natt)
 			buf_addf(&b, "--%s\r\n", boundary);
 		if (m->html) {
-			if (m->attach_name)
+			if (natt)
 				buf_addf(&b, "Content-Type: multipart/alternative;\r\n boundary=\"%s\"\r\n\r\n",
 					 alt);
 			buf_addf(&b, "--%s\r\n", alt);
 		}
-		buf_adds(&b, "Content-Type: text/plain; charset=UTF-8\r\n"
-			     "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
+		buf_adds(&b, text_type);
+		buf_adds(&b, "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
 		buf_adds(&b, qp);
 		if (m->html) {
 			char *hq = compose_qp(m->html);
@@ -722,20 +814,159 @@ char *compose_message(const struct outmail *m, size_t *len)
 			buf_addf(&b, "\r\n--%s--\r\n", alt);
 			free(hq);
 		}
-		if (m->attach_name) {
-			char *type = str_trim(clean(m->attach_type, ""));
-			buf_addf(&b, "%s--%s\r\nContent-Type: %s\r\n", m->html ? "" : "\r\n", boundary,
-				 *type ? type : "application/octet-stream");
+		for (size_t i = 0; i < natt; i++) {
+			char *type = str_trim(clean(att[i].type, ""));
+			buf_addf(&b, "%s--%s\r\nContent-Type: %s\r\n", m->html || i ? "" : "\r\n", boundary,
+				 *type && !strpbrk(type, "\"\\") ? type : "application/octet-stream");
 			free(type);
 			buf_adds(&b, "Content-Transfer-Encoding: base64\r\n");
-			add_disposition(&b, m->attach_name);
+			add_disposition(&b, att[i].name);
 			buf_adds(&b, "\r\n");
-			base64_add(&b, (const unsigned char *)(m->attach_data ? m->attach_data : ""),
-				   m->attach_data ? m->attach_len : 0, QP_LINE_MAX);
-			buf_addf(&b, "\r\n--%s--\r\n", boundary);
+			base64_add(&b, (const unsigned char *)(att[i].data ? att[i].data : ""),
+				   att[i].data ? att[i].len : 0, QP_LINE_MAX);
+			buf_adds(&b, "\r\n");
 		}
+		if (natt)
+			buf_addf(&b, "--%s--\r\n", boundary);
 	}
+	free(att);
 	free(qp);
 	*len = b.len;
+	return buf_steal(&b);
+}
+
+/* --- format=flowed (RFC 3676, DelSp=yes) --- */
+
+/* Bytes of the first `want` code points of s[0..n) (all of it when shorter). */
+static size_t cp_bytes(const char *s, size_t n, size_t want)
+{
+	size_t i = 0, c = 0;
+	while (i < n && c < want) {
+		i += utf8_len((const unsigned char *)s + i, n - i);
+		c++;
+	}
+	return i;
+}
+
+static size_t cp_count(const char *s, size_t n)
+{
+	size_t c = 0;
+	for (size_t i = 0; i < n; i++)
+		c += ((unsigned char)s[i] & 0xc0) != 0x80;
+	return c;
+}
+
+/* One output line: space-stuffed when it starts with ' ', '>' or "From ";
+ * soft: DelSp's extra space marks the soft break. */
+static void flowed_line(struct buf *b, const char *s, size_t n, int soft)
+{
+	if (n && (s[0] == ' ' || s[0] == '>' || (n >= 5 && memcmp(s, "From ", 5) == 0)))
+		buf_addc(b, ' ');
+	buf_add(b, s, n);
+	if (soft)
+		buf_addc(b, ' ');
+	buf_addc(b, '\n');
+}
+
+/* Where to end the next piece of s[0..n), at most width code points: after the
+ * last run of spaces that starts within width; 0 when there is none. */
+static size_t break_at(const char *s, size_t n, size_t width)
+{
+	size_t lim = cp_bytes(s, n, width + 1), end = 0;
+	for (size_t i = 1; i < lim; i++)
+		if (s[i] == ' ' && s[i - 1] != ' ') {
+			size_t e = i;
+			while (e < n && s[e] == ' ')
+				e++;
+			end = e;
+		}
+	return end;
+}
+
+char *compose_flowed(const char *text)
+{
+	struct buf b = {0};
+	const char *p = text ? text : "";
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+		if (n == 3 && memcmp(p, "-- ", 3) == 0) {
+			buf_adds(&b, "-- \n"); /* the signature separator stays as it is */
+			p += nl ? n + 1 : n;
+			continue;
+		}
+		while (n && (p[n - 1] == ' ' || p[n - 1] == '\t' || p[n - 1] == '\r'))
+			n--; /* a fixed line never ends in a space */
+		size_t ind = 0;
+		while (ind < n && (p[ind] == ' ' || p[ind] == '\t'))
+			ind++;
+		if (cp_count(p, n) <= FLOW_WIDTH) {
+			flowed_line(&b, p, n, 0);
+		} else if (ind == 0) {
+			/* prose: soft breaks, so that readers may flow it again */
+			const char *s = p;
+			size_t left = n;
+			while (cp_count(s, left) > FLOW_WIDTH) {
+				size_t k = break_at(s, left, FLOW_WIDTH);
+				if (k == 0)
+					k = cp_bytes(s, left, FLOW_WIDTH); /* a word longer than a line */
+				flowed_line(&b, s, k, 1);
+				s += k;
+				left -= k;
+			}
+			flowed_line(&b, s, left, 0);
+		} else {
+			/* indented (lists, tables, commands): fixed lines, hanging indent */
+			if (ind > FLOW_WIDTH / 2) {
+				p += ind - FLOW_WIDTH / 2;
+				n -= ind - FLOW_WIDTH / 2;
+				ind = FLOW_WIDTH / 2;
+			}
+			size_t hang = ind;
+			if (n > ind + 1 && strchr("-*", p[ind]) && p[ind + 1] == ' ' && hang + 2 <= FLOW_WIDTH / 2)
+				hang += 2;
+			const char *s = p + ind;
+			size_t left = n - ind, w = FLOW_WIDTH - ind;
+			struct buf l = {0};
+			buf_add(&l, p, ind);
+			while (left) {
+				size_t k = cp_count(s, left) <= w ? left : break_at(s, left, w);
+				/* a word that no continuation line could hold either
+				 * starts here, on this line */
+				if (k && k < left && cp_count(s + k, strcspn(s + k, " ")) > FLOW_WIDTH - hang)
+					k = 0;
+				if (k == 0) {
+					/* a word longer than the line (a link): cut with
+					 * soft breaks, continued without indent, so that
+					 * a reader of flowed text gets it whole */
+					k = cp_bytes(s, left, w);
+					buf_add(&l, s, k);
+					flowed_line(&b, l.s, l.len, 1);
+					buf_free(&l);
+					s += k;
+					left -= k;
+					w = FLOW_WIDTH;
+					continue;
+				}
+				size_t keep = k;
+				while (keep && s[keep - 1] == ' ')
+					keep--;
+				buf_add(&l, s, keep);
+				flowed_line(&b, l.s, l.len, 0);
+				buf_free(&l);
+				for (size_t i = 0; i < hang; i++)
+					buf_addc(&l, ' ');
+				s += k;
+				left -= k;
+				while (left && *s == ' ')
+					s++, left--;
+				w = FLOW_WIDTH - hang;
+			}
+			buf_free(&l);
+		}
+		if (!nl)
+			break;
+		p = nl + 1;
+	}
 	return buf_steal(&b);
 }

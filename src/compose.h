@@ -34,6 +34,27 @@ int templates_has(const struct templates *t, const char *name);
 int templates_render(const struct templates *t, const char *name, const struct strv *vars,
 		     char **subject, char **body, char **err);
 
+/* The bodies of template name: its text (NULL when there is no NAME.txt) and
+ * its HTML (NAME.html in the same folder; NULL when there is none). A .html
+ * file has no Subject line; its placeholders follow the same syntax. */
+const char *templates_text(const struct templates *t, const char *name);
+const char *templates_html(const struct templates *t, const char *name);
+/* The Subject line of template name (after "Subject:"), or NULL. */
+const char *templates_subject(const struct templates *t, const char *name);
+/* 1 when the subject, text or HTML of template name holds {{var}}. */
+int templates_uses(const struct templates *t, const char *name, const char *var);
+/* p starts with "{{": the length of "{{name}}" with *name and *name_len set,
+ * 4 with *name NULL for the escape "{{{{", 0 when malformed. */
+size_t compose_placeholder(const char *p, const char **name, size_t *name_len);
+
+/* One attachment of an outgoing mail (bytes are not copied). */
+struct outmail_att {
+	const char *name;        /* file name (RFC 2231 when not ASCII) */
+	const char *type;        /* MIME type; NULL: application/octet-stream */
+	const char *data;
+	size_t len;
+};
+
 struct outmail {
 	const char *from;        /* header as configured: "CGEN Exemptions <cgen@cdt.ca.gov>" */
 	const char *reply_to;    /* bare address or NULL */
@@ -50,6 +71,9 @@ struct outmail {
 	const char *attach_data;
 	size_t attach_len;
 	const char *html;        /* optional HTML alternative of body (UTF-8), or NULL */
+	const struct outmail_att *atts; /* more attachments, after attach_name's */
+	size_t n_atts;
+	int flowed;              /* body is compose_flowed text: format=flowed; delsp=yes */
 };
 
 /* Builds the whole message: CRLF, Date, From, To, Subject (RFC 2047 B or Q when
@@ -64,6 +88,14 @@ char *compose_message(const struct outmail *m, size_t *len);
 
 /* RFC 2047 encoding of a header text (unchanged when printable ASCII). */
 char *compose_header_text(const char *s);
+/* text (UTF-8, LF) as RFC 3676 format=flowed with DelSp=yes: lines of at
+ * most 72 characters (code points) of content. A line that fits stays as it
+ * is (trailing white space dropped, "-- " kept). A longer line that starts
+ * with a non-blank is broken at spaces with soft breaks (a word longer than a
+ * line is cut, losslessly under DelSp); an indented one (lists, tables) gets
+ * fixed breaks and a hanging indent. Lines starting with ' ', '>' or "From "
+ * are space-stuffed. No output line passes 75 characters. Allocated. */
+char *compose_flowed(const char *text);
 /* Quoted-printable (RFC 2045) of UTF-8 text with LF ends, output with CRLF. */
 char *compose_qp(const char *text);
 

@@ -83,6 +83,8 @@ static const struct key keys[] = {
 	{S_SMTP, "starttls", K_BOOL, F(smtp.starttls), NULL},
 	{S_SMTP, "ca_file", K_PATH, F(smtp.ca_file), NULL},
 	{S_SMTP, "max_queue_lifetime", K_DURATION, F(smtp.max_queue_lifetime), NULL},
+	{S_SMTP, "max_attachments_size", K_SIZE, F(smtp.max_attachments_size),
+	 "a positive number of bytes"},
 	{S_STORE, "path", K_PATH, F(store_path), NULL},
 	{S_WORKFLOW, "cdt", K_CDT, 0, NULL},
 	{S_WORKFLOW, "cto", K_CTO, 0, NULL},
@@ -674,6 +676,7 @@ static void set_defaults(struct conf *cfg)
 	cfg->mailbox.quarantine_folder = xstrdup("Quarantine");
 	cfg->mailbox.poll_interval = 60;
 	cfg->mailbox.max_message_size = 26214400;
+	cfg->smtp.max_attachments_size = 10485760;
 	cfg->workflow.remind_after = 3;
 	cfg->workflow.max_reminders = 2;
 	cfg->workflow.digest_hour = 7;

@@ -44,6 +44,8 @@ struct conf_smtp {
 	/* [smtp] max_queue_lifetime: seconds a mail may wait in the outbox for
 	 * a successful send before it expires (default 5 days) */
 	long long max_queue_lifetime;
+	long long max_attachments_size; /* bytes of documents one mail carries, default
+					   10485760 (10 MB), > 0; past it they are listed */
 };
 
 struct conf_workflow {

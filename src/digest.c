@@ -7,6 +7,7 @@
 
 #include "calendar.h"
 #include "digest.h"
+#include "mailview.h"
 
 #define DETAIL_MAX 200 /* bytes of an event's detail shown */
 
@@ -244,8 +245,8 @@ void digest_cdt(const struct digest_in *in, struct digest_mail *out)
 	buf_adds(&h, "<table role=\"presentation\" cellpadding=\"0\" cellspacing=\"0\" border=\"0\" "
 		     "style=\"border-collapse:collapse\">\n");
 	for (int s = 0; s < ST__COUNT; s++) {
-		const char *name = case_state_name((enum case_state)s);
-		buf_addf(&x, "  %-20s %5d%s\n", name, counts[s],
+		const char *name = mailview_state_words((enum case_state)s);
+		buf_addf(&x, "  %-26s %5d%s\n", name, counts[s],
 			 case_state_open((enum case_state)s) ? "" : "  (closed)");
 		int open = case_state_open((enum case_state)s);
 		buf_addf(&h, "<tr>%s%s%s%s</td>%s<b>%d</b></td></tr>\n", TD,
@@ -271,7 +272,7 @@ void digest_cdt(const struct digest_in *in, struct digest_mail *out)
 		const char *ent = r->c->entity ? r->c->entity : "?";
 		buf_addf(&x, "  %s  %-8s  %3d day%s  %s%s\n      waits on %s since %s; "
 			     "reminders sent: %d; %d of %d business days\n",
-			 r->c->id, ent, r->age, r->age == 1 ? " " : "s", case_state_name(r->c->state),
+			 r->c->id, ent, r->age, r->age == 1 ? " " : "s", mailview_state_words(r->c->state),
 			 r->c->overdue ? "  OVERDUE" : "", r->waiting, r->since, r->c->reminders,
 			 r->elapsed, r->limit);
 		buf_addf(&h, "<tr%s>%s<b style=\"white-space:nowrap\">",
@@ -285,7 +286,7 @@ void digest_cdt(const struct digest_in *in, struct digest_mail *out)
 		buf_adds(&h, "<br><span style=\"color:#616161\">");
 		digest_html_escape(&h, entity_name(env, r->c));
 		buf_addf(&h, "</span></td>%s%d day%s</td>%s", TD, r->age, r->age == 1 ? "" : "s", TD);
-		digest_html_escape(&h, case_state_name(r->c->state));
+		digest_html_escape(&h, mailview_state_words(r->c->state));
 		buf_addf(&h, "</td>%s", TD);
 		digest_html_escape(&h, r->waiting);
 		buf_adds(&h, "<br><span style=\"color:#616161\">since ");
@@ -387,11 +388,13 @@ static void item_links(const struct digest_approver_in *in, const struct digest_
 		       const char *words[2], char *links[2])
 {
 	const struct case_rec *c = it->c;
-	const char *name = entity_name(in->env, c);
+	/* the subjects of the mails the case's approvers got (templates) */
+	char *hl = mailview_headline(c->fields_json, c->entity);
 	char *subject = it->role == ROLE_CTO
-		? xasprintf("Re: [%s] For decision: CGEN exemption for %s", c->id, name)
-		: xasprintf("Re: [%s] Approval needed (%s): CGEN exemption for %s", c->id,
-			    approver_role_text(in->env, it), name);
+		? xasprintf("Re: [%s] For decision: %s", c->id, hl)
+		: xasprintf("Re: [%s] Approval needed (%s): %s", c->id,
+			    approver_role_text(in->env, it), hl);
+	free(hl);
 	char *to;
 	size_t ll = strcspn(in->agent_addr, "@");
 	if (in->reply_plain)

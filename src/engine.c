@@ -65,6 +65,13 @@ static const char *state_text(enum case_state s)
 	}
 }
 
+/* "AIO", "CIO", "CDT", "CTO": a role as people write it. */
+static const char *role_label(enum role r)
+{
+	return r == ROLE_AIO ? "AIO" : r == ROLE_CIO ? "CIO" : r == ROLE_CDT ? "CDT"
+	       : r == ROLE_CTO ? "CTO" : role_name(r);
+}
+
 static const struct entity *case_entity(const struct engine_env *env, const struct case_rec *c)
 {
 	return c->entity ? directory_by_code(env->dir, c->entity) : NULL;
@@ -564,11 +571,14 @@ static void send_approval_requests(const struct engine_env *env, struct engine_o
 	if (addr_equal(e->aio, e->cio)) {
 		struct engine_mail *m = case_mail(env, o, "approval-request", e->aio, ROLE_AIO, 1, 0);
 		var(m, "role_text", "AIO and CIO");
+		m->attach = ENGINE_ATTACH_CASE;
 	} else {
 		struct engine_mail *m = case_mail(env, o, "approval-request", e->aio, ROLE_AIO, 1, 0);
 		var(m, "role_text", "AIO");
+		m->attach = ENGINE_ATTACH_CASE;
 		m = case_mail(env, o, "approval-request", e->cio, ROLE_CIO, 1, 0);
 		var(m, "role_text", "CIO");
+		m->attach = ENGINE_ATTACH_CASE;
 	}
 }
 
@@ -752,6 +762,8 @@ static void to_cdt(const struct engine_env *env, struct engine_out *o, const cha
 		struct engine_mail *m = case_mail(env, o, tmpl, env->cdt->v[i], ROLE_CDT, 1, 0);
 		if (name)
 			var(m, name, value);
+		if (strcmp(tmpl, "cdt-review") == 0)
+			m->attach = ENGINE_ATTACH_CASE; /* the CDT packet */
 	}
 }
 
@@ -903,6 +915,7 @@ static void do_answer(const struct engine_env *env, struct engine_out *o, const 
 		struct engine_mail *m = case_mail(env, o, "info-answer", env->cdt->v[i], ROLE_CDT, 1, 0);
 		var(m, "answer", answer);
 		var(m, "attachments", n);
+		m->attach = ENGINE_ATTACH_MAIL; /* the answer's documents go to CDT */
 	}
 	free(n);
 	free(answer);
@@ -959,7 +972,7 @@ static void on_case(const struct engine_env *env, struct engine_out *o, const st
 		return;
 	}
 	if (!case_state_open(c->state)) {
-		char *why = xasprintf("case %s is closed (%s).", c->id, case_state_name(c->state));
+		char *why = xasprintf("case %s is closed (%s).", c->id, state_text(c->state));
 		refuse(env, o, in, c, roles, why);
 		free(why);
 		return;
@@ -1077,6 +1090,7 @@ static void on_case(const struct engine_env *env, struct engine_out *o, const st
 			var(m, "recommendation", approve ? "APPROVE" : "DENY");
 			var(m, "rationale", rationale);
 			var(m, "recommended_by", in->from);
+			m->attach = ENGINE_ATTACH_CASE; /* the CTO packet */
 			notice(env, o, "CDT has sent its recommendation to the CDT Chief Technology Officer, who will decide.");
 			return;
 		}
@@ -1101,7 +1115,8 @@ static void on_case(const struct engine_env *env, struct engine_out *o, const st
 		return;
 	}
 	char *why = xasprintf("%s is not something the %s can send while the case is %s.",
-			      command_name(w), role_name(as), case_state_name(c->state));
+			      command_name(w), as == ROLE_AIO || as == ROLE_CIO || as == ROLE_CDT ||
+			      as == ROLE_CTO ? role_label(as) : role_name(as), state_text(c->state));
 	refuse(env, o, in, c, roles, why);
 	free(why);
 }

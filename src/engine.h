@@ -84,6 +84,14 @@ struct engine_mail {
 	char *key_addressee;         /* keyed: the addressee the key is made for, when not
 				        `to` (the key of the step a refusal answers, so that
 				        the answer carries that very key); NULL: `to` */
+	int attach;                  /* ENGINE_ATTACH_*: documents that go with the mail */
+};
+
+/* Documents attached to a mail (up to [smtp] max_attachments_size in all). */
+enum {
+	ENGINE_ATTACH_NONE = 0,
+	ENGINE_ATTACH_CASE,          /* every document the requester sent on the case */
+	ENGINE_ATTACH_MAIL,          /* the attachments of the inbound mail (an INFO answer) */
 };
 
 struct engine_event {

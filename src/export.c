@@ -19,12 +19,14 @@
 #include "export.h"
 #include "fs.h"
 #include "json.h"
+#include "form.h"
 #include "report.h"
 
 #define NAME_MAX_BYTES 100 /* attachment file names, before a "-N" suffix */
 #define EXT_MAX_BYTES 16   /* an extension longer than this is not kept apart */
 #define SUMS "SHA256SUMS"
 #define INDEX "index.csv"
+#define INDEX_HTML "index.html"
 #define INDEX_HEADER "id,entity,requester,provider,total_cost_cents,received,granted,conditions\r\n"
 
 /* ---- dates ---- */
@@ -120,28 +122,92 @@ static int name_taken(const struct strv *l, size_t from, const char *s)
 	return 0;
 }
 
+/* Appends a safe, distinct name for raw (the idx-th attachment, from 1) to
+ * out; names from out->v[from] on count as taken. */
+static void name_add(struct strv *out, size_t from, const char *raw, size_t idx)
+{
+	char *s = safe_name(raw ? raw : "");
+	if (!*s) {
+		free(s);
+		s = xasprintf("attachment-%zu", idx);
+	}
+	if (name_taken(out, from, s)) {
+		const char *dot = strrchr(s, '.');
+		size_t stem = dot && dot != s ? (size_t)(dot - s) : strlen(s);
+		char *t = NULL;
+		for (unsigned n = 2; !t || name_taken(out, from, t); n++) {
+			free(t);
+			t = xasprintf("%.*s-%u%s", (int)stem, s, n, s + stem);
+		}
+		free(s);
+		s = t;
+	}
+	strv_add_own(out, s);
+}
+
 void export_attachment_names(const struct message *m, struct strv *out)
 {
 	size_t from = out->n;
-	for (size_t i = 0; i < m->n_att; i++) {
-		char *s = safe_name(m->att[i].name ? m->att[i].name : "");
-		if (!*s) {
-			free(s);
-			s = xasprintf("attachment-%zu", i + 1);
-		}
-		if (name_taken(out, from, s)) {
-			const char *dot = strrchr(s, '.');
-			size_t stem = dot && dot != s ? (size_t)(dot - s) : strlen(s);
-			char *t = NULL;
-			for (unsigned n = 2; !t || name_taken(out, from, t); n++) {
-				free(t);
-				t = xasprintf("%.*s-%u%s", (int)stem, s, n, s + stem);
-			}
-			free(s);
-			s = t;
-		}
-		strv_add_own(out, s);
+	for (size_t i = 0; i < m->n_att; i++)
+		name_add(out, from, m->att[i].name, i + 1);
+}
+
+int export_case_docs(struct store *st, const char *case_id, const char *from,
+		     struct case_doc **out, size_t *n, char **err)
+{
+	struct case_msg *ms = NULL;
+	size_t nm = 0;
+	struct strv names = {0};
+	*out = NULL;
+	*n = 0;
+	if (store_case_msgs(st, case_id, &ms, &nm) != STORE_OK) {
+		*err = xasprintf("store: %s", store_errmsg(st));
+		return EXPORT_ERR;
 	}
+	for (size_t i = 0; i < nm; i++) {
+		if (from && !addr_equal(ms[i].from, from))
+			continue;
+		struct message m = {0};
+		struct buf *att = NULL;
+		if (message_parse_data(ms[i].raw, ms[i].len, &m, &att) == 0) {
+			for (size_t k = 0; k < m.n_att; k++) {
+				int dup = 0;
+				for (size_t j = 0; j < *n && !dup; j++)
+					dup = strcmp((*out)[j].sha256, m.att[k].sha256) == 0;
+				if (dup)
+					continue;
+				*out = xrealloc(*out, (*n + 1) * sizeof **out);
+				struct case_doc *d = &(*out)[(*n)++];
+				memset(d, 0, sizeof *d);
+				name_add(&names, 0, m.att[k].name, *n);
+				d->name = xstrdup(names.v[names.n - 1]);
+				d->type = xstrdup(m.att[k].type ? m.att[k].type : "application/octet-stream");
+				d->size = att[k].len;
+				memcpy(d->sha256, m.att[k].sha256, sizeof d->sha256);
+				d->data = att[k].s ? att[k].s : xstrdup("");
+				att[k].s = NULL;
+				d->msg = ms[i].id;
+				d->from = xstrdup(ms[i].from);
+				d->at = ms[i].at;
+			}
+		}
+		message_data_free(att, m.n_att);
+		message_free(&m);
+	}
+	strv_free(&names);
+	store_case_msgs_free(ms, nm);
+	return EXPORT_OK;
+}
+
+void export_case_docs_free(struct case_doc *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].name);
+		free(v[i].type);
+		free(v[i].data);
+		free(v[i].from);
+	}
+	free(v);
 }
 
 /* ---- reading the store ---- */
@@ -362,24 +428,34 @@ static int case_files(struct store *st, const struct case_rec *c, struct files *
 	int rc = store_case_request_raw(st, c, &raw, &len);
 	if (rc == STORE_ERR)
 		return store_fail(st, err);
-	if (rc == STORE_OK) {
-		/* the request first: the document the others come from */
+	if (rc == STORE_OK) /* the request first: the document the others come from */
 		files_add(out, xasprintf("%s/request.eml", c->id), raw, len);
-		struct message m = {0};
-		struct buf *att = NULL;
-		if (message_parse_data(raw, len, &m, &att) == 0) {
-			struct strv names = {0};
-			export_attachment_names(&m, &names);
-			for (size_t i = 0; i < m.n_att; i++) {
-				files_add(out, xasprintf("%s/attachments/%s", c->id, names.v[i]), att[i].s,
-					  att[i].len);
-				att[i].s = NULL;
-			}
-			strv_free(&names);
+	/* every later version of the request (the corrected forms), in order */
+	int64_t *ver = NULL;
+	size_t nver = 0;
+	if (store_request_versions(st, c->id, &ver, &nver) != STORE_OK)
+		return store_fail(st, err);
+	for (size_t i = 1; i < nver; i++) {
+		rc = store_message_raw(st, ver[i], &raw, &len);
+		if (rc == STORE_ERR) {
+			free(ver);
+			return store_fail(st, err);
 		}
-		message_data_free(att, m.n_att);
-		message_free(&m);
+		if (rc == STORE_OK)
+			files_add(out, xasprintf("%s/request-%zu.eml", c->id, i + 1), raw, len);
 	}
+	free(ver);
+	/* every attachment of every mail on the case, each content once */
+	struct case_doc *docs = NULL;
+	size_t nd = 0;
+	if (export_case_docs(st, c->id, NULL, &docs, &nd, err) != EXPORT_OK)
+		return EXPORT_ERR;
+	for (size_t i = 0; i < nd; i++) {
+		files_add(out, xasprintf("%s/attachments/%s", c->id, docs[i].name), docs[i].data,
+			  docs[i].size);
+		docs[i].data = NULL;
+	}
+	export_case_docs_free(docs, nd);
 	if (store_events(st, c->id, &ev, &nev) != STORE_OK)
 		return store_fail(st, err);
 	int64_t ob = decision_outbox(ev, nev);
@@ -401,6 +477,128 @@ static int case_files(struct store *st, const struct case_rec *c, struct files *
 	files_add(out, xasprintf("%s/events.jsonl", c->id), buf_steal(&b), len);
 	store_events_free(ev, nev);
 	return EXPORT_OK;
+}
+
+/* ---- index.html: the central file for a browser ---- */
+
+static void h_esc(struct buf *b, const char *s)
+{
+	for (; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '&')
+			buf_adds(b, "&amp;");
+		else if (c == '<')
+			buf_adds(b, "&lt;");
+		else if (c == '>')
+			buf_adds(b, "&gt;");
+		else if (c == '"')
+			buf_adds(b, "&quot;");
+		else if (c == '\'')
+			buf_adds(b, "&#39;");
+		else if (c >= 0x20 && c != 0x7f)
+			buf_addc(b, (char)c);
+		else
+			buf_addc(b, ' ');
+	}
+}
+
+/* A relative link: path segments percent-encoded but for unreserved bytes. */
+static void h_href(struct buf *b, const char *rel)
+{
+	static const char hx[] = "0123456789ABCDEF";
+	for (const unsigned char *p = (const unsigned char *)rel; *p; p++)
+		if (isalnum(*p) || strchr("-._~/", *p))
+			buf_addc(b, (char)*p);
+		else
+			buf_addf(b, "%%%c%c", hx[*p >> 4], hx[*p & 15]);
+}
+
+#define TH "<th align=\"left\" style=\"padding:6px 10px;border-bottom:2px solid #1d3f72;text-align:left\">"
+#define TD "<td valign=\"top\" style=\"padding:6px 10px;border-bottom:1px solid #d1d5db\">"
+
+static void index_html_begin(struct buf *h)
+{
+	buf_adds(h, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+		    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+		    "<title>CGEN exemptions: central file</title>\n</head>\n"
+		    "<body style=\"margin:16px;font-family:Arial,Helvetica,sans-serif;font-size:14px;"
+		    "color:#1f2937;background-color:#ffffff\">\n"
+		    "<h1 style=\"font-size:20px;color:#111827\">CGEN exemptions: central file</h1>\n"
+		    "<p>One row per granted exemption. Each case folder holds every version of the "
+		    "request as received (request.eml, then request-2.eml... for each corrected "
+		    "form), every document of every mail on the case (attachments/), the decision "
+		    "mailed to the requester (decision.eml), the case (case.json) and its events "
+		    "(events.jsonl). SHA256SUMS lists the hash of every file; <code>cgenctl verify "
+		    "DIR</code> checks them against the store. The same rows, for a spreadsheet: "
+		    "<a href=\"index.csv\">index.csv</a>.</p>\n"
+		    "<table role=\"table\" cellpadding=\"0\" cellspacing=\"0\" border=\"0\" "
+		    "style=\"border-collapse:collapse\">\n<tr>" TH "Case</th>" TH "Entity</th>" TH
+		    "Requester</th>" TH "Provider</th>" TH "Total cost</th>" TH "Received</th>" TH
+		    "Granted</th>" TH "Conditions</th>" TH "Files</th></tr>\n");
+}
+
+static void index_html_row(struct buf *h, const struct case_rec *c, const struct files *fl)
+{
+	char rec[32], gr[32];
+	report_rfc3339(c->created, rec);
+	report_rfc3339(c->state_since, gr);
+	char *prov = json_top(c->fields_json, "provider");
+	char *cost = json_top(c->fields_json, "total_cost");
+	char *money = cost && *cost && strspn(cost, "0123456789") == strlen(cost)
+		? money_format(strtoll(cost, NULL, 10)) : xstrdup(cost ? cost : "");
+	char *folder = xasprintf("%s/", c->id);
+	buf_adds(h, "<tr>" TD "<a href=\"");
+	h_href(h, folder);
+	buf_adds(h, "\">");
+	h_esc(h, c->id);
+	buf_adds(h, "</a></td>" TD);
+	h_esc(h, c->entity);
+	buf_adds(h, "</td>" TD);
+	h_esc(h, c->requester);
+	buf_adds(h, "</td>" TD);
+	h_esc(h, prov);
+	buf_adds(h, "</td>" TD);
+	h_esc(h, money);
+	buf_adds(h, "</td>" TD);
+	h_esc(h, rec);
+	buf_adds(h, "</td>" TD);
+	h_esc(h, gr);
+	buf_adds(h, "</td>" TD);
+	h_esc(h, c->decision);
+	buf_adds(h, "</td>" TD);
+	size_t docs = 0;
+	int first = 1;
+	for (size_t i = 0; i < fl->n; i++) {
+		const char *rel = fl->v[i].rel + strlen(c->id) + 1;
+		if (strncmp(rel, "attachments/", 12) == 0) {
+			docs++;
+			continue;
+		}
+		buf_adds(h, first ? "" : "<br>");
+		first = 0;
+		buf_adds(h, "<a href=\"");
+		h_href(h, fl->v[i].rel);
+		buf_adds(h, "\">");
+		h_esc(h, rel);
+		buf_adds(h, "</a>");
+	}
+	if (docs) {
+		char *att = xasprintf("%s/attachments/", c->id);
+		buf_adds(h, "<br><a href=\"");
+		h_href(h, att);
+		buf_addf(h, "\">%zu document%s</a>", docs, docs == 1 ? "" : "s");
+		free(att);
+	}
+	buf_adds(h, "</td></tr>\n");
+	free(folder);
+	free(money);
+	free(prov);
+	free(cost);
+}
+
+static void index_html_end(struct buf *h, size_t n)
+{
+	buf_addf(h, "</table>\n<p>%zu exemption%s.</p>\n</body>\n</html>\n", n, n == 1 ? "" : "s");
 }
 
 /* ---- files on disk ---- */
@@ -651,10 +849,12 @@ static int put(const char *dir, const struct file *f, struct export_stats *stats
 
 /* Writes the folder of one case; its SHA256SUMS lines into sums. */
 static int put_case(struct store *st, const char *dir, const struct case_rec *c,
-		    struct strv *sums, struct export_stats *stats, char **err)
+		    struct strv *sums, struct export_stats *stats, struct buf *html, char **err)
 {
 	struct files fl = {0};
 	int rc = case_files(st, c, &fl, err);
+	if (rc == EXPORT_OK)
+		index_html_row(html, c, &fl);
 	char *cdir = xasprintf("%s/%s", dir, c->id);
 	char *adir = xasprintf("%s/%s/attachments", dir, c->id);
 	if (rc == EXPORT_OK)
@@ -678,7 +878,7 @@ int export_granted(struct store *st, const char *dir, const struct export_filter
 	struct case_rec *v = NULL;
 	size_t n = 0;
 	struct strv present = {0}, stray = {0}, sums = {0};
-	struct buf index = {0};
+	struct buf index = {0}, html = {0};
 	char *text = NULL;
 	int rc = EXPORT_ERR;
 	stats = stats ? stats : &dummy;
@@ -692,24 +892,29 @@ int export_granted(struct store *st, const char *dir, const struct export_filter
 		goto out;
 	}
 	buf_adds(&index, INDEX_HEADER);
+	index_html_begin(&html);
 	for (size_t i = 0; i < n; i++) {
 		if (!sorted_has(&present, v[i].id) && !selected(&v[i], f))
 			continue;
-		if (put_case(st, dir, &v[i], &sums, stats, err) != EXPORT_OK)
+		if (put_case(st, dir, &v[i], &sums, stats, &html, err) != EXPORT_OK)
 			goto out;
 		export_index_row(&index, &v[i]);
 		stats->cases++;
 	}
+	index_html_end(&html, stats->cases);
 	struct file fi = {INDEX, index.s, index.len};
-	if (put(dir, &fi, stats, err) != EXPORT_OK)
+	struct file fh = {INDEX_HTML, html.s, html.len};
+	if (put(dir, &fi, stats, err) != EXPORT_OK || put(dir, &fh, stats, err) != EXPORT_OK)
 		goto out;
 	sum_add(&sums, INDEX, index.s, index.len);
+	sum_add(&sums, INDEX_HTML, html.s, html.len);
 	text = sums_text(&sums);
 	struct file fs = {SUMS, text, strlen(text)};
 	rc = put(dir, &fs, stats, err);
 out:
 	free(text);
 	buf_free(&index);
+	buf_free(&html);
 	strv_free(&sums);
 	strv_free(&stray);
 	strv_free(&present);
@@ -820,7 +1025,7 @@ int export_verify(struct store *st, const char *dir, struct strv *findings, size
 	struct case_rec *v = NULL;
 	size_t n = 0, cases = 0;
 	struct strv present = {0}, stray = {0}, files = {0}, listed = {0}, expected = {0}, sums = {0};
-	struct buf index = {0};
+	struct buf index = {0}, html = {0};
 	char *text = NULL;
 	int rc = EXPORT_ERR;
 	struct stat sb;
@@ -840,6 +1045,7 @@ int export_verify(struct store *st, const char *dir, struct strv *findings, size
 	for (size_t i = 0; i < stray.n; i++)
 		strv_addf(findings, "%s: not a granted case in the store", stray.v[i]);
 	buf_adds(&index, INDEX_HEADER);
+	index_html_begin(&html);
 	for (size_t i = 0; i < n; i++) {
 		if (!sorted_has(&present, v[i].id))
 			continue;
@@ -848,6 +1054,7 @@ int export_verify(struct store *st, const char *dir, struct strv *findings, size
 			files_free(&fl);
 			goto out;
 		}
+		index_html_row(&html, &v[i], &fl);
 		for (size_t k = 0; k < fl.n; k++) {
 			check_file(dir, &fl.v[k], findings);
 			strv_add(&expected, fl.v[k].rel);
@@ -857,14 +1064,19 @@ int export_verify(struct store *st, const char *dir, struct strv *findings, size
 		export_index_row(&index, &v[i]);
 		cases++;
 	}
+	index_html_end(&html, cases);
 	struct file fi = {INDEX, index.s, index.len};
+	struct file fh = {INDEX_HTML, html.s, html.len};
 	check_file(dir, &fi, findings);
+	check_file(dir, &fh, findings);
 	sum_add(&sums, INDEX, index.s, index.len);
+	sum_add(&sums, INDEX_HTML, html.s, html.len);
 	text = sums_text(&sums);
 	struct file fs = {SUMS, text, strlen(text)};
 	if (sorted_has(&files, SUMS))
 		check_file(dir, &fs, findings);
 	strv_add(&expected, INDEX);
+	strv_add(&expected, INDEX_HTML);
 	strv_add(&expected, SUMS);
 	strv_sort(&expected);
 	/* files not in SHA256SUMS were named already */
@@ -877,6 +1089,7 @@ int export_verify(struct store *st, const char *dir, struct strv *findings, size
 out:
 	free(text);
 	buf_free(&index);
+	buf_free(&html);
 	strv_free(&sums);
 	strv_free(&expected);
 	strv_free(&listed);

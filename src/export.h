@@ -3,15 +3,20 @@
  *
  * Layout of an export folder DIR:
  *   DIR/CGEN-2026-0042/request.eml      the original request, exact bytes
- *   DIR/CGEN-2026-0042/attachments/...  its attachments, decoded, safe names
+ *   DIR/CGEN-2026-0042/request-2.eml    each later version of the request (the
+ *                                       corrected forms), in order, exact bytes
+ *   DIR/CGEN-2026-0042/attachments/...  every attachment of every mail on the
+ *                                       case (each content once), decoded, safe names
  *   DIR/CGEN-2026-0042/decision.eml     the decision mailed to the requester
  *   DIR/CGEN-2026-0042/case.json        the `show --json` object (age_days as
  *                                       of the grant, so it does not change)
  *   DIR/CGEN-2026-0042/events.jsonl     one event a line: seq, at, kind, actor,
  *                                       detail, prev, hash
  *   DIR/index.csv                       one row per exported case (RFC 4180)
+ *   DIR/index.html                      the same rows for a browser, with links to
+ *                                       each case's folder and files
  *   DIR/SHA256SUMS                      `sha256sum` lines over every other file
- * request.eml, decision.eml and attachments/ are absent when the store has no
+ * request.eml, request-N.eml, decision.eml and attachments/ are absent when the store has no
  * such mail or attachment. Every file is written to a temporary name, synced,
  * renamed and its folder synced; a file whose bytes did not change is not
  * touched. */
@@ -52,6 +57,25 @@ int export_parse_date(const char *s, time_t *out);
  * (from 1) when nothing of its name is left; a name equal but for ASCII case
  * to an earlier one gets "-2", "-3"... before its extension. */
 void export_attachment_names(const struct message *m, struct strv *out);
+
+/* One document of a case: an attachment of one of its stored mails. */
+struct case_doc {
+	char *name;         /* safe and distinct among the case's documents (as above) */
+	char *type;         /* MIME type, lowercase */
+	size_t size;
+	char sha256[65];
+	char *data;         /* decoded bytes, NUL after size */
+	int64_t msg;        /* the stored mail it came with */
+	char *from;         /* that mail's sender ("" when none) */
+	time_t at;          /* when that mail arrived */
+};
+/* The attachments of the stored mails of case case_id, in arrival order, each
+ * content (SHA-256) once; with from not NULL, only those of mails from that
+ * address. Returns EXPORT_OK with *out an allocated array of *n documents
+ * (free with export_case_docs_free), or EXPORT_ERR with *err allocated. */
+int export_case_docs(struct store *st, const char *case_id, const char *from,
+		     struct case_doc **out, size_t *n, char **err);
+void export_case_docs_free(struct case_doc *v, size_t n);
 
 /* Writes or updates the export in folder dir (created if missing; its parent
  * must exist): the granted cases that f selects (f may be NULL: all), plus

@@ -241,3 +241,26 @@ CREATE TABLE case_parties (
 	addr TEXT NOT NULL,
 	PRIMARY KEY (case_id, role)
 );
+
+-- version 7
+
+-- Display names seen in the From: of inbound mail, so that mails name people
+-- as "Dana Lee <dana.lee@water.ca.gov>". The latest name wins.
+CREATE TABLE people (
+	addr TEXT PRIMARY KEY,
+	name TEXT NOT NULL,
+	updated INTEGER NOT NULL
+);
+-- Every version of a case's request, in order: 1 the original, then each
+-- corrected form, by its stored mail (the central file keeps them all).
+CREATE TABLE request_versions (
+	case_id TEXT NOT NULL,
+	version INTEGER NOT NULL,
+	message_id INTEGER NOT NULL REFERENCES messages (id),
+	at INTEGER NOT NULL,
+	PRIMARY KEY (case_id, version)
+);
+INSERT INTO request_versions (case_id, version, message_id, at)
+	SELECT case_id, 1, min(id), min(received_at) FROM messages
+	WHERE kind = 'request' AND case_id IS NOT NULL GROUP BY case_id;
+CREATE INDEX messages_case ON messages (case_id, id);

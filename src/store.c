@@ -2451,3 +2451,119 @@ long long store_file_size(const char *path)
 	}
 	return total;
 }
+
+/* --- people, request versions, a case's mails --- */
+
+/* A statement prepared for one use (finalized by the caller). */
+static sqlite3_stmt *once(struct store *st, const char *q)
+{
+	sqlite3_stmt *s = NULL;
+	if (sqlite3_prepare_v2(st->db, q, -1, &s, NULL) != SQLITE_OK) {
+		sqlfail(st);
+		return NULL;
+	}
+	return s;
+}
+
+int store_person_set(struct store *st, const char *addr, const char *name, time_t at)
+{
+	if (!addr || !name || !*name)
+		return STORE_OK;
+	sqlite3_stmt *s = once(st, "INSERT INTO people (addr, name, updated) VALUES (lower(?1), ?2, ?3) "
+				   "ON CONFLICT (addr) DO UPDATE SET name = ?2, updated = ?3 "
+				   "WHERE name <> ?2");
+	int rc = s && bindv(st, s, "ttT", addr, name, at) == STORE_OK ? run(st, s) : STORE_ERR;
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int store_people(struct store *st, const struct strv *addrs, struct strv *out)
+{
+	sqlite3_stmt *s = once(st, "SELECT addr, name FROM people WHERE addr = lower(?1)");
+	int rc = s ? STORE_OK : STORE_ERR;
+	for (size_t i = 0; rc == STORE_OK && i < addrs->n; i++) {
+		if (bindv(st, s, "t", addrs->v[i]) != STORE_OK) {
+			rc = STORE_ERR;
+			break;
+		}
+		int r = row(st, s);
+		if (r == STORE_OK) {
+			strv_add_own(out, col_str0(s, 0));
+			strv_add_own(out, col_str0(s, 1));
+		} else if (r == STORE_ERR)
+			rc = STORE_ERR;
+		sqlite3_reset(s);
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int store_request_version_add(struct store *st, const char *case_id, int64_t message_id,
+			      time_t at)
+{
+	sqlite3_stmt *s = once(st, "INSERT INTO request_versions (case_id, version, message_id, at) "
+				   "SELECT ?1, coalesce(max(version), 0) + 1, ?2, ?3 "
+				   "FROM request_versions WHERE case_id = ?1");
+	int rc = s && bindv(st, s, "tlT", case_id, message_id, at) == STORE_OK ? run(st, s) : STORE_ERR;
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int store_request_versions(struct store *st, const char *case_id, int64_t **ids, size_t *n)
+{
+	sqlite3_stmt *s = once(st, "SELECT message_id FROM request_versions WHERE case_id = ?1 "
+				   "ORDER BY version");
+	size_t cap = 0;
+	*ids = NULL;
+	*n = 0;
+	int rc = s && bindv(st, s, "t", case_id) == STORE_OK ? STORE_OK : STORE_ERR;
+	while (rc == STORE_OK && (rc = row(st, s)) == STORE_OK) {
+		*ids = grow(*ids, *n, &cap, sizeof **ids);
+		(*ids)[(*n)++] = sqlite3_column_int64(s, 0);
+	}
+	sqlite3_finalize(s);
+	if (rc == STORE_ERR) {
+		free(*ids);
+		*ids = NULL;
+		*n = 0;
+		return STORE_ERR;
+	}
+	return STORE_OK;
+}
+
+int store_case_msgs(struct store *st, const char *case_id, struct case_msg **out, size_t *n)
+{
+	sqlite3_stmt *s = once(st, "SELECT id, from_addr, kind, received_at, raw FROM messages "
+				   "WHERE case_id = ?1 ORDER BY id");
+	size_t cap = 0;
+	*out = NULL;
+	*n = 0;
+	int rc = s && bindv(st, s, "t", case_id) == STORE_OK ? STORE_OK : STORE_ERR;
+	while (rc == STORE_OK && (rc = row(st, s)) == STORE_OK) {
+		*out = grow(*out, *n, &cap, sizeof **out);
+		struct case_msg *m = &(*out)[(*n)++];
+		m->id = sqlite3_column_int64(s, 0);
+		m->from = col_str0(s, 1);
+		m->kind = col_str0(s, 2);
+		m->at = (time_t)sqlite3_column_int64(s, 3);
+		m->raw = col_blob(s, 4, &m->len);
+	}
+	sqlite3_finalize(s);
+	if (rc == STORE_ERR) {
+		store_case_msgs_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+		return STORE_ERR;
+	}
+	return STORE_OK;
+}
+
+void store_case_msgs_free(struct case_msg *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].from);
+		free(v[i].kind);
+		free(v[i].raw);
+	}
+	free(v);
+}

@@ -361,5 +361,30 @@ int store_party_set(struct store *st, const char *case_id, const char *role, con
 int store_lock_held(const char *path, char **err);
 /* Bytes of the store at path with its -wal and -shm files; -1 when absent. */
 long long store_file_size(const char *path);
+/* --- people, request versions, a case's mails (mail views, the central file) --- */
+/* Records the display name of addr (lowercase address; an empty name is
+ * ignored). */
+int store_person_set(struct store *st, const char *addr, const char *name, time_t at);
+/* The display names known for addrs, as flat address, name pairs appended
+ * to out (addresses without a name are left out). */
+int store_people(struct store *st, const struct strv *addrs, struct strv *out);
+/* Records the next version of case_id's request: the stored mail message_id. */
+int store_request_version_add(struct store *st, const char *case_id, int64_t message_id,
+			      time_t at);
+/* The stored mails of each version of case_id's request, in order
+ * (allocated array of *n row ids; NULL when none). */
+int store_request_versions(struct store *st, const char *case_id, int64_t **ids, size_t *n);
+/* One stored inbound mail of a case. */
+struct case_msg {
+	int64_t id;
+	char *from;              /* "" when none */
+	char *kind;
+	time_t at;
+	char *raw;               /* exact bytes, NUL after len */
+	size_t len;
+};
+/* The stored mails of case_id, in arrival order; free with store_case_msgs_free. */
+int store_case_msgs(struct store *st, const char *case_id, struct case_msg **out, size_t *n);
+void store_case_msgs_free(struct case_msg *v, size_t n);
 
 #endif

@@ -65,7 +65,7 @@ REPLY_STYLE=iphone reply "$T" a7 "CTO <cto@cdt.ca.gov>" "$cto" "APPROVE review a
 run_agent "$T"
 is "CTO APPROVE -> granted" "$(case_state "$T" CGEN-2026-0001)" granted
 for who in dana.lee@water.ca.gov aio@water.ca.gov cio@water.ca.gov review1@cdt.ca.gov review2@cdt.ca.gov; do
-	check "decision mailed to $who" grep -q 'Decision: CGEN exemption granted' "$(last_mail_to "$T" $who)"
+	check "decision mailed to $who" grep -q 'Decision: exemption granted' "$(last_mail_to "$T" $who)"
 done
 check "granted case shows closed waiting_on []" sh -c "'$CGENCTL' -c '$T/cgen.conf' --now $(clock $T) list --json | grep -q '\"id\":\"CGEN-2026-0001\",\"state\":\"granted\",\"entity\":\"DWR\",\"waiting_on\":\[\]'"
 
@@ -119,7 +119,7 @@ is "RECOMMEND DENY -> cto_decision" "$(case_state "$T" $E)" cto_decision
 reply "$T" e4 "cto@cdt.ca.gov" "$(last_mail_to "$T" cto@cdt.ca.gov)" "DENY use the CGEN circuit"
 run_agent "$T"
 is "CTO DENY -> denied" "$(case_state "$T" $E)" denied
-check "requester gets the denial" grep -q 'Decision: CGEN exemption denied' "$(last_mail_to "$T" sam@chp.ca.gov)"
+check "requester gets the denial" grep -q 'Decision: exemption denied' "$(last_mail_to "$T" sam@chp.ca.gov)"
 
 # --- F: WITHDRAW
 request_mail "Dana Lee <dana.lee@water.ca.gov>" "Second site" req-f@water.ca.gov "DWR" | deliver "$T" f1

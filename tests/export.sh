@@ -71,9 +71,9 @@ is "case 0003 stays open" "$(case_state "$T" CGEN-2026-0003)" awaiting_approvals
 
 out=$(ctl "$T" export --granted "$E"); rc=$?
 is "export exits 0" "$rc" 0
-is "export reports what it did" "$out" "exported 2 granted cases to $E: 13 files written, 0 unchanged"
+is "export reports what it did" "$out" "exported 2 granted cases to $E: 14 files written, 0 unchanged"
 is "one folder per granted case, and every file" "$(cd "$E" && find . -type f | sort | tr '\n' ' ')" \
-	"./CGEN-2026-0001/attachments/_._etc_passwd ./CGEN-2026-0001/attachments/quote-2.pdf ./CGEN-2026-0001/attachments/quote.pdf ./CGEN-2026-0001/case.json ./CGEN-2026-0001/decision.eml ./CGEN-2026-0001/events.jsonl ./CGEN-2026-0001/request.eml ./CGEN-2026-0002/case.json ./CGEN-2026-0002/decision.eml ./CGEN-2026-0002/events.jsonl ./CGEN-2026-0002/request.eml ./SHA256SUMS ./index.csv "
+	"./CGEN-2026-0001/attachments/_._etc_passwd ./CGEN-2026-0001/attachments/quote-2.pdf ./CGEN-2026-0001/attachments/quote.pdf ./CGEN-2026-0001/case.json ./CGEN-2026-0001/decision.eml ./CGEN-2026-0001/events.jsonl ./CGEN-2026-0001/request.eml ./CGEN-2026-0002/case.json ./CGEN-2026-0002/decision.eml ./CGEN-2026-0002/events.jsonl ./CGEN-2026-0002/request.eml ./SHA256SUMS ./index.csv ./index.html "
 check "nothing written outside the export folder" sh -c "[ ! -e '$E/etc' ] && [ ! -e '$E/CGEN-2026-0001/etc' ]"
 check "the request is the exact mail received" cmp "$T/request1.eml" "$E/CGEN-2026-0001/request.eml"
 check "the second request too" cmp "$T/request2.eml" "$E/CGEN-2026-0002/request.eml"
@@ -83,7 +83,7 @@ is "first quote.pdf" "$(cat "$E/CGEN-2026-0001/attachments/quote.pdf")" "%PDF-1.
 quote one"
 is "second quote.pdf, renamed" "$(cat "$E/CGEN-2026-0001/attachments/quote-2.pdf")" "%PDF-1.4
 quote two"
-dec=$(grep -l 'Decision: CGEN exemption granted' $(mails_to "$T" dana.lee@water.ca.gov))
+dec=$(grep -l 'Decision: exemption granted' $(mails_to "$T" dana.lee@water.ca.gov))
 is "one decision was mailed to the requester" "$(echo "$dec" | wc -l | tr -d ' ')" 1
 tail -n +3 "$dec" >"$T/decision1.eml"
 check "decision.eml is the decision mailed to the requester, exact bytes" cmp "$T/decision1.eml" "$E/CGEN-2026-0001/decision.eml"
@@ -100,7 +100,7 @@ CGEN-2026-0001,DWR,dana.lee@water.ca.gov,Comcast Business,9756000,\"review at re
 CGEN-2026-0002,DMV,pat.kim@dmv.ca.gov,Comcast Business,9756000,\"review at renewal"
 check "index.csv quotes the conditions (RFC 4180)" grep -q ',"review at renewal, 2029"'"$(printf '\r')"'$' "$E/index.csv"
 check "SHA256SUMS checks with sha256sum -c" sh -c "cd '$E' && sha256sum --quiet --strict -c SHA256SUMS"
-is "SHA256SUMS lists every other file" "$(wc -l <"$E/SHA256SUMS" | tr -d ' ')" 12
+is "SHA256SUMS lists every other file" "$(wc -l <"$E/SHA256SUMS" | tr -d ' ')" 13
 
 out=$(ctl "$T" verify "$E"); rc=$?
 is "verify DIR passes after the export" "$rc" 0
@@ -112,7 +112,7 @@ snap() { (cd "$E" && find . -printf '%p %i %s %T@\n' | sort); }
 before=$(snap)
 sleep 1
 out=$(ctl "$T" export --granted "$E")
-is "a second export writes nothing" "$out" "exported 2 granted cases to $E: 0 files written, 13 unchanged"
+is "a second export writes nothing" "$out" "exported 2 granted cases to $E: 0 files written, 14 unchanged"
 is "and changes no file, inode or mtime" "$(snap)" "$before"
 
 printf 'x' >>"$E/CGEN-2026-0001/attachments/quote.pdf"
@@ -129,12 +129,12 @@ ctl "$T" export --granted "$E" >/dev/null
 is "a re-export repairs the altered file" "$(ctl "$T" verify "$E" >/dev/null; echo $?)" 0
 
 ctl "$T" export --granted "$T/dmv" --entity dmv >/dev/null
-is "--entity: only that entity's cases" "$(ls "$T/dmv" | tr '\n' ' ')" "CGEN-2026-0002 SHA256SUMS index.csv "
+is "--entity: only that entity's cases" "$(ls "$T/dmv" | tr '\n' ' ')" "CGEN-2026-0002 SHA256SUMS index.csv index.html "
 # 0001 was granted on 2026-11-26, 0002 on 2026-11-28 (Pacific time).
 ctl "$T" export --granted "$T/since" --since 2026-11-27 >/dev/null
-is "--since: cases granted on or after that local day" "$(ls "$T/since" | tr '\n' ' ')" "CGEN-2026-0002 SHA256SUMS index.csv "
+is "--since: cases granted on or after that local day" "$(ls "$T/since" | tr '\n' ' ')" "CGEN-2026-0002 SHA256SUMS index.csv index.html "
 ctl "$T" export --granted "$T/since" --since 2026-11-26 >/dev/null
-is "a wider --since adds to the same folder" "$(ls "$T/since" | tr '\n' ' ')" "CGEN-2026-0001 CGEN-2026-0002 SHA256SUMS index.csv "
+is "a wider --since adds to the same folder" "$(ls "$T/since" | tr '\n' ' ')" "CGEN-2026-0001 CGEN-2026-0002 SHA256SUMS index.csv index.html "
 is "which verifies" "$(ctl "$T" verify "$T/since" >/dev/null; echo $?)" 0
 is "--since that is not a date: usage error" "$(ctl "$T" export --granted "$T/bad" --since 2026-13-01 2>/dev/null; echo $?)" 64
 is "export without --granted: usage error" "$(ctl "$T" export "$T/x" 2>/dev/null; echo $?)" 64

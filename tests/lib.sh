@@ -106,11 +106,23 @@ header() {
 }
 reply_to() { header "$1" Reply-To; }
 message_id() { header "$1" Message-ID | tr -d '<>'; }
-# The body of an outbox mail, quoted-printable decoded.
+# The text of an outbox mail: its text/plain part (the whole body when it
+# is not multipart), quoted-printable decoded, format=flowed undone (soft
+# breaks joined with DelSp, space-stuffing removed).
 body_of() {
-	tr -d '\r' <"$1" | awk 'f { print } /^$/ { f = 1 }' |
+	tr -d '\r' <"$1" | awk '
+		st == 0 { if ($0 == "") st = multi ? 1 : 3; else if (tolower($0) ~ /^content-type: *multipart\//) multi = 1; next }
+		st == 1 { if (tolower($0) ~ /^content-type: *text\/plain/) st = 2; next }
+		st == 2 { if ($0 == "") st = 3; next }
+		st == 3 { if (multi && $0 ~ /^--=_cgen/) exit; print }' |
 		sed -e ':a' -e '/=$/ { N; s/=\n//; ba' -e '}' |
-		sed -e 's/=3D/=/g' -e 's/=20$/ /'
+		sed -e 's/=3D/=/g' -e 's/=20$/ /' |
+		awk '{ l = $0
+			if (l == "-- ") { print acc l; acc = ""; next }
+			if (substr(l, 1, 1) == " ") l = substr(l, 2)
+			if (l ~ / $/) { acc = acc substr(l, 1, length(l) - 1); next }
+			print acc l; acc = "" }
+		END { if (acc != "") print acc }'
 }
 
 # reply DIR NAME FROM REPLIED-TO-FILE TEXT: FROM answers an outbox mail, the
@@ -221,6 +233,39 @@ grant_case() {
 	run_agent "$1"
 }
 body_has() { body_of "$1" | grep -q -- "$2"; }
+
+# urldecode TEXT: %XX decoded, %0D%0A as a line break (mailto: fields).
+urldecode() {
+	echo "$1" | sed 's/%0D%0A/\
+/g' | LC_ALL=C awk '
+		function hex(h,  i, v) { v = 0; for (i = 1; i <= 2; i++) v = v * 16 + index("0123456789ABCDEF", substr(h, i, 1)) - 1; return v }
+		{ s = $0; o = ""
+		  while (match(s, /%[0-9A-F][0-9A-F]/)) { o = o substr(s, 1, RSTART - 1) sprintf("%c", hex(substr(s, RSTART + 1, 2))); s = substr(s, RSTART + 3) }
+		  print o s }'
+}
+
+# html_of FILE: the text/html part of an outbox mail, quoted-printable decoded.
+html_of() {
+	tr -d '\r' <"$1" | awk '
+		st == 0 { if (tolower($0) ~ /^content-type: *text\/html/) st = 1; next }
+		st == 1 { if ($0 == "") st = 2; next }
+		st == 2 { if ($0 ~ /^--=_cgen/) exit; print }' |
+		sed -e ':a' -e '/=$/ { N; s/=\n//; ba' -e '}' |
+		LC_ALL=C awk '
+		function hex(h,  i, v) { v = 0; for (i = 1; i <= 2; i++) v = v * 16 + index("0123456789ABCDEF", substr(h, i, 1)) - 1; return v }
+		{ s = $0; o = ""
+		  while (match(s, /=[0-9A-F][0-9A-F]/)) { o = o substr(s, 1, RSTART - 1) sprintf("%c", hex(substr(s, RSTART + 1, 2))); s = substr(s, RSTART + 3) }
+		  print o s }'
+}
+
+# attachment_of FILE NAME: the decoded bytes of the attachment named NAME
+# (a plain ASCII filename="NAME") of an outbox mail, on stdout.
+attachment_of() {
+	tr -d '\r' <"$1" | awk -v n="filename=\"$2\"" '
+		st == 0 { if (index($0, n)) st = 1; next }
+		st == 1 { if ($0 == "") st = 2; next }
+		st == 2 { if ($0 ~ /^--/ || $0 == "") exit; print }' | base64 -d
+}
 body_lacks() { ! body_of "$1" | grep -q -- "$2"; }
 
 # Makes the store $1 look as schema version 4 left it: the tables, indexes

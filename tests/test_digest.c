@@ -124,18 +124,18 @@ static void test_cdt_digest(void **state)
 	assert_string_equal(m.subject, "CGEN digest Friday 2026-12-04: 4 open cases, 1 overdue");
 	const char *x = m.text;
 	assert_non_null(strstr(x, "Open cases: 4 (1 overdue)\n"));
-	assert_non_null(strstr(x, "  awaiting_approvals       2\n"));
-	assert_non_null(strstr(x, "  granted                  1  (closed)\n"));
+	assert_non_null(strstr(x, "  waiting for approvals          2\n"));
+	assert_non_null(strstr(x, "  granted                        1  (closed)\n"));
 	/* overdue first, then oldest first; the closed case is not listed */
 	const char *p2 = strstr(x, "\n  CGEN-2026-0002"), *p5 = strstr(x, "\n  CGEN-2026-0005"),
 		   *p4 = strstr(x, "\n  CGEN-2026-0004"), *p1 = strstr(x, "\n  CGEN-2026-0001");
 	assert_true(p2 && p5 && p4 && p1 && p2 < p5 && p5 < p4 && p4 < p1);
 	assert_null(strstr(x, "\n  CGEN-2026-0003  "));
-	assert_non_null(strstr(x, "  CGEN-2026-0002  CHP        14 days  awaiting_approvals  OVERDUE\n"
+	assert_non_null(strstr(x, "  CGEN-2026-0002  CHP        14 days  waiting for approvals  OVERDUE\n"
 				  "      waits on the AIO and CIO (it.chief@chp.ca.gov) since 2026-11-20 09:00 PST;"
 				  " reminders sent: 0; 9 of 9 business days\n"));
 	assert_non_null(strstr(x, "waits on the CIO (cio@water.ca.gov) since 2026-11-30 09:00 PST"));
-	assert_non_null(strstr(x, "  CGEN-2026-0001  DWR         1 day   cdt_review\n"
+	assert_non_null(strstr(x, "  CGEN-2026-0001  DWR         1 day   under review at CDT\n"
 				  "      waits on CDT since 2026-12-03 09:00 PST; reminders sent: 0; 0 of 9"));
 	assert_non_null(strstr(x, "Decisions, last 24 hours:\n  2026-12-03 14:00  CGEN-2026-0003  "
 				  "decided: granted: review <at> renewal (cto@cdt.ca.gov)\n"));
@@ -188,8 +188,8 @@ static void test_approver_digest(void **state)
 	digest_approver(&in, &m);
 	assert_string_equal(m.subject, "CGEN exemptions: 2 requests wait on your approval");
 	assert_non_null(strstr(m.text, "   APPROVE: mailto:cgen+aaaaaaaaaaaaaaaaaaaaaaaaaa@cdt.ca.gov?subject=Re%3A%20"
-				       "%5BCGEN-2026-0001%5D%20Approval%20needed%20%28AIO%29%3A%20CGEN%20"
-				       "exemption%20for%20Department%20of%20Water%20Resources&body=APPROVE%0D%0A\n"));
+				       "%5BCGEN-2026-0001%5D%20Approval%20needed%20%28AIO%29%3A%20DWR"
+				       "&body=APPROVE%0D%0A\n"));
 	assert_non_null(strstr(m.text, "   REJECT: mailto:cgen+bbbbbbbbbbbbbbbbbbbbbbbbbb@cdt.ca.gov?subject=Re%3A%20"
 				       "%5BCGEN-2026-0007%5D"));
 	assert_non_null(strstr(m.text, "&body=REJECT%20%0D%0A\n"));
@@ -208,8 +208,8 @@ static void test_approver_digest(void **state)
 	digest_approver(&in, &m);
 	assert_string_equal(m.subject, "CGEN exemptions: 2 requests wait on your decision");
 	assert_non_null(strstr(m.text, "   APPROVE: mailto:cgen@cdt.ca.gov?subject=Re%3A%20%5BCGEN-2026-0001%5D%20"
-				       "For%20decision%3A%20CGEN%20exemption%20for%20Department%20of%20Water%20"
-				       "Resources&body=APPROVE%0D%0A%0D%0ARef%3A%20aaaaaaaaaaaaaaaaaaaaaaaaaa%0D%0A\n"));
+				       "For%20decision%3A%20DWR"
+				       "&body=APPROVE%0D%0A%0D%0ARef%3A%20aaaaaaaaaaaaaaaaaaaaaaaaaa%0D%0A\n"));
 	assert_non_null(strstr(m.text, "   DENY: mailto:cgen@cdt.ca.gov?"));
 	assert_null(strstr(m.text, "REJECT:"));
 	digest_mail_free(&m);

@@ -457,7 +457,7 @@ static void test_round_trip(void **state)
 	struct export_stats s;
 	export_ok(st, dir, NULL, &s);
 	assert_int_equal(s.cases, 2);
-	assert_int_equal(s.written, 14);
+	assert_int_equal(s.written, 15);
 	assert_int_equal(s.unchanged, 0);
 
 	char *files = list_files(dir);
@@ -469,7 +469,7 @@ static void test_round_trip(void **state)
 		"CGEN-2026-0001/case.json CGEN-2026-0001/decision.eml CGEN-2026-0001/events.jsonl "
 		"CGEN-2026-0001/request.eml "
 		"CGEN-2026-0002/case.json CGEN-2026-0002/decision.eml CGEN-2026-0002/events.jsonl "
-		"CGEN-2026-0002/request.eml SHA256SUMS index.csv");
+		"CGEN-2026-0002/request.eml SHA256SUMS index.csv index.html");
 	free(files);
 	/* ../../etc/passwd stayed inside its folder */
 	char *outside = xasprintf("%s/etc", tmpdir);
@@ -542,7 +542,7 @@ static void test_round_trip(void **state)
 		free(data);
 		free(p);
 	}
-	assert_int_equal(nlines, 13);
+	assert_int_equal(nlines, 14);
 	free(text);
 
 	size_t ncases = 0;
@@ -574,7 +574,7 @@ static void test_idempotent(void **state)
 	export_ok(st, dir, NULL, &s);
 	assert_int_equal(s.cases, 2);
 	assert_int_equal(s.written, 0);
-	assert_int_equal(s.unchanged, 14);
+	assert_int_equal(s.unchanged, 15);
 	char *again = list_files(dir);
 	assert_string_equal(again, files);
 	for (size_t i = 0; i < names.n; i++) {
@@ -592,7 +592,7 @@ static void test_idempotent(void **state)
 					 "status asked"), STORE_OK);
 	export_ok(st, dir, NULL, &s);
 	assert_int_equal(s.written, 3); /* case.json, events.jsonl, SHA256SUMS */
-	assert_int_equal(s.unchanged, 11);
+	assert_int_equal(s.unchanged, 12);
 	char *f = verify(st, dir, NULL);
 	assert_string_equal(f, "");
 	free(f);
@@ -697,7 +697,7 @@ static void test_filters(void **state)
 	assert_int_equal(s.cases, 1);
 	char *files = list_files(dir);
 	assert_string_equal(files, "CGEN-2026-0002/case.json CGEN-2026-0002/decision.eml "
-				   "CGEN-2026-0002/events.jsonl CGEN-2026-0002/request.eml SHA256SUMS index.csv");
+				   "CGEN-2026-0002/events.jsonl CGEN-2026-0002/request.eml SHA256SUMS index.csv index.html");
 	free(files);
 	char *v = verify(st, dir, NULL);
 	assert_string_equal(v, "");
@@ -731,7 +731,7 @@ static void test_filters(void **state)
 	export_ok(st, dir2, &f, &s);
 	assert_int_equal(s.cases, 0);
 	files = list_files(dir2);
-	assert_string_equal(files, "SHA256SUMS index.csv");
+	assert_string_equal(files, "SHA256SUMS index.csv index.html");
 	free(files);
 	v = verify(st, dir2, NULL);
 	assert_string_equal(v, "");

@@ -69,7 +69,7 @@ is "the same for the second reviewer" "$(grep -c ' digest review2@cdt.ca.gov ' "
 dg=$(grep ' digest review1@cdt.ca.gov ' "$T/log" | tail -n 1 | awk '{print $NF}')
 check "the digest is text and HTML" grep -q '^Content-Type: multipart/alternative' "$T/outbox/new/$dg"
 check "with a text/html part" grep -q '^Content-Type: text/html; charset=UTF-8' "$T/outbox/new/$dg"
-check "overdue cases listed as such" body_has "$T/outbox/new/$dg" '^  CGEN-2026-0001  DWR        12 days  awaiting_approvals  OVERDUE$'
+check "overdue cases listed as such" body_has "$T/outbox/new/$dg" '^  CGEN-2026-0001  DWR        12 days  waiting for approvals  OVERDUE$'
 head=$(body_of "$T/outbox/new/$dg" | sed -n 's/^Event chain: [0-9]* events, head \([0-9a-f]\{64\}\)$/\1/p')
 check "the digest publishes the chain head" test -n "$head"
 
@@ -81,17 +81,9 @@ key=$(reply_to "$T/outbox/new/$aio_req" | sed 's/^cgen+\([a-z2-7]*\)@.*/\1/')
 is "the first APPROVE link goes to the first case's keyed address" \
 	"$(echo "$link" | sed 's/^mailto:\([^?]*\)?.*/\1/')" "cgen+$key@cdt.ca.gov"
 # One click and Send: the client writes the link's subject and body.
-urldecode() {
-	echo "$1" | sed 's/%0D%0A/\
-/g' | LC_ALL=C awk '
-		function hex(h,  i, v) { v = 0; for (i = 1; i <= 2; i++) v = v * 16 + index("0123456789ABCDEF", substr(h, i, 1)) - 1; return v }
-		{ s = $0; o = ""
-		  while (match(s, /%[0-9A-F][0-9A-F]/)) { o = o substr(s, 1, RSTART - 1) sprintf("%c", hex(substr(s, RSTART + 1, 2))); s = substr(s, RSTART + 3) }
-		  print o s }'
-}
 subj=$(urldecode "$(echo "$link" | sed 's/.*[?&]subject=\([^&]*\).*/\1/')")
 body=$(urldecode "$(echo "$link" | sed 's/.*[?&]body=\([^&]*\).*/\1/')")
-is "the link's subject" "$subj" "Re: [CGEN-2026-0001] Approval needed (AIO): CGEN exemption for Department of Water Resources"
+is "the link's subject" "$subj" "Re: [CGEN-2026-0001] Approval needed (AIO): DWR, West Sacramento, \$97,560"
 printf 'From: aio@water.ca.gov\nTo: cgen+%s@cdt.ca.gov\nSubject: %s\nMessage-ID: <click.1@water.ca.gov>\nDate: Tue, 10 Nov 2026 13:00:00 -0800\n\n%s\n' \
 	"$key" "$subj" "$body" | deliver "$T" click
 at $((end + 3600))
