@@ -762,8 +762,12 @@ static void to_cdt(const struct engine_env *env, struct engine_out *o, const cha
 		struct engine_mail *m = case_mail(env, o, tmpl, env->cdt->v[i], ROLE_CDT, 1, 0);
 		if (name)
 			var(m, name, value);
-		if (strcmp(tmpl, "cdt-review") == 0)
+		if (strcmp(tmpl, "cdt-review") == 0) {
 			m->attach = ENGINE_ATTACH_CASE; /* the CDT packet */
+			/* sent again (reopen, an operator's approval): no flag */
+			if (!name || strcmp(name, "self_approval") != 0)
+				var(m, "self_approval", "");
+		}
 	}
 }
 

@@ -1,7 +1,7 @@
 #!/bin/sh
 # The README's steps run as root leave no file that the service account
-# cannot write: cgenctl run as root creates the store as the owner of its
-# folder, cgend started as root becomes [daemon] user before it opens
+# cannot write: cgenctl init run as root creates the store as the owner of
+# its folder, cgend started as root becomes [daemon] user before it opens
 # anything, and mail flows with cgend run as that unprivileged account
 # (here "nobody", so that the test creates no account on the machine).
 # TAP output.
@@ -42,6 +42,8 @@ user = $U
 CONF
 owned_by_root() { find "$T/state" -user root | sed "s|^$T/||"; }
 
+"$CGENCTL" -c "$T/etc/cgen.conf" init >"$T/init.out" 2>&1
+is "cgenctl init as root: exit 0" "$?" 0
 "$CGENCTL" -c "$T/etc/cgen.conf" directory import "$top_srcdir/etc/entities.csv" >"$T/import.out" 2>&1
 is "cgenctl directory import as root: exit 0" "$?" 0
 is "  the store belongs to $U" "$(stat -c %U "$T/state/cgen.db" 2>/dev/null)" "$U"
