@@ -35,6 +35,7 @@ enum field {
 	F_PROVIDER,
 	F_VENDOR_DOCUMENTATION,
 	F_SERVICE_LEVELS,
+	F_RENEWS,
 	F_COUNT
 };
 
@@ -56,6 +57,7 @@ static const struct {
 	[F_PROVIDER] = {FORM_F_PROVIDER, "Provider", 1},
 	[F_VENDOR_DOCUMENTATION] = {FORM_F_VENDOR_DOCUMENTATION, "Vendor Documentation", 0},
 	[F_SERVICE_LEVELS] = {FORM_F_SERVICE_LEVELS, "Service Levels", 0},
+	[F_RENEWS] = {FORM_F_RENEWS, "Renews", 0},
 };
 
 /* Label spellings (lowercase, one space between words) and their field. */
@@ -83,6 +85,8 @@ static const struct {
 	{"service levels", F_SERVICE_LEVELS},
 	{"slas", F_SERVICE_LEVELS},
 	{"sla", F_SERVICE_LEVELS},
+	{"renews", F_RENEWS},
+	{"renewal of", F_RENEWS},
 };
 
 #define RX_MATCH_LIMIT 1000000
@@ -586,6 +590,8 @@ void form_parse(const char *text, struct form *out)
 		missing(out, F_PROVIDER);
 	out->vendor_documentation = value_text(&lines[F_VENDOR_DOCUMENTATION], 0);
 	out->service_levels = value_text(&lines[F_SERVICE_LEVELS], 0);
+	/* The case id is checked by the engine, which can look the exemption up. */
+	out->renews = value_text(&lines[F_RENEWS], 1);
 
 	for (int i = 0; i < F_COUNT; i++)
 		strv_free(&lines[i]);
@@ -650,6 +656,7 @@ char *form_fields_json(const struct form *f)
 	json_text(&j, FORM_F_PROVIDER, f->provider);
 	json_text(&j, FORM_F_VENDOR_DOCUMENTATION, f->vendor_documentation);
 	json_text(&j, FORM_F_SERVICE_LEVELS, f->service_levels);
+	json_text(&j, FORM_F_RENEWS, f->renews);
 	json_obj_end(&j);
 	return buf_steal(&b);
 }
@@ -732,6 +739,7 @@ char *form_summary_text(const struct form *f)
 	summary_field(&b, F_PROVIDER, f->provider);
 	summary_field(&b, F_VENDOR_DOCUMENTATION, f->vendor_documentation);
 	summary_field(&b, F_SERVICE_LEVELS, f->service_levels);
+	summary_field(&b, F_RENEWS, f->renews);
 	return buf_steal(&b);
 }
 
@@ -754,6 +762,7 @@ void form_free(struct form *f)
 	free(f->provider);
 	free(f->vendor_documentation);
 	free(f->service_levels);
+	free(f->renews);
 	for (size_t i = 0; i < f->n_problems; i++) {
 		free(f->problems[i].field);
 		free(f->problems[i].message);

@@ -15,7 +15,8 @@
  *   Services, Reason, Reason Category, Contract Term (also "Term"), Early
  *   Termination, Extension Options, Total Cost, Cost Items, Provider (also
  *   "Service Provider", "Vendor"), Vendor Documentation, Service Levels (also
- *   "SLA", "SLAs"). The longest label wins ("Reason Category" is not
+ *   "SLA", "SLAs"), Renews (also "Renewal of"; optional: the case id of the
+ *   granted exemption a request renews). The longest label wins ("Reason Category" is not
  *   "Reason"). A label seen again is ignored with its value.
  * - A value is the rest of the label line and the lines below it up to the
  *   next label line; lines are trimmed and joined with "\n", runs of blank
@@ -64,6 +65,7 @@
 #define FORM_F_PROVIDER "provider"
 #define FORM_F_VENDOR_DOCUMENTATION "vendor_documentation"
 #define FORM_F_SERVICE_LEVELS "service_levels"
+#define FORM_F_RENEWS "renews" /* optional: the case id of the exemption a request renews */
 
 struct form_service {
 	long quantity;      /* >= 1 */
@@ -98,6 +100,7 @@ struct form {
 	char *provider;
 	char *vendor_documentation;
 	char *service_levels;
+	char *renews;       /* "Renews:" (also "Renewal of:"), first paragraph, or NULL */
 	struct form_problem *problems;
 	size_t n_problems;
 };

@@ -631,7 +631,7 @@ static void test_template(void **state)
 		skip();
 	struct form f = {0};
 	form_parse(body, &f);
-	assert_int_equal(f.labels, 12);
+	assert_int_equal(f.labels, 13);
 	assert_problems(&f,
 		"entity|Entity is missing.\n"
 		"services|Services is missing: list each service as "
@@ -662,6 +662,7 @@ static void test_template(void **state)
 		{"Provider", "Comcast Business"},
 		{"Vendor Documentation", "quote attached"},
 		{"Service Levels", "99.99%"},
+		{"Renews", "CGEN-2025-0012"},
 	};
 	struct buf out = {0};
 	size_t cur = ARRAY_LEN(answers), used = 0;
@@ -685,13 +686,14 @@ static void test_template(void **state)
 		buf_addc(&out, '\n');
 		line = nl ? nl + 1 : line + len;
 	}
-	assert_int_equal(used, 12);
+	assert_int_equal(used, 13);
 	form_parse(out.s, &f);
-	assert_int_equal(f.labels, 12);
+	assert_int_equal(f.labels, 13);
 	assert_problems(&f, "");
 	assert_int_equal(f.total_cost, 120000);
 	assert_int_equal(f.n_cost_items, 2);
 	assert_string_equal(f.service_levels, "99.99%");
+	assert_string_equal(f.renews, "CGEN-2025-0012");
 	form_free(&f);
 	buf_free(&out);
 	free(body);
