@@ -31,7 +31,7 @@ static void re_init(void)
 	int err = 0;
 	PCRE2_SIZE off;
 	length_re = pcre2_compile(
-		(PCRE2_SPTR) "(?<![\\p{L}\\p{N}.,])(\\d{1,4}(?:\\.\\d{1,2})?+|one|two|three|four|five|"
+		(PCRE2_SPTR) "(?<![\\p{L}\\p{N}.,/-])(\\d{1,4}(?:\\.\\d{1,2})?+|one|two|three|four|five|"
 			     "six|seven|eight|nine|ten|eleven|twelve)[ \\t]*+(?:-[ \\t]*+)?(?:\\)[ \\t]*+)?"
 			     "(months?|mos?|years?|yrs?)(?!\\p{L})",
 		PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_UCP | PCRE2_CASELESS, &err, &off, NULL);

@@ -17,7 +17,8 @@
 #include "case.h"
 
 /* The months of the first length in text, as people write one: a number
- * (digits, with at most two decimals, or one..twelve in words) then month(s),
+ * (digits, with at most two decimals, not right after a letter, a digit,
+ * '.', ',', '/' or '-'; or one..twelve in words) then month(s),
  * mo, year(s) or yr, with optional white space, '-' or ')' between ("36
  * months", "36-month", "24 mo.", "3 yrs", "1.5 years", "Two (2) years", "one
  * year"). Returns the months (years times 12, rounded), or 0 when text

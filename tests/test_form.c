@@ -699,6 +699,29 @@ static void test_template(void **state)
 	free(body);
 }
 
+/* Renews: (optional) names the exemption a request renews; as a label it
+ * ends the field before it, and it reaches the JSON and the summary. */
+static void test_renews(void **state)
+{
+	(void)state;
+	char *text = request(-1, (int)N_BLOCKS - 1,
+			     "Service Levels: 99.9% availability\n\nRenewal of:  [CGEN-2025-0012]\n"
+			     "the 2025 exemption\n");
+	struct form f = {0};
+	form_parse(text, &f);
+	assert_problems(&f, "");
+	assert_string_equal(f.service_levels, "99.9% availability");
+	assert_string_equal(f.renews, "[CGEN-2025-0012]\nthe 2025 exemption");
+	char *js = form_fields_json(&f);
+	assert_non_null(strstr(js, "\"renews\":\"[CGEN-2025-0012]\\nthe 2025 exemption\"}"));
+	char *sum = form_summary_text(&f);
+	assert_non_null(strstr(sum, "Renews:\n  [CGEN-2025-0012]\n  the 2025 exemption\n"));
+	free(sum);
+	free(js);
+	form_free(&f);
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -715,6 +738,7 @@ int main(void)
 		cmocka_unit_test(test_summary),
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_template),
+		cmocka_unit_test(test_renews),
 	};
 	return cmocka_run_group_tests_name("form", tests, NULL, NULL);
 }
