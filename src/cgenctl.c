@@ -177,7 +177,7 @@ static int cmd_expiring(struct store *st, long days, int json, time_t now, struc
 	for (size_t i = 0; i < k; i++)
 		sel[i] = *e[i].c; /* shallow: v still owns the members */
 	if (json)
-		report_list_json(b, sel, k, now);
+		report_expiring_json(b, sel, k, now);
 	else
 		report_expiring_text(b, sel, k, now);
 	free(sel);

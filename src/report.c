@@ -80,11 +80,16 @@ static void list_keys(struct json *j, const struct case_rec *c, time_t now)
 	json_int(j, report_age_days(c->created, now));
 	json_key(j, "overdue");
 	json_bool(j, c->overdue);
-	json_key(j, "ends");
+}
+
+/* "ends": the end date of a granted exemption, or null. */
+static void ends_key(struct json *j, const struct case_rec *c)
+{
 	long end = exemption_end_day(c);
 	char day[11];
 	if (end >= 0)
 		calendar_day_number_text(end, day);
+	json_key(j, "ends");
 	json_string(j, end >= 0 ? day : NULL);
 }
 
@@ -93,6 +98,7 @@ static void list_keys(struct json *j, const struct case_rec *c, time_t now)
 static void life_keys(struct json *j, const struct case_rec *c)
 {
 	char at[32];
+	ends_key(j, c);
 	json_key(j, "conditions");
 	json_string(j, c->state == ST_GRANTED ? (c->decision ? c->decision : "") : NULL);
 	json_key(j, "decided");
@@ -152,6 +158,32 @@ void report_list_text(struct buf *b, const struct case_rec *v, size_t n, time_t 
 			 v[i].overdue ? "yes" : "no");
 		free(w);
 	}
+}
+
+void report_expiring_json(struct buf *b, const struct case_rec *v, size_t n, time_t now)
+{
+	struct json j;
+	json_init(&j, b);
+	json_arr_begin(&j);
+	long today = calendar_local_day(now);
+	for (size_t i = 0; i < n; i++) {
+		long end = exemption_end_day(&v[i]);
+		json_obj_begin(&j);
+		list_keys(&j, &v[i], now);
+		ends_key(&j, &v[i]);
+		json_key(&j, "days_left");
+		if (end >= 0)
+			json_int(&j, end - today);
+		else
+			json_null(&j);
+		json_key(&j, "conditions");
+		json_string(&j, v[i].decision ? v[i].decision : "");
+		json_key(&j, "renewed_by");
+		json_string(&j, v[i].renewed_by);
+		json_obj_end(&j);
+	}
+	json_arr_end(&j);
+	buf_addc(b, '\n');
 }
 
 void report_expiring_text(struct buf *b, const struct case_rec *v, size_t n, time_t now)
@@ -216,12 +248,12 @@ void report_show_json(struct buf *b, const struct case_rec *c, const struct even
 	json_raw(&j, c->fields_json && *c->fields_json ? c->fields_json : "{}");
 	json_key(&j, "problems");
 	json_raw(&j, c->problems_json && *c->problems_json ? c->problems_json : "[]");
-	life_keys(&j, c);
 	json_key(&j, "events");
 	json_arr_begin(&j);
 	for (size_t i = 0; i < nev; i++)
 		report_event_json(&j, &ev[i], 0);
 	json_arr_end(&j);
+	life_keys(&j, c);
 	json_obj_end(&j);
 	buf_addc(b, '\n');
 }

@@ -15,12 +15,13 @@ int report_age_days(time_t t, time_t now);
 /* RFC 3339 UTC, "2026-11-26T12:00:00Z"; out holds >= 21 bytes. */
 void report_rfc3339(time_t t, char out[32]);
 
-/* Array of {id, state, entity, waiting_on, age_days, overdue, ends}; ends is
- * the end date of a granted exemption ("YYYY-MM-DD", exemption_end_day), or
- * null. */
+/* Array of {id, state, entity, waiting_on, age_days, overdue}. */
 void report_list_json(struct buf *b, const struct case_rec *v, size_t n, time_t now);
 void report_list_text(struct buf *b, const struct case_rec *v, size_t n, time_t now);
-/* list --expiring: granted cases with their end date, days left and conditions. */
+/* list --expiring: granted cases with their end date, days left and
+ * conditions; as JSON, an array of the list keys plus ends ("YYYY-MM-DD"),
+ * days_left, conditions and renewed_by (or null). */
+void report_expiring_json(struct buf *b, const struct case_rec *v, size_t n, time_t now);
 void report_expiring_text(struct buf *b, const struct case_rec *v, size_t n, time_t now);
 struct json;
 /* One event as a JSON object {at, kind, actor, detail}; with chain also seq,
@@ -28,7 +29,8 @@ struct json;
 void report_event_json(struct json *j, const struct event_rec *e, int chain);
 
 /* The list keys plus requester, approvals, fields, problems, events, and the
- * exemption's life: conditions (the CTO's text of a granted case, else null),
+ * exemption's life: ends (the end date of a granted exemption, "YYYY-MM-DD",
+ * or null), conditions (the CTO's text of a granted case, else null),
  * decided (RFC 3339 or null), term_months (or null), extension_months,
  * extension_pending ({months, reason, by} or null), alternative, renews,
  * renewed_by (strings or null). */

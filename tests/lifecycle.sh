@@ -167,7 +167,7 @@ is "everyone is told" "$(grep ' alt-accepted ' "$T/log" | awk '{print $6}' | sor
 	"aio@water.ca.gov cio@water.ca.gov dana.lee@water.ca.gov review1@cdt.ca.gov review2@cdt.ca.gov "
 check "the ACCEPT comment is recorded" sh -c "'$CGENCTL' -c '$T/cgen.conf' show CGEN-2026-0001 --json | grep -q 'CDT.s alternative accepted: we will order it through CDT'"
 is "closed: waiting on nobody" "$(ctl_now list --state alternative_accepted --json | sed 's/"age_days":[0-9]*,//')" \
-	'[{"id":"CGEN-2026-0001","state":"alternative_accepted","entity":"DWR","waiting_on":[],"overdue":false,"ends":null}]'
+	'[{"id":"CGEN-2026-0001","state":"alternative_accepted","entity":"DWR","waiting_on":[],"overdue":false}]'
 is "DECLINE in an iPhone reply: back to cdt_review" "$(state_of CGEN-2026-0002)" cdt_review
 f=$(mail_of CGEN-2026-0002 alt-declined review1@cdt.ca.gov)
 check "CDT gets the reason" body_has "$f" '^the annex opens in August, before CGEN can serve it$'
@@ -255,6 +255,8 @@ check "the digest of 09-17 lists it as ending within 90 days" body_has "$T/outbo
 dg=$(awk '$5 == "digest" && $6 == "review1@cdt.ca.gov" && $2 == "09-16" { f = $7 } END { print f }' "$T/log")
 check "  not the day before (91 days)" body_lacks "$T/outbox/new/$dg" '^  CGEN-2026-0002  DWR       ends'
 is "list --expiring 30d" "$(ctl_now list --expiring 30d | awk 'NR > 1 {print $1, $3, $4}')" "CGEN-2026-0002 2026-12-16 30"
+check "  as JSON" has "$(ctl_now list --expiring 30d --json)" \
+	'"overdue":false,"ends":"2026-12-16","days_left":30,"conditions":"Review again at renewal.","renewed_by":null}]$'
 is "list --expiring 29d: none" "$(ctl_now list --expiring 29d | wc -l | tr -d ' ')" 1
 is "list --expiring without a number: usage" "$(ctl_now list --expiring soon >/dev/null 2>&1; echo $?)" 2
 
