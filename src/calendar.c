@@ -33,6 +33,23 @@ static void civil_from_days(long z, int *y, int *m, int *d)
 	*y = (int)((long)yoe + era * 400 + (*m <= 2));
 }
 
+/* hour:min:sec local time on civil day number day (mktime moves a time
+ * that does not exist that day forward). */
+static time_t local_moment(long day, int hour, int min, int sec)
+{
+	int y, m, d;
+	civil_from_days(day, &y, &m, &d);
+	struct tm tm = {0};
+	tm.tm_year = y - 1900;
+	tm.tm_mon = m - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = hour;
+	tm.tm_min = min;
+	tm.tm_sec = sec;
+	tm.tm_isdst = -1;
+	return mktime(&tm);
+}
+
 long calendar_local_day(time_t t)
 {
 	struct tm tm;
@@ -174,17 +191,7 @@ time_t calendar_add_business_days(const struct calendar *cal, time_t t, int n)
 		if (calendar_business_day(cal, day))
 			n--;
 	}
-	int y, m, d;
-	civil_from_days(day, &y, &m, &d);
-	struct tm out = {0};
-	out.tm_year = y - 1900;
-	out.tm_mon = m - 1;
-	out.tm_mday = d;
-	out.tm_hour = tm.tm_hour;
-	out.tm_min = tm.tm_min;
-	out.tm_sec = tm.tm_sec;
-	out.tm_isdst = -1;
-	return mktime(&out);
+	return local_moment(day, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 int calendar_business_days_between(const struct calendar *cal, time_t since, time_t now, int max)
@@ -241,16 +248,7 @@ long calendar_add_months(long day, int months)
 
 time_t calendar_day_at(long day, int hour, int min)
 {
-	int y, m, d;
-	civil_from_days(day, &y, &m, &d);
-	struct tm tm = {0};
-	tm.tm_year = y - 1900;
-	tm.tm_mon = m - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = hour;
-	tm.tm_min = min;
-	tm.tm_isdst = -1;
-	return mktime(&tm);
+	return local_moment(day, hour, min, 0);
 }
 
 long calendar_business_day_on_or_before(const struct calendar *cal, long day)

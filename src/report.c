@@ -150,10 +150,10 @@ void report_list_json(struct buf *b, const struct case_rec *v, size_t n, time_t 
 
 void report_list_text(struct buf *b, const struct case_rec *v, size_t n, time_t now)
 {
-	buf_addf(b, "%-16s %-19s %-8s %-14s %4s %s\n", "CASE", "STATE", "ENTITY", "WAITING ON", "AGE", "OVERDUE");
+	buf_addf(b, "%-16s %-20s %-8s %-14s %4s %s\n", "CASE", "STATE", "ENTITY", "WAITING ON", "AGE", "OVERDUE");
 	for (size_t i = 0; i < n; i++) {
 		char *w = waiting_text(&v[i]);
-		buf_addf(b, "%-16s %-19s %-8s %-14s %4d %s\n", v[i].id, case_state_name(v[i].state),
+		buf_addf(b, "%-16s %-20s %-8s %-14s %4d %s\n", v[i].id, case_state_name(v[i].state),
 			 v[i].entity ? v[i].entity : "-", w, report_age_days(v[i].created, now),
 			 v[i].overdue ? "yes" : "no");
 		free(w);
