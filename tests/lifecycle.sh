@@ -40,6 +40,35 @@ is_g() {
 	fi
 }
 
+# The user trial's replies (../shared/reports/user-trial, read in place), with
+# the new words in place of their command: each must read as that command.
+U=$top_srcdir/../shared/reports/user-trial
+# shape FILE SED WORD ARGUMENT-START DESCRIPTION (ARGUMENT-START "*": any; the
+# signature that follows a command is the reading issue's to drop)
+shape() {
+	if [ ! -f "$U/$1" ]; then
+		ok "# SKIP $5: $U is absent"
+		return
+	fi
+	sed "$2" "$U/$1" >"$T/shape.eml"
+	got=$("$CGENCTL" parse "$T/shape.eml" --json | sed -n 's/.*"command":{"word":"\([A-Z]*\)","argument":"\([^"\\]*\).*/\1 \2/p')
+	[ "$4" = "*" ] && got=${got%% *} && set -- "$1" "$2" "$3" "" "$5" && got="$got "
+	case $1 in 25-*) is_g "$5" "$got" "$3 $4" ;; *) is "$5" "$got" "$3 $4" ;; esac
+}
+shape 21-cio-gmail-approve-looks-good.eml 's/^APPROVE - looks good\r$/ACCEPT - looks good\r/' \
+	ACCEPT "looks good" "a Gmail reply (user trial 21) with ACCEPT"
+shape 20-aio-outlook-noref-approved.eml 's/^Approved\.\r$/Declined: the annex cannot wait\r/' \
+	DECLINE "the annex cannot wait" "an Outlook reply (user trial 20) with DECLINE"
+shape 24-aio-iphone-lowercase-approve.eml 's/^approve\r$/extend 12 months the lease runs late\r/' \
+	EXTEND "12 months the lease runs late" "an iPhone reply (user trial 24) with EXTEND, lower case"
+shape 34-cto-iphone-approve-conditions.eml \
+	's/^Approve\. Review again at renewal\.\r$/PROPOSE CGEN SD-WAN reaches the site in August.\r/' \
+	PROPOSE "CGEN SD-WAN reaches the site in August." "an iPhone reply (user trial 34) with PROPOSE"
+shape 27-aio-new-outlook-html-only-approved.eml 's/>Approved\.<\/div>/>Accepted.<\/div>/' \
+	ACCEPT "*" "a new Outlook HTML-only reply (user trial 27) with Accepted."
+shape 25-cio-outlook-greeting-then-approve.eml 's/^APPROVE\r$/DECLINE too slow\r/' \
+	DECLINE "too slow" "an Outlook reply with a greeting line first (user trial 25) with DECLINE"
+
 # at TIME: cgend --once at that moment (ISO 8601 with offset, or "YYYY-MM-DD
 # HH:MM" local); each new outbox file is logged as "LOCAL-TIME KIND TO FILE
 # CASE" in $T/log.
@@ -155,8 +184,8 @@ REPLY_STYLE=outlook reply "$T" ac1 dana.lee@water.ca.gov "$(mail_of CGEN-2026-00
 	"ACCEPT - we will order it through CDT"
 REPLY_STYLE=iphone reply "$T" de2 dana.lee@water.ca.gov "$(mail_of CGEN-2026-0002 alt-proposed dana.lee@water.ca.gov)" \
 	"DECLINE the annex opens in August, before CGEN can serve it"
-reply "$T" de4 dana.lee@water.ca.gov "$(mail_of CGEN-2026-0004 alt-proposed dana.lee@water.ca.gov)" \
-	"Good morning Kim,
+f=$(mail_of CGEN-2026-0004 alt-proposed dana.lee@water.ca.gov)
+[ -n "$f" ] && reply "$T" de4 dana.lee@water.ca.gov "$f" "Good morning Kim,
 
 DECLINE fixed wireless fails our uptime need
 
