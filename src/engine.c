@@ -795,7 +795,8 @@ static void decision_vars(struct engine_out *o)
 		char *term = c->term_months > 0 ? xasprintf("%d months from this decision", c->term_months)
 						: xstrdup("not read from the request");
 		text = xasprintf(
-			"The exemption covers the contract of the request. Contract term: %s.\n"
+			"\nThe exemption covers the contract of the request.\n"
+			"Contract term: %s.\n"
 			"The exemption ends on: %s\n"
 			"\n"
 			"What to keep: CDT's CGEN policy asks your entity to maintain a central\n"
