@@ -20,6 +20,7 @@
 #include "compose.h"
 #include "digest.h"
 #include "engine.h"
+#include "exemption.h"
 #include "export.h"
 #include "form.h"
 #include "log.h"
@@ -35,7 +36,9 @@ const char *const agent_templates[] = {
 	"decision", "help", "help-role", "incomplete", "info-answer", "info-request", "not-accepted",
 	"not-required", "note-recorded", "notice", "overdue", "refused", "rejected", "reminder",
 	"no-form",
-	"request-form", "status", "status-list", "too-large", "unclear", "unreadable", "withdrawn", "cancelled", NULL,
+	"request-form", "status", "status-list", "too-large", "unclear", "unreadable", "withdrawn", "cancelled",
+	"alternative-proposed", "alternative-copy", "alternative-accepted", "alternative-declined",
+	"extension-request", "extension-decision", "expiry-notice", NULL,
 };
 
 int agent_open(struct agent *a, const struct conf *cfg, int mail, char **err)
@@ -459,7 +462,7 @@ static int queue_mail(struct agent *a, const struct case_rec *c, const struct en
 	if (c && case_view(a, c, m, raw, raw_len, &vars, &hv, &docs, &ndocs, &atts, &natts) != 0)
 		goto out;
 	const struct mailview_command *cmds[16];
-	size_t ncmds = m->keyed && c ? mailview_commands(m->role, c->state, cmds, ARRAY_LEN(cmds)) : 0;
+	size_t ncmds = m->keyed && c ? mailview_commands(m->role, c, cmds, ARRAY_LEN(cmds)) : 0;
 	struct mailview_in mi = {
 		.t = a->tpl,
 		.tmpl = m->tmpl,
@@ -741,6 +744,26 @@ static int handle(struct agent *a, const char *raw, size_t len, const char *ref,
 
 static int open_cases(struct agent *a, struct case_rec **out, size_t *n);
 
+/* The exemption that case c renews learns which request renews it (in the
+ * caller's transaction). Returns 0, or -1 on a store error. */
+static int link_renewal(struct agent *a, const struct case_rec *c, time_t now)
+{
+	struct case_rec old = {0};
+	int r = store_case_get(a->st, c->renews, &old);
+	if (r == STORE_NOTFOUND)
+		return 0;
+	int rc = r == STORE_OK ? 0 : -1;
+	if (rc == 0 && !(old.renewed_by && strcmp(old.renewed_by, c->id) == 0)) {
+		str_set(&old.renewed_by, c->id);
+		char *d = xasprintf("renewal request %s opened by %s", c->id, c->requester);
+		rc = store_case_put(a->st, &old) == STORE_OK &&
+		     store_event_add(a->st, old.id, now, "renewal", "agent", d) == STORE_OK ? 0 : -1;
+		free(d);
+	}
+	case_clear(&old);
+	return rc;
+}
+
 int agent_handle_raw(struct agent *a, const char *raw, size_t len, const char *ref, time_t now)
 {
 	return handle(a, raw, len, ref, now, 0);
@@ -757,10 +780,10 @@ static int handle(struct agent *a, const char *raw, size_t len, const char *ref,
 	struct form form = {0};
 	struct request_read found = {0};
 	struct key_rec key = {0};
-	struct case_rec c = {0};
+	struct case_rec c = {0}, renewed = {0};
 	struct engine_out out = {0};
 	struct strv full = {0}, approvers = {0};
-	int have_key = 0, have_case = 0, rc = -1;
+	int have_key = 0, have_case = 0, have_renewed = 0, rc = -1;
 	int64_t msg_row = 0;
 	char *auth_why = NULL;
 	/* every log line about this mail names it: reference, Message-ID, case */
@@ -853,6 +876,14 @@ static int handle(struct agent *a, const char *raw, size_t len, const char *ref,
 		form_free(&form);
 		request_read(raw, len, &m, visible, a->cfg->smtp.from_addr, !have_key && !*tag, &form,
 			     &found);
+	}
+	char renews_id[24];
+	if (form.renews && exemption_case_ref(form.renews, renews_id)) {
+		/* The exemption a request says it renews: the engine checks it. */
+		int r = store_case_get(a->st, renews_id, &renewed);
+		if (r == STORE_ERR)
+			goto out;
+		have_renewed = r == STORE_OK;
 	}
 
 	int rate_limited = 0;
@@ -947,6 +978,7 @@ static int handle(struct agent *a, const char *raw, size_t len, const char *ref,
 		.no_sender = m.no_sender,
 		.open_cases = open,
 		.n_open_cases = n_open,
+		.renews = have_renewed ? &renewed : NULL,
 	};
 	engine_handle(&env, have_case ? &c : NULL, &in, &out);
 	store_cases_free(open, n_open);
@@ -963,6 +995,8 @@ static int handle(struct agent *a, const char *raw, size_t len, const char *ref,
 				     cid, now, &msg_row) != STORE_OK)
 		goto out;
 	if ((out.changed || out.created) && store_case_put(a->st, &out.c) != STORE_OK)
+		goto out;
+	if ((out.changed || out.created) && out.c.renews && link_renewal(a, &out.c, now) != 0)
 		goto out;
 	for (size_t i = 0; i < out.n_events; i++)
 		if (store_event_add(a->st, cid, now, out.events[i].kind, out.events[i].actor,
@@ -1008,6 +1042,7 @@ out:
 	case_clear(&c);
 	strv_free(&full);
 	strv_free(&approvers);
+	case_clear(&renewed);
 	if (have_key > 0)
 		store_key_clear(&key);
 	form_free(&form);
@@ -1578,33 +1613,43 @@ static struct engine_timing timing_of(const struct agent *a)
 		.cal = &a->cal,
 		.remind_after = a->cfg->workflow.remind_after,
 		.max_reminders = a->cfg->workflow.max_reminders,
+		.expiry_notice = a->cfg->workflow.expiry_notice,
+		.n_expiry_notice = a->cfg->workflow.n_expiry_notice,
+		.notice_hour = a->cfg->workflow.digest_hour,
+		.notice_min = a->cfg->workflow.digest_min,
 	};
 	return t;
 }
 
+
+/* Appends the cases in state s, oldest first, to *out; -1 on a store error
+ * (*out then freed and empty). */
+static int append_state(struct agent *a, enum case_state s, struct case_rec **out, size_t *n)
+{
+	struct case_rec *v = NULL;
+	size_t k = 0;
+	if (store_case_list(a->st, case_state_name(s), &v, &k) != STORE_OK) {
+		store_cases_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+		return -1;
+	}
+	*out = xrealloc(*out, (*n + k + 1) * sizeof **out);
+	if (k)
+		memcpy(*out + *n, v, k * sizeof *v);
+	*n += k;
+	free(v); /* the members moved to *out */
+	return 0;
+}
 
 /* Every open case, oldest first within each state. */
 static int open_cases(struct agent *a, struct case_rec **out, size_t *n)
 {
 	*out = NULL;
 	*n = 0;
-	for (int s = 0; s < ST__COUNT; s++) {
-		if (!case_state_open((enum case_state)s))
-			continue;
-		struct case_rec *v = NULL;
-		size_t k = 0;
-		if (store_case_list(a->st, case_state_name((enum case_state)s), &v, &k) != STORE_OK) {
-			store_cases_free(*out, *n);
-			*out = NULL;
-			*n = 0;
+	for (int s = 0; s < ST__COUNT; s++)
+		if (case_state_open((enum case_state)s) && append_state(a, (enum case_state)s, out, n) != 0)
 			return -1;
-		}
-		*out = xrealloc(*out, (*n + k + 1) * sizeof **out);
-		if (k)
-			memcpy(*out + *n, v, k * sizeof *v);
-		*n += k;
-		free(v); /* the members moved to *out */
-	}
 	return 0;
 }
 
@@ -1615,7 +1660,9 @@ int agent_tick(struct agent *a, time_t now, size_t *reminded)
 	int rc = -1, in_tx = 0;
 	*reminded = 0;
 	directory_free(&a->dir);
-	if (store_directory_load(a->st, &a->dir) != STORE_OK || open_cases(a, &v, &n) != 0)
+	/* Open cases get reminders; granted ones their expiry notices. */
+	if (store_directory_load(a->st, &a->dir) != STORE_OK || open_cases(a, &v, &n) != 0 ||
+	    append_state(a, ST_GRANTED, &v, &n) != 0)
 		goto out;
 	struct engine_env env = env_of(a, now);
 	struct engine_timing t = timing_of(a);
@@ -1648,7 +1695,10 @@ int agent_tick(struct agent *a, time_t now, size_t *reminded)
 				ok = queue_mail(a, &o.c, &o.mails[k], NULL, NULL, 0, now) == 0;
 			if (ok) {
 				(*reminded)++;
-				log_info("case %s: %s", o.c.id, o.c.overdue ? "overdue, CDT told" : "reminder sent");
+				log_info("case %s: %s", o.c.id,
+					 o.c.state == ST_GRANTED ? (o.c.expiry_notice < 0 ? "exemption ended"
+									       : "expiry notice sent")
+					 : o.c.overdue ? "overdue, CDT told" : "reminder sent");
 			}
 		}
 		engine_out_free(&o);

@@ -33,6 +33,23 @@ static void civil_from_days(long z, int *y, int *m, int *d)
 	*y = (int)((long)yoe + era * 400 + (*m <= 2));
 }
 
+/* hour:min:sec local time on civil day number day (mktime moves a time
+ * that does not exist that day forward). */
+static time_t local_moment(long day, int hour, int min, int sec)
+{
+	int y, m, d;
+	civil_from_days(day, &y, &m, &d);
+	struct tm tm = {0};
+	tm.tm_year = y - 1900;
+	tm.tm_mon = m - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = hour;
+	tm.tm_min = min;
+	tm.tm_sec = sec;
+	tm.tm_isdst = -1;
+	return mktime(&tm);
+}
+
 long calendar_local_day(time_t t)
 {
 	struct tm tm;
@@ -174,17 +191,7 @@ time_t calendar_add_business_days(const struct calendar *cal, time_t t, int n)
 		if (calendar_business_day(cal, day))
 			n--;
 	}
-	int y, m, d;
-	civil_from_days(day, &y, &m, &d);
-	struct tm out = {0};
-	out.tm_year = y - 1900;
-	out.tm_mon = m - 1;
-	out.tm_mday = d;
-	out.tm_hour = tm.tm_hour;
-	out.tm_min = tm.tm_min;
-	out.tm_sec = tm.tm_sec;
-	out.tm_isdst = -1;
-	return mktime(&out);
+	return local_moment(day, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 int calendar_business_days_between(const struct calendar *cal, time_t since, time_t now, int max)
@@ -213,4 +220,41 @@ int calendar_digest_due(time_t now, int hour, int min, const char *last_day, tim
 	long sday = calendar_day_number(st.tm_year + 1900, st.tm_mon + 1, st.tm_mday);
 	long today = calendar_day_number(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
 	return sday < today || (sday == today && st.tm_hour * 60 + st.tm_min < at);
+}
+
+void calendar_civil(long day, int *y, int *m, int *d)
+{
+	civil_from_days(day, y, m, d);
+}
+
+void calendar_day_number_text(long day, char out[11])
+{
+	int y, m, d;
+	civil_from_days(day, &y, &m, &d);
+	snprintf(out, 11, "%04u-%02u-%02u", (unsigned)y % 10000u, (unsigned)m % 100u, (unsigned)d % 100u);
+}
+
+long calendar_add_months(long day, int months)
+{
+	static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	int y, m, d;
+	civil_from_days(day, &y, &m, &d);
+	long total = (long)y * 12 + (m - 1) + (months > 0 ? months : 0);
+	y = (int)(total / 12);
+	m = (int)(total % 12) + 1;
+	int last = mdays[m - 1] + (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0));
+	return calendar_day_number(y, m, d < last ? d : last);
+}
+
+time_t calendar_day_at(long day, int hour, int min)
+{
+	return local_moment(day, hour, min, 0);
+}
+
+long calendar_business_day_on_or_before(const struct calendar *cal, long day)
+{
+	/* Holidays and weekends are finite runs: this ends. */
+	while (!calendar_business_day(cal, day))
+		day--;
+	return day;
 }

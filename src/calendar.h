@@ -33,6 +33,19 @@ long calendar_local_day(time_t t);
 /* "YYYY-MM-DD" of the local date of t; out holds >= 11 bytes. */
 void calendar_day_text(time_t t, char out[11]);
 
+/* The date of a civil day number, and its "YYYY-MM-DD" (out >= 11 bytes). */
+void calendar_civil(long day, int *y, int *m, int *d);
+void calendar_day_number_text(long day, char out[11]);
+/* The civil day number months (>= 0) calendar months after day, the day of
+ * the month kept or, when that month is shorter, its last day (2026-01-31
+ * plus one month is 2026-02-28). */
+long calendar_add_months(long day, int months);
+/* The moment hour:min local time on civil day number day (a time that does
+ * not exist that day, at a daylight-saving change, moves forward). */
+time_t calendar_day_at(long day, int hour, int min);
+/* The last business day on or before civil day number day. */
+long calendar_business_day_on_or_before(const struct calendar *cal, long day);
+
 /* 1 when the civil day number is Monday..Friday and not a holiday. */
 int calendar_business_day(const struct calendar *cal, long day);
 /* The moment n (>= 0) business days after t: the n-th business day after t's

@@ -10,6 +10,7 @@
 static const char *const state_names[ST__COUNT] = {
 	"received", "incomplete", "not_required", "awaiting_approvals", "cdt_review",
 	"awaiting_info", "cto_decision", "granted", "denied", "rejected", "withdrawn",
+	"alternative_proposed", "alternative_accepted",
 };
 
 static const char *const role_names[ROLE__COUNT] = {
@@ -42,6 +43,7 @@ int case_state_open(enum case_state s)
 	case ST_CDT_REVIEW:
 	case ST_AWAITING_INFO:
 	case ST_CTO_DECISION:
+	case ST_ALTERNATIVE_PROPOSED:
 		return 1;
 	default:
 		return 0;
@@ -85,6 +87,7 @@ unsigned case_waiting_on(const struct case_rec *c)
 		return 0;
 	case ST_INCOMPLETE:
 	case ST_AWAITING_INFO:
+	case ST_ALTERNATIVE_PROPOSED:
 		return 1u << ROLE_REQUESTER;
 	case ST_AWAITING_APPROVALS:
 		return (c->aio == AP_PENDING ? 1u << ROLE_AIO : 0) |
@@ -110,6 +113,12 @@ void case_copy(struct case_rec *dst, const struct case_rec *src)
 	dst->summary = xstrdup(src->summary);
 	dst->recommendation = xstrdup(src->recommendation);
 	dst->decision = xstrdup(src->decision);
+	dst->alternative = xstrdup(src->alternative);
+	dst->ext_reason = xstrdup(src->ext_reason);
+	dst->ext_by = xstrdup(src->ext_by);
+	dst->renews = xstrdup(src->renews);
+	dst->renews_text = xstrdup(src->renews_text);
+	dst->renewed_by = xstrdup(src->renewed_by);
 }
 
 void case_clear(struct case_rec *c)
@@ -123,5 +132,11 @@ void case_clear(struct case_rec *c)
 	free(c->summary);
 	free(c->recommendation);
 	free(c->decision);
+	free(c->alternative);
+	free(c->ext_reason);
+	free(c->ext_by);
+	free(c->renews);
+	free(c->renews_text);
+	free(c->renewed_by);
 	memset(c, 0, sizeof *c);
 }

@@ -17,6 +17,8 @@ enum case_state {
 	ST_DENIED,
 	ST_REJECTED,
 	ST_WITHDRAWN,
+	ST_ALTERNATIVE_PROPOSED,  /* CDT proposed a CGEN alternative; waits on the requester */
+	ST_ALTERNATIVE_ACCEPTED,  /* the requester accepted it (closed) */
 	ST__COUNT
 };
 
@@ -52,6 +54,22 @@ struct case_rec {
 	time_t created;          /* receipt of the request (UTC) */
 	time_t updated;          /* last change */
 	time_t state_since;      /* when the current state was entered */
+
+	/* The exemption's life after the decision (alternatives, conditions,
+	 * renewal). The CTO's conditions are `decision` of a granted case. */
+	char *alternative;       /* CDT's proposed CGEN alternative (the latest), or NULL */
+	time_t decided;          /* when the CTO granted it; 0 when not granted */
+	int term_months;         /* contract term in months as read from the request; 0 unknown */
+	int extension_months;    /* extensions CDT approved, in months */
+	time_t end_set;          /* when the end date was last set (grant or extension) */
+	int ext_months;          /* an extension asked and waiting on CDT: months; 0 none */
+	char *ext_reason;        /* its reason, and who asked (address) */
+	char *ext_by;
+	char *renews;            /* id of the granted exemption this request renews, or NULL */
+	char *renews_text;       /* that exemption's decision, conditions and end, for people */
+	char *renewed_by;        /* id of the request that renews this exemption, or NULL */
+	int expiry_notice;       /* days before the end of the last expiry notice sent; 0 none;
+				    -1 once the end itself was recorded */
 };
 
 /* Stable names (DESIGN.md section 3/7). */

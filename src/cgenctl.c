@@ -2,6 +2,7 @@
  *
  *   cgenctl -c FILE [--now TIMESTAMP] COMMAND
  *     list [--state S] [--json]     show CASE [--json]
+ *     list --expiring 90d [--json]
  *     directory import FILE         queue [--json]
  *     parse FILE [--json]           verify [--head HASH] [DIR]
  *     digest [--print]              export --granted DIR [--entity CODE] [--since DATE]
@@ -53,9 +54,11 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "calendar.h"
 #include "case.h"
 #include "conf.h"
 #include "directory.h"
+#include "exemption.h"
 #include "export.h"
 #include "fs.h"
 #include "log.h"
@@ -74,6 +77,9 @@ static void usage(FILE *f)
 	fputs("usage: cgenctl [-c FILE] [--now TIMESTAMP] COMMAND   (FILE: default "
 	      CGEN_DEFAULT_CONF ")\n"
 	      "  list [--state S] [--json]   cases, oldest first\n"
+	      "  list --expiring DAYS[d] [--json]\n"
+	      "                              granted exemptions that end within DAYS days,\n"
+	      "                              soonest first\n"
 	      "  show CASE [--json]          one case with its events\n"
 	      "  directory import FILE       replace the entity directory from CSV\n"
 	      "  queue [--json]              mails waiting for an operator\n"
@@ -189,6 +195,7 @@ struct cmd_opts {
 	const char *head;        /* verify --head HASH */
 	const char *granted, *entity, *since; /* export */
 	const char *out;         /* attachments --out DIR */
+	const char *expiring;    /* list --expiring 90d */
 	const char *args[4];
 	int nargs;
 };
@@ -213,6 +220,8 @@ static int split_opts(int argc, char **argv, struct cmd_opts *o)
 			o->since = argv[++i];
 		else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
 			o->out = argv[++i];
+		else if (strcmp(argv[i], "--expiring") == 0 && i + 1 < argc)
+			o->expiring = argv[++i];
 		else if (argv[i][0] == '-' && argv[i][1] == '-')
 			return -1;
 		else if (o->nargs < 4)
@@ -220,6 +229,63 @@ static int split_opts(int argc, char **argv, struct cmd_opts *o)
 		else
 			return -1;
 	}
+	return 0;
+}
+
+/* "90d" or "90": a number of days, 0..36500; -1 when not. */
+static long parse_days(const char *s)
+{
+	char *end;
+	long d = strtol(s, &end, 10);
+	if (end == s || (*end && strcmp(end, "d") != 0) || d < 0 || d > 36500 || *s == '-' || *s == '+')
+		return -1;
+	return d;
+}
+
+struct ending {
+	long day;
+	struct case_rec *c;
+};
+
+static int ending_cmp(const void *a, const void *b)
+{
+	const struct ending *x = a, *y = b;
+	if (x->day != y->day)
+		return x->day < y->day ? -1 : 1;
+	return strcmp(x->c->id, y->c->id);
+}
+
+/* list --expiring DAYS: granted exemptions whose end is today or within DAYS
+ * days (local time), soonest first. */
+static int cmd_expiring(struct store *st, long days, int json, time_t now, struct buf *b)
+{
+	struct case_rec *v = NULL;
+	size_t n = 0;
+	if (store_case_list(st, case_state_name(ST_GRANTED), &v, &n) != STORE_OK) {
+		fprintf(stderr, "cgenctl: store: %s\n", store_errmsg(st));
+		return 1;
+	}
+	long today = calendar_local_day(now);
+	struct ending *e = xcalloc(n + 1, sizeof *e);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		long end = exemption_end_day(&v[i]);
+		if (end >= today && end <= today + days) {
+			e[k].day = end;
+			e[k++].c = &v[i];
+		}
+	}
+	qsort(e, k, sizeof *e, ending_cmp);
+	struct case_rec *sel = xcalloc(k + 1, sizeof *sel);
+	for (size_t i = 0; i < k; i++)
+		sel[i] = *e[i].c; /* shallow: v still owns the members */
+	if (json)
+		report_expiring_json(b, sel, k, now);
+	else
+		report_expiring_text(b, sel, k, now);
+	free(sel);
+	free(e);
+	store_cases_free(v, n);
 	return 0;
 }
 
@@ -815,7 +881,8 @@ int main(int argc, char **argv)
 	if (!known || (o.nargs != want && !(is_verify && o.nargs == 1) && !reprocess) ||
 	    (o.print && strcmp(cmd, "digest") != 0) || (o.head && !is_verify) ||
 	    (is_export != (o.granted != NULL)) || (!is_export && (o.entity || o.since)) ||
-	    (o.out && !is_att)) {
+	    (o.out && !is_att) ||
+	    (o.expiring && (strcmp(cmd, "list") != 0 || o.state || parse_days(o.expiring) < 0))) {
 		usage(stderr);
 		return EX_USAGE;
 	}
@@ -860,7 +927,9 @@ int main(int argc, char **argv)
 	}
 	int rc = 0;
 	struct buf b = {0};
-	if (strcmp(cmd, "list") == 0) {
+	if (strcmp(cmd, "list") == 0 && o.expiring) {
+		rc = cmd_expiring(st, parse_days(o.expiring), o.json, now, &b);
+	} else if (strcmp(cmd, "list") == 0) {
 		enum case_state s;
 		if (o.state && case_state_parse(o.state, &s) != 0) {
 			fprintf(stderr, "cgenctl: unknown state \"%s\"\n", o.state);

@@ -45,6 +45,12 @@ static const struct word words[] = {
 	{ "audit", CMD_AUDIT, 0 },
 	{ "help", CMD_HELP, 0 },
 	{ "form", CMD_FORM, 0 },
+	{ "propose", CMD_PROPOSE, 0 },
+	{ "accept", CMD_ACCEPT, 0 },
+	{ "accepted", CMD_ACCEPT, 0 },
+	{ "decline", CMD_DECLINE, 0 },
+	{ "declined", CMD_DECLINE, 0 },
+	{ "extend", CMD_EXTEND, 0 },
 };
 
 /* Negated or inflected decision words: never a command, always ambiguous. */
@@ -64,7 +70,8 @@ static const char *const names[] = {
 	[CMD_APPROVE] = "APPROVE", [CMD_REJECT] = "REJECT", [CMD_INFO] = "INFO",
 	[CMD_RECOMMEND] = "RECOMMEND", [CMD_NOTE] = "NOTE", [CMD_DENY] = "DENY",
 	[CMD_WITHDRAW] = "WITHDRAW", [CMD_STATUS] = "STATUS", [CMD_AUDIT] = "AUDIT",
-	[CMD_HELP] = "HELP", [CMD_FORM] = "FORM",
+	[CMD_HELP] = "HELP", [CMD_FORM] = "FORM", [CMD_PROPOSE] = "PROPOSE",
+	[CMD_ACCEPT] = "ACCEPT", [CMD_DECLINE] = "DECLINE", [CMD_EXTEND] = "EXTEND",
 };
 
 const char *command_name(enum cmd_word w)

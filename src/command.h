@@ -45,6 +45,10 @@ enum cmd_word {
 	CMD_AUDIT,
 	CMD_HELP,
 	CMD_FORM,
+	CMD_PROPOSE,    /* CDT: a CGEN alternative (argument: its text) */
+	CMD_ACCEPT,     /* the requester accepts CDT's alternative */
+	CMD_DECLINE,    /* the requester declines it (argument: the reason) */
+	CMD_EXTEND,     /* an extension of a granted exemption ("12 months reason") */
 };
 
 struct command {
@@ -67,8 +71,11 @@ struct command {
  * "recommended", ...) anywhere on the line, and a command word glued to the
  * next by a hyphen ("approve-ish") make it ambiguous too. INFO, NOTE,
  * STATUS, AUDIT, HELP and FORM are commands only as the first word ("Please
- * note ..." is CMD_NONE, not ambiguous); any other word directly followed by
- * '?' is ambiguous. RECOMMEND
+ * note ..." is CMD_NONE, not ambiguous), and so are PROPOSE, ACCEPT(ED),
+ * DECLINE(D) and EXTEND (the words of an exemption's life after review: they
+ * never make another command's line ambiguous, so "APPROVE, we accept the
+ * costs" stays an APPROVE); any other word directly followed by '?' is
+ * ambiguous. RECOMMEND
  * must be followed by APPROVE(D) or DENY/DENIED; its argument is then
  * "APPROVE" or "DENY", a space and the rationale (just the verdict when the
  * rationale is empty). */

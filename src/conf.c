@@ -51,6 +51,7 @@ enum kind {
 	K_LOG_LEVEL,
 	K_SELF_APPROVAL,
 	K_DURATION,  /* long long seconds > 0: N, Ns, Nm, Nh, Nd or Nw (N alone: days) */
+	K_EXPIRY_NOTICE,
 };
 
 struct key {
@@ -96,6 +97,7 @@ static const struct key keys[] = {
 	{S_WORKFLOW, "holidays_file", K_PATH, F(workflow.holidays_file), NULL},
 	{S_WORKFLOW, "approver_digest", K_BOOL, F(workflow.approver_digest), NULL},
 	{S_WORKFLOW, "reply_to", K_REPLY_TO, 0, NULL},
+	{S_WORKFLOW, "expiry_notice", K_EXPIRY_NOTICE, 0, NULL},
 	{S_TEMPLATES, "dir", K_PATH, F(templates_dir), NULL},
 	{S_SECURITY, "secret_file", K_PATH, F(secret_file), NULL},
 	{S_SECURITY, "require_auth_results", K_BOOL, F(require_auth_results), NULL},
@@ -439,6 +441,47 @@ static int parse_duration(const char *v, long long *out)
 	return rc;
 }
 
+static int cmp_desc(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* expiry_notice = 90,30 (days before the end, any order), or none. */
+static void set_expiry_notice(struct parser *p, const char *v)
+{
+	struct conf_workflow *w = &p->cfg->workflow;
+	int days[CONF_MAX_EXPIRY_NOTICES];
+	size_t n = 0;
+	int bad = 0;
+	if (strcasecmp(v, "none") == 0) {
+		w->n_expiry_notice = 0;
+		return;
+	}
+	char *copy = xstrdup(v);
+	for (char *save = NULL, *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		long long d;
+		str_trim(t);
+		if (parse_num(t, 3650, &d) < 0 || d < 1 || n == CONF_MAX_EXPIRY_NOTICES) {
+			bad = 1;
+			break;
+		}
+		for (size_t i = 0; i < n; i++)
+			bad |= days[i] == (int)d;
+		days[n++] = (int)d;
+	}
+	free(copy);
+	if (bad || n == 0) {
+		lerr(p, p->line, "expiry_notice: expected days before the end, comma-separated (at most "
+				 "%d distinct numbers from 1 to 3650, e.g. 90,30), or none, got \"%s\"",
+		     CONF_MAX_EXPIRY_NOTICES, v);
+		return;
+	}
+	qsort(days, n, sizeof *days, cmp_desc);
+	memcpy(w->expiry_notice, days, n * sizeof *days);
+	w->n_expiry_notice = n;
+}
+
 static void set_value(struct parser *p, const struct key *k, const char *v)
 {
 	struct conf *cfg = p->cfg;
@@ -542,6 +585,9 @@ static void set_value(struct parser *p, const struct key *k, const char *v)
 			     k->name, v);
 		else
 			*(long long *)(void *)((char *)cfg + k->off) = n;
+		break;
+	case K_EXPIRY_NOTICE:
+		set_expiry_notice(p, v);
 		break;
 	case K_LOG_LEVEL: {
 		enum log_level lv;
@@ -682,6 +728,9 @@ static void set_defaults(struct conf *cfg)
 	cfg->workflow.digest_hour = 7;
 	cfg->workflow.digest_min = 0;
 	cfg->workflow.timezone = xstrdup("America/Los_Angeles");
+	cfg->workflow.expiry_notice[0] = 90;
+	cfg->workflow.expiry_notice[1] = 30;
+	cfg->workflow.n_expiry_notice = 2;
 	cfg->templates_dir = xstrdup(CGEN_TEMPLATES_DIR);
 	cfg->rate_limit = 20;
 	cfg->case_rate_limit = 60;

@@ -11,6 +11,8 @@
 
 enum conf_auth { CONF_AUTH_PASSWORD = 0, CONF_AUTH_XOAUTH2 };
 
+#define CONF_MAX_EXPIRY_NOTICES 8
+
 struct conf_mailbox {
 	char *url;               /* required: imaps://, imap:// or maildir:PATH */
 	char *maildir;           /* for maildir: URLs, the resolved PATH; else NULL */
@@ -58,6 +60,11 @@ struct conf_workflow {
 	char *holidays_file;     /* NULL when unset */
 	int approver_digest;     /* default 0 */
 	int reply_plain;         /* reply_to = plain: 1; subaddress (default): 0 */
+	/* expiry_notice: days before a granted exemption's end when the requester
+	 * and CDT are told, largest first, distinct, 1..3650; default 90,30;
+	 * "none": no notice (n_expiry_notice = 0). */
+	int expiry_notice[CONF_MAX_EXPIRY_NOTICES];
+	size_t n_expiry_notice;
 };
 
 struct conf {

@@ -8,6 +8,7 @@
 #include "calendar.h"
 #include "digest.h"
 #include "mailview.h"
+#include "exemption.h"
 
 #define DETAIL_MAX 200 /* bytes of an event's detail shown */
 
@@ -133,7 +134,8 @@ enum section { SEC_DECISIONS, SEC_BOUNCES, SEC_REFUSED, SEC__COUNT };
 static int event_section(const char *kind)
 {
 	if (!strcmp(kind, "decided") || !strcmp(kind, "rejected") || !strcmp(kind, "withdrawn") ||
-	    !strcmp(kind, "recommended") || !strcmp(kind, "cancelled") || !strcmp(kind, "reopened"))
+	    !strcmp(kind, "recommended") || !strcmp(kind, "cancelled") || !strcmp(kind, "reopened") ||
+	    !strncmp(kind, "alternative_", 12) || !strncmp(kind, "extension_", 10) || !strcmp(kind, "extended"))
 		return SEC_DECISIONS;
 	if (!strcmp(kind, "bounce") || !strcmp(kind, "complaint") || !strcmp(kind, "send_failed") ||
 	    !strcmp(kind, "send_expired"))
@@ -192,6 +194,106 @@ static void html_h2(struct buf *h, const char *t)
 	buf_adds(h, "<h2 style=\"font-size:16px;margin:20px 0 8px 0\">");
 	digest_html_escape(h, t);
 	buf_adds(h, "</h2>\n");
+}
+
+/* A granted exemption ending soon. */
+struct ending {
+	const struct case_rec *c;
+	long day;
+};
+
+static int ending_cmp(const void *a, const void *b)
+{
+	const struct ending *x = a, *y = b;
+	if (x->day != y->day)
+		return x->day < y->day ? -1 : 1;
+	return strcmp(x->c->id, y->c->id);
+}
+
+static const struct case_rec *case_by_id(const struct digest_in *in, const char *id)
+{
+	for (size_t i = 0; id && i < in->n_cases; i++)
+		if (strcmp(in->cases[i].id, id) == 0)
+			return &in->cases[i];
+	return NULL;
+}
+
+/* A grant's row in the decisions: its conditions (the CTO's text, as the
+ * event recorded it) and its end (from the case). NULL for other events. */
+static char *granted_detail(const struct digest_in *in, const struct event_rec *e)
+{
+	if (strcmp(e->kind, "decided") != 0 || strncmp(e->detail, "granted", 7) != 0)
+		return NULL;
+	const char *cond = e->detail + 7;
+	cond += strspn(cond, ": ");
+	const struct case_rec *c = case_by_id(in, e->case_id);
+	long end = c ? exemption_end_day(c) : -1;
+	char ends[11] = "";
+	if (end >= 0)
+		calendar_day_number_text(end, ends);
+	return xasprintf("granted; conditions: %s%s%s", *cond ? cond : "none", end >= 0 ? "; ends " : "",
+			 ends);
+}
+
+/* The "ending within N days" section: granted exemptions whose end is today
+ * or within N days, soonest first. */
+static void ending_section(const struct digest_in *in, struct buf *x, struct buf *h)
+{
+	const struct engine_timing *t = in->timing;
+	int within = t->n_expiry_notice ? t->expiry_notice[0] : 90;
+	long today = calendar_local_day(in->env->now);
+	struct ending *v = xcalloc(in->n_cases + 1, sizeof *v);
+	size_t n = 0;
+	for (size_t i = 0; i < in->n_cases; i++) {
+		long end = exemption_end_day(&in->cases[i]);
+		if (end >= today && end <= today + within) {
+			v[n].c = &in->cases[i];
+			v[n++].day = end;
+		}
+	}
+	qsort(v, n, sizeof *v, ending_cmp);
+	char *head = xasprintf("Exemptions ending within %d days", within);
+	buf_addf(x, "\n%s:\n", head);
+	html_h2(h, head);
+	free(head);
+	if (!n) {
+		buf_adds(x, "  (none)\n");
+		buf_adds(h, "<p style=\"font-size:13px\">None.</p>\n");
+		free(v);
+		return;
+	}
+	buf_addf(h, "<table role=\"presentation\" width=\"100%%\" cellpadding=\"0\" cellspacing=\"0\" "
+		    "border=\"0\" style=\"border-collapse:collapse\">\n<tr>%sCase</th>%sEntity</th>"
+		    "%sEnds</th>%sConditions</th>%sRenewal</th></tr>\n", TH, TH, TH, TH, TH);
+	for (size_t i = 0; i < n; i++) {
+		const struct case_rec *c = v[i].c;
+		char day[11];
+		calendar_day_number_text(v[i].day, day);
+		long left = v[i].day - today;
+		char *cond = one_line(c->decision && *c->decision ? c->decision : "none", DETAIL_MAX);
+		char *status = c->renewed_by ? xasprintf("renewal request %s", c->renewed_by)
+			     : c->ext_months ? xasprintf("extension of %d months waiting on CDT", c->ext_months)
+			     : xstrdup("no renewal request yet");
+		buf_addf(x, "  %s  %-8s  ends %s, in %ld day%s; %s\n      conditions: %s\n", c->id,
+			 c->entity ? c->entity : "?", day, left, left == 1 ? "" : "s", status, cond);
+		buf_addf(h, "<tr>%s<b>", TD);
+		digest_html_escape(h, c->id);
+		buf_addf(h, "</b></td>%s", TD);
+		digest_html_escape(h, c->entity ? c->entity : "?");
+		buf_addf(h, "<br><span style=\"color:#616161\">");
+		digest_html_escape(h, entity_name(in->env, c));
+		buf_addf(h, "</span></td>%s<b>", TD);
+		digest_html_escape(h, day);
+		buf_addf(h, "</b><br>in %ld day%s</td>%s", left, left == 1 ? "" : "s", TD);
+		digest_html_escape(h, cond);
+		buf_addf(h, "</td>%s", TD);
+		digest_html_escape(h, status);
+		buf_adds(h, "</td></tr>\n");
+		free(cond);
+		free(status);
+	}
+	buf_adds(h, "</table>\n");
+	free(v);
 }
 
 void digest_cdt(const struct digest_in *in, struct digest_mail *out)
@@ -298,6 +400,8 @@ void digest_cdt(const struct digest_in *in, struct digest_mail *out)
 	if (nopen)
 		buf_adds(&h, "</table>\n");
 
+	ending_section(in, &x, &h);
+
 	/* the last day's events */
 	for (int s = 0; s < SEC__COUNT; s++) {
 		char *head = xasprintf("%s, last 24 hours", section_title[s]);
@@ -311,7 +415,9 @@ void digest_cdt(const struct digest_in *in, struct digest_mail *out)
 				continue;
 			char when[48];
 			local_text(e->at, T_MINUTE, when);
-			char *detail = one_line(e->detail, DETAIL_MAX);
+			char *granted = granted_detail(in, e);
+			char *detail = one_line(granted ? granted : e->detail, DETAIL_MAX);
+			free(granted);
 			char *actor = one_line(e->actor, 100);
 			const char *cid = e->case_id ? e->case_id : "-";
 			buf_addf(&x, "  %s  %-14s  %s: %s%s%s%s\n", when, cid, e->kind, detail,

@@ -5,9 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "engine.h"
 #include "visible.h"
+#include "exemption.h"
 
 #define R(x) (1u << (x))
 
@@ -61,6 +63,8 @@ static const char *state_text(enum case_state s)
 	case ST_DENIED: return "denied";
 	case ST_REJECTED: return "rejected by the entity's approvers";
 	case ST_WITHDRAWN: return "withdrawn by the requester";
+	case ST_ALTERNATIVE_PROPOSED: return "waiting for the requester's answer to CDT's proposed CGEN alternative";
+	case ST_ALTERNATIVE_ACCEPTED: return "closed: the requester accepted CDT's CGEN alternative";
 	default: return "unknown";
 	}
 }
@@ -106,6 +110,32 @@ static char *approvals_text(const struct case_rec *c)
 	return xasprintf("AIO: %s; CIO: %s", approval_name(c->aio), approval_name(c->cio));
 }
 
+/* "YYYY-MM-DD" of the end of granted case c, or "not known". */
+static void end_text(const struct case_rec *c, char out[32])
+{
+	long end = exemption_end_day(c);
+	if (end >= 0)
+		calendar_day_number_text(end, out);
+	else
+		snprintf(out, 32, "not known");
+}
+
+/* The exemption's life in every mail about a case: the conditions and end of
+ * a grant, CDT's alternative, the exemption a request renews. */
+static void life_vars(struct engine_mail *m, const struct case_rec *c)
+{
+	char ends[32];
+	end_text(c, ends);
+	var(m, "conditions", c->state == ST_GRANTED && c->decision && *c->decision ? c->decision : "none");
+	var(m, "ends", ends);
+	var(m, "alternative", c->alternative ? c->alternative : "");
+	char *r = c->renews ? xasprintf("This request renews an exemption: %s.\n\n",
+					c->renews_text ? c->renews_text : c->renews)
+			    : xstrdup("");
+	var(m, "renewal", r);
+	free(r);
+}
+
 /* Variables every mail about a case carries. */
 static void case_vars(const struct engine_env *env, struct engine_mail *m, const struct case_rec *c)
 {
@@ -127,6 +157,7 @@ static void case_vars(const struct engine_env *env, struct engine_mail *m, const
 	free(tag);
 	free(wait);
 	free(appr);
+	life_vars(m, c);
 }
 
 static struct engine_mail *case_mail(const struct engine_env *env, struct engine_out *o,
@@ -173,35 +204,82 @@ unsigned engine_roles_of(const struct engine_env *env, const struct case_rec *c,
 	return r;
 }
 
+/* Who may send what, when: the one table (engine.h). */
+#define S(x) (1u << (x))
+#define OPEN_STATES (S(ST_INCOMPLETE) | S(ST_AWAITING_APPROVALS) | S(ST_CDT_REVIEW) | \
+		     S(ST_AWAITING_INFO) | S(ST_CTO_DECISION) | S(ST_ALTERNATIVE_PROPOSED))
+static const struct engine_command commands[] = {
+	{R(ROLE_AIO) | R(ROLE_CIO), S(ST_AWAITING_APPROVALS), ENGINE_WHEN_STATE, CMD_APPROVE,
+	 "APPROVE [comment]", "to approve the request"},
+	{R(ROLE_AIO) | R(ROLE_CIO), S(ST_AWAITING_APPROVALS), ENGINE_WHEN_STATE, CMD_REJECT,
+	 "REJECT reason", "to reject it"},
+	{R(ROLE_CDT), S(ST_CDT_REVIEW), ENGINE_WHEN_STATE, CMD_INFO,
+	 "INFO question", "to ask the requester for more information"},
+	{R(ROLE_CDT), S(ST_CDT_REVIEW), ENGINE_WHEN_STATE, CMD_RECOMMEND,
+	 "RECOMMEND APPROVE rationale", "to send a recommendation to the CTO"},
+	{R(ROLE_CDT), S(ST_CDT_REVIEW), ENGINE_WHEN_STATE, CMD_RECOMMEND,
+	 "RECOMMEND DENY rationale", ""},
+	{R(ROLE_CDT), S(ST_CDT_REVIEW), ENGINE_WHEN_STATE, CMD_PROPOSE,
+	 "PROPOSE alternative", "to propose a CGEN alternative to the requester"},
+	{R(ROLE_CDT), OPEN_STATES, ENGINE_WHEN_STATE, CMD_NOTE,
+	 "NOTE text", "to add an internal note"},
+	{R(ROLE_CTO), S(ST_CTO_DECISION), ENGINE_WHEN_STATE, CMD_APPROVE,
+	 "APPROVE [conditions]", "to grant the exemption"},
+	{R(ROLE_CTO), S(ST_CTO_DECISION), ENGINE_WHEN_STATE, CMD_DENY,
+	 "DENY reason", "to deny it"},
+	{R(ROLE_REQUESTER), S(ST_ALTERNATIVE_PROPOSED), ENGINE_WHEN_STATE, CMD_ACCEPT,
+	 "ACCEPT [comment]", "to take CDT's alternative (the request then closes)"},
+	{R(ROLE_REQUESTER), S(ST_ALTERNATIVE_PROPOSED), ENGINE_WHEN_STATE, CMD_DECLINE,
+	 "DECLINE reason", "to decline it (CDT reviews the request again)"},
+	{R(ROLE_REQUESTER), S(ST_AWAITING_INFO), ENGINE_WHEN_STATE, CMD_NONE,
+	 "your answer to CDT's question", "above the quoted text"},
+	{R(ROLE_REQUESTER), S(ST_INCOMPLETE), ENGINE_WHEN_STATE, CMD_NONE,
+	 "the corrected form", "all fields, not only the corrected ones"},
+	{R(ROLE_REQUESTER), OPEN_STATES, ENGINE_WHEN_STATE, CMD_WITHDRAW,
+	 "WITHDRAW", "to withdraw the request"},
+	{R(ROLE_REQUESTER) | R(ROLE_CDT), S(ST_GRANTED), ENGINE_WHEN_NO_EXTENSION, CMD_EXTEND,
+	 "EXTEND length reason", "to ask for an extension of the exemption (CDT approves it)"},
+	{R(ROLE_CDT), S(ST_GRANTED), ENGINE_WHEN_EXTENSION, CMD_APPROVE,
+	 "APPROVE [comment]", "to approve the extension asked"},
+	{R(ROLE_CDT), S(ST_GRANTED), ENGINE_WHEN_EXTENSION, CMD_DENY,
+	 "DENY reason", "to refuse it"},
+};
+
+static int command_applies(const struct engine_command *k, const struct case_rec *c, enum role r)
+{
+	if (!c || !(k->roles & R(r)) || !(k->states & S(c->state)))
+		return 0;
+	switch (k->when) {
+	case ENGINE_WHEN_NO_EXTENSION:
+		return c->ext_months == 0 && c->expiry_notice >= 0;
+	case ENGINE_WHEN_EXTENSION:
+		return c->ext_months > 0;
+	default:
+		return 1;
+	}
+}
+
+size_t engine_commands(const struct case_rec *c, enum role r, const struct engine_command **out,
+		       size_t max)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < ARRAY_LEN(commands) && n < max; i++)
+		if (command_applies(&commands[i], c, r))
+			out[n++] = &commands[i];
+	return n;
+}
+
 /* What a sender holding roles may send for case c, as one readable line. */
 static char *allowed_text(const struct case_rec *c, unsigned roles)
 {
 	struct strv l = {0};
-	if (c && case_state_open(c->state)) {
-		if ((roles & (R(ROLE_AIO) | R(ROLE_CIO))) && c->state == ST_AWAITING_APPROVALS) {
-			strv_add(&l, "APPROVE [comment]");
-			strv_add(&l, "REJECT reason");
-		}
-		if (roles & R(ROLE_CDT)) {
-			if (c->state == ST_CDT_REVIEW) {
-				strv_add(&l, "INFO question");
-				strv_add(&l, "RECOMMEND APPROVE rationale");
-				strv_add(&l, "RECOMMEND DENY rationale");
+	for (size_t i = 0; i < ARRAY_LEN(commands); i++)
+		for (int r = ROLE_REQUESTER; r < ROLE__COUNT; r++)
+			if ((roles & R(r)) && command_applies(&commands[i], c, (enum role)r) &&
+			    !strv_contains_ci(&l, commands[i].usage)) {
+				strv_add(&l, commands[i].usage);
+				break;
 			}
-			strv_add(&l, "NOTE text");
-		}
-		if ((roles & R(ROLE_CTO)) && c->state == ST_CTO_DECISION) {
-			strv_add(&l, "APPROVE [conditions]");
-			strv_add(&l, "DENY reason");
-		}
-		if (roles & R(ROLE_REQUESTER)) {
-			if (c->state == ST_AWAITING_INFO)
-				strv_add(&l, "your answer to CDT's question");
-			if (c->state == ST_INCOMPLETE)
-				strv_add(&l, "the corrected form");
-			strv_add(&l, "WITHDRAW");
-		}
-	}
 	if (roles)
 		strv_add(&l, "STATUS");
 	strv_add(&l, "HELP");
@@ -225,28 +303,23 @@ static int caseless_ok(struct engine_out *o, const struct engine_in *in, const c
 }
 
 /* The exact lines a sender holding roles can put on top of a reply about
- * case c, one a line with what each does: "  APPROVE        to approve". */
+ * case c, one a line with what each does (the engine's table of commands,
+ * as the mails that ask them to act show it), then STATUS and HELP. */
 static char *expected_text(const struct case_rec *c, unsigned roles)
 {
 	struct buf b = {0};
-	if (c && case_state_open(c->state)) {
-		if ((roles & (R(ROLE_AIO) | R(ROLE_CIO))) && c->state == ST_AWAITING_APPROVALS)
-			buf_adds(&b, "  APPROVE                         to approve the request\n"
-				     "  APPROVE your comment            to approve, with a comment\n"
-				     "  REJECT your reason              to reject it\n");
-		if ((roles & R(ROLE_CDT)) && c->state == ST_CDT_REVIEW)
-			buf_adds(&b, "  INFO your question              to ask the requester\n"
-				     "  RECOMMEND APPROVE rationale     to send the case to the CTO\n"
-				     "  RECOMMEND DENY rationale\n");
-		if (roles & R(ROLE_CDT))
-			buf_adds(&b, "  NOTE your text                  to add an internal note\n");
-		if ((roles & R(ROLE_CTO)) && c->state == ST_CTO_DECISION)
-			buf_adds(&b, "  APPROVE                         to grant the exemption\n"
-				     "  APPROVE your conditions         to grant it with conditions\n"
-				     "  DENY your reason                to deny it\n");
-		if (roles & R(ROLE_REQUESTER))
-			buf_adds(&b, "  WITHDRAW                        to withdraw the request\n");
+	struct strv seen = {0};
+	for (int r = ROLE_REQUESTER; c && r < ROLE__COUNT; r++) {
+		const struct engine_command *v[ARRAY_LEN(commands)];
+		size_t n = (roles & R(r)) ? engine_commands(c, (enum role)r, v, ARRAY_LEN(v)) : 0;
+		for (size_t i = 0; i < n; i++) {
+			if (strv_contains_ci(&seen, v[i]->usage))
+				continue;
+			strv_add(&seen, v[i]->usage);
+			buf_addf(&b, "  %-31s %s\n", v[i]->usage, v[i]->hint);
+		}
 	}
+	strv_free(&seen);
 	if (roles && c)
 		buf_addf(&b, "  STATUS %-24s to get the case's status\n", c->id);
 	buf_adds(&b, "  HELP                            for how to use this mailbox");
@@ -254,6 +327,25 @@ static char *expected_text(const struct case_rec *c, unsigned roles)
 }
 
 static int key_good(const struct engine_in *in, const struct case_rec *c, unsigned roles, int any_step);
+
+/* The commands of role r on case c, one a line ("  USAGE   hint"), for the
+ * mails that ask r to act. Allocated. */
+static char *role_commands_text(const struct case_rec *c, enum role r)
+{
+	const struct engine_command *v[ARRAY_LEN(commands)];
+	size_t n = engine_commands(c, r, v, ARRAY_LEN(v)), width = 0;
+	struct buf b = {0};
+	for (size_t i = 0; i < n; i++)
+		if (strlen(v[i]->usage) > width)
+			width = strlen(v[i]->usage);
+	for (size_t i = 0; i < n; i++) {
+		if (*v[i]->hint)
+			buf_addf(&b, "%s  %-*s   %s", i ? "\n" : "", (int)width, v[i]->usage, v[i]->hint);
+		else
+			buf_addf(&b, "%s  %s", i ? "\n" : "", v[i]->usage);
+	}
+	return buf_steal(&b);
+}
 
 /* A short answer that refuses or asks again; never to automatic mail, and not
  * past the rate limit. It carries the key the mail answered when that key is
@@ -582,11 +674,46 @@ static void send_approval_requests(const struct engine_env *env, struct engine_o
 	}
 }
 
+/* Links case c to the granted exemption old that its request renews (named
+ * by the form's Renews: field, or by the subject tag of the old case); when
+ * it cannot, *why gets the reason (allocated) and c is left as it was.
+ * Nothing to do when f names no renewal and old is NULL. */
+static void renewal_link(struct case_rec *c, const struct form *f, const struct entity *e,
+			 const struct case_rec *old, char **why)
+{
+	char ref[24];
+	*why = NULL;
+	if (!f->renews && !old)
+		return;
+	if (f->renews && !exemption_case_ref(f->renews, ref)) {
+		*why = xstrdup("Renews must name the case id of the exemption this request renews, "
+			       "e.g. CGEN-2025-0012.");
+		return;
+	}
+	if (!old)
+		*why = xasprintf("The exemption this request renews, %s, is not in CDT's record: check "
+				 "the case id.", ref);
+	else if (old->state != ST_GRANTED || strcmp(old->id, c->id) == 0)
+		*why = xasprintf("The exemption this request renews, %s, is not a granted exemption (it "
+				 "is %s).", old->id, case_state_name(old->state));
+	else if (e && (!old->entity || strcasecmp(old->entity, e->code) != 0))
+		*why = xasprintf("The exemption this request renews, %s, belongs to another entity (%s).",
+				 old->id, old->entity ? old->entity : "unknown");
+	else {
+		str_set(&c->renews, old->id);
+		free(c->renews_text);
+		c->renews_text = exemption_summary(old);
+	}
+}
+
 /* Checks form f sent by in->from for case o->c (new or incomplete) and moves
- * the case on. Returns 0, or -1 when the entity check failed (no case for a new
- * request; the reason is answered and queued). */
+ * the case on; old is the exemption the request renews, found by the caller
+ * (NULL: none, or the one its Renews: field names). Returns 0, or -1 when the
+ * entity check failed (no case for a new request; the reason is answered and
+ * queued). */
 static int check_request(const struct engine_env *env, struct engine_out *o,
-			 const struct engine_in *in, const struct form *f, int is_new)
+			 const struct engine_in *in, const struct form *f, int is_new,
+			 const struct case_rec *old)
 {
 	int by_domain;
 	char *why;
@@ -619,7 +746,7 @@ static int check_request(const struct engine_env *env, struct engine_out *o,
 
 	/* Problems of the form, less "Entity is missing" when the domain named it. */
 	struct form tmp = *f;
-	struct form_problem *kept = xcalloc(f->n_problems + 1, sizeof *kept);
+	struct form_problem *kept = xcalloc(f->n_problems + 2, sizeof *kept);
 	size_t k = 0;
 	int hard = 0;
 	for (size_t i = 0; i < f->n_problems; i++)
@@ -636,10 +763,17 @@ static int check_request(const struct engine_env *env, struct engine_out *o,
 		kept[k].message = extra_msg;
 		k++;
 	}
+	struct case_rec *c = &o->c;
+	char *renew_msg;
+	renewal_link(c, f, e, old, &renew_msg);
+	if (renew_msg) {
+		kept[k].field = (char *)FORM_F_RENEWS;
+		kept[k].message = renew_msg;
+		k++;
+	}
 	tmp.problems = kept;
 	tmp.n_problems = k;
 
-	struct case_rec *c = &o->c;
 	str_set(&c->fields_json, NULL);
 	c->fields_json = form_fields_json(&tmp);
 	free(c->problems_json);
@@ -650,11 +784,15 @@ static int check_request(const struct engine_env *env, struct engine_out *o,
 	char *note = form_note_text(in, f);
 	if (e)
 		str_set(&c->entity, e->code);
+	c->term_months = exemption_months(f->contract_term, NULL, NULL);
 	c->updated = env->now;
 	o->changed = 1;
 	char *problems = k ? form_problems_text(&tmp) : NULL;
+	if (c->renews && !renew_msg && (f->renews || old))
+		ev(o, "renews", in->from, "renews %s", c->renews_text ? c->renews_text : c->renews);
 	free(kept);
 	free(extra_msg);
+	free(renew_msg);
 
 	char *entity_note = by_domain && e
 		? xasprintf("The request did not name a known entity; it was taken as %s (%s) from "
@@ -693,7 +831,8 @@ static int check_request(const struct engine_env *env, struct engine_out *o,
 	return 0;
 }
 
-static void new_request(const struct engine_env *env, struct engine_out *o, const struct engine_in *in)
+static void new_request(const struct engine_env *env, struct engine_out *o, const struct engine_in *in,
+			const struct case_rec *old)
 {
 	o->mail_kind = "request";
 	struct case_rec *c = &o->c;
@@ -706,7 +845,7 @@ static void new_request(const struct engine_env *env, struct engine_out *o, cons
 	c->created = c->updated = c->state_since = env->now;
 	ev(o, "received", in->from, "request \"%s\"%s", in->subject ? in->subject : "",
 	   in->n_att ? " with attachments" : "");
-	if (check_request(env, o, in, in->form, 1) < 0) {
+	if (check_request(env, o, in, in->form, 1, old) < 0) {
 		/* No case: nothing of it is stored but the mail and the queue entry. */
 		case_clear(c);
 		for (size_t i = 0; i < o->n_events; i++)
@@ -886,7 +1025,8 @@ static void do_withdraw(const struct engine_env *env, struct engine_out *o, cons
 	unsigned involved = R(ROLE_REQUESTER);
 	if (c->state == ST_AWAITING_APPROVALS)
 		involved |= R(ROLE_AIO) | R(ROLE_CIO);
-	if (c->state == ST_CDT_REVIEW || c->state == ST_AWAITING_INFO || c->state == ST_CTO_DECISION)
+	if (c->state == ST_CDT_REVIEW || c->state == ST_AWAITING_INFO || c->state == ST_CTO_DECISION ||
+	    c->state == ST_ALTERNATIVE_PROPOSED)
 		involved |= R(ROLE_CDT);
 	if (c->state == ST_CTO_DECISION)
 		involved |= R(ROLE_CTO);
@@ -938,6 +1078,287 @@ static int key_good(const struct engine_in *in, const struct case_rec *c, unsign
 	return (roles & R(k->role)) != 0;
 }
 
+/* ---- alternatives (the policy: CDT "coordinates with the State entity to
+ * develop and/or assist with alternative solutions") ---- */
+
+/* CDT in cdt_review: PROPOSE text. The requester answers; the AIO and CIO
+ * get a copy. */
+static void do_propose(const struct engine_env *env, struct engine_out *o, const struct engine_in *in,
+		       unsigned roles)
+{
+	struct case_rec *c = &o->c;
+	const char *text = arg_or_empty(in->cmd);
+	if (!*text) {
+		refuse(env, o, in, c, roles, "PROPOSE needs the alternative after it, e.g. \"PROPOSE "
+					     "CGEN's 1 Gbps service reaches the site in March\".");
+		return;
+	}
+	str_set(&c->alternative, text);
+	ev(o, "alternative_proposed", in->from, "%s", text);
+	set_state(env, o, ST_ALTERNATIVE_PROPOSED, in->from);
+	char *cmds = role_commands_text(c, ROLE_REQUESTER);
+	struct engine_mail *m = case_mail(env, o, "alternative-proposed", c->requester, ROLE_REQUESTER, 1, 0);
+	var(m, "proposed_by", in->from);
+	var(m, "commands", cmds);
+	free(cmds);
+	const struct entity *e = case_entity(env, c);
+	if (e && e->aio && !addr_equal(e->aio, c->requester)) {
+		m = case_mail(env, o, "alternative-copy", e->aio, ROLE_AIO, 0, 0);
+		var(m, "proposed_by", in->from);
+		var(m, "role_text", addr_equal(e->aio, e->cio) ? "AIO and CIO" : "AIO");
+	}
+	if (e && e->cio && !addr_equal(e->cio, c->requester) && !addr_equal(e->cio, e->aio)) {
+		m = case_mail(env, o, "alternative-copy", e->cio, ROLE_CIO, 0, 0);
+		var(m, "proposed_by", in->from);
+		var(m, "role_text", "CIO");
+	}
+}
+
+/* The requester in alternative_proposed: ACCEPT [comment] closes the case,
+ * DECLINE reason returns it to CDT. */
+static void do_answer_alternative(const struct engine_env *env, struct engine_out *o,
+				  const struct engine_in *in, enum cmd_word w)
+{
+	struct case_rec *c = &o->c;
+	const char *text = arg_or_empty(in->cmd);
+	if (w == CMD_DECLINE && !*text) {
+		refuse(env, o, in, c, R(ROLE_REQUESTER), "DECLINE needs the reason on the same line, e.g. "
+							 "\"DECLINE the site needs service before March\".");
+		return;
+	}
+	if (w == CMD_ACCEPT) {
+		ev(o, "alternative_accepted", in->from, "CDT's alternative accepted%s%s", *text ? ": " : "",
+		   text);
+		set_state(env, o, ST_ALTERNATIVE_ACCEPTED, in->from);
+		notify_all(env, o, "alternative-accepted",
+			   R(ROLE_REQUESTER) | R(ROLE_AIO) | R(ROLE_CIO) | R(ROLE_CDT), "comment",
+			   *text ? text : "none");
+		return;
+	}
+	ev(o, "alternative_declined", in->from, "%s", text);
+	set_state(env, o, ST_CDT_REVIEW, in->from);
+	to_cdt(env, o, "alternative-declined", "reason", text);
+	notice(env, o, "Your answer was sent to CDT: you declined the proposed CGEN alternative. The "
+		       "request is under review at CDT again.");
+}
+
+/* ---- the grant: conditions, the end date, what to keep ---- */
+
+/* What the decision mails of a grant add: the end date and the entity's
+ * central file, in the policy's words; the requester's and CDT's decision
+ * mails carry the reply key (they may answer EXTEND). */
+static void decision_vars(struct engine_out *o)
+{
+	const struct case_rec *c = &o->c;
+	char ends[32];
+	end_text(c, ends);
+	char *text = xstrdup("");
+	if (c->state == ST_GRANTED) {
+		free(text);
+		char *term = c->term_months > 0 ? xasprintf("%d months from this decision", c->term_months)
+						: xstrdup("not read from the request");
+		text = xasprintf(
+			"\nThe exemption covers the contract of the request.\n"
+			"Contract term: %s.\n"
+			"The exemption ends on: %s\n"
+			"\n"
+			"What to keep: CDT's CGEN policy asks your entity to maintain a central\n"
+			"file of granted CGEN exemptions and their related acquisition documents,\n"
+			"to make it available to CDT upon request for audit purposes, and to comply\n"
+			"with the CGEN exemption response and all related policies, standards and\n"
+			"guidelines. Keep in it this decision and its conditions, the request as\n"
+			"sent with the vendor's documents, and the contract with any extension.\n"
+			"\n"
+			"Before the end, renew with a new request that says \"Renews: %s\",\n"
+			"or move to CGEN; you will be reminded. To use an extension option of the\n"
+			"contract, reply to this message with EXTEND, the length and the reason\n"
+			"(e.g. \"EXTEND 12 months first extension option\"); CDT approves it.\n",
+			term, ends, c->id);
+		free(term);
+	}
+	for (size_t i = 0; i < o->n_mails; i++) {
+		struct engine_mail *m = &o->mails[i];
+		if (strcmp(m->tmpl, "decision") != 0)
+			continue;
+		var(m, "exemption_text", text);
+		if (c->state == ST_GRANTED && (m->role == ROLE_REQUESTER || m->role == ROLE_CDT))
+			m->keyed = 1;
+	}
+	free(text);
+}
+
+/* The "end_date" event of a grant or an extension. */
+static void end_event(struct engine_out *o, const char *actor)
+{
+	const struct case_rec *c = &o->c;
+	long end = exemption_end_day(c);
+	if (end < 0) {
+		ev(o, "end_date", actor, "the end date is not known: the contract term was not read");
+		return;
+	}
+	char day[11];
+	calendar_day_number_text(end, day);
+	if (c->extension_months)
+		ev(o, "end_date", actor, "the exemption ends on %s (contract term of %d months and %d "
+					 "months of extensions, from the decision)", day, c->term_months,
+		   c->extension_months);
+	else
+		ev(o, "end_date", actor, "the exemption ends on %s (contract term of %d months from the "
+					 "decision)", day, c->term_months);
+}
+
+/* ---- extensions of a granted exemption ---- */
+
+/* The reason of "EXTEND 12 months reason": the text after the length when the
+ * argument starts with it (after "by" or "for"), else the whole argument. */
+static char *extension_reason(const char *arg, size_t start, size_t end)
+{
+	const char *p = arg;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (str_startswith_ci(p, "by ") || str_startswith_ci(p, "for "))
+		p += strcspn(p, " ") + 1;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if ((size_t)(p - arg) != start)
+		return str_trim(xstrdup(arg));
+	p = arg + end;
+	while (*p && strchr(" \t\n.,;:-", *p))
+		p++;
+	return str_trim(xstrdup(p));
+}
+
+/* EXTEND on a granted case (the requester or CDT, with a reply key of this
+ * case), and CDT's APPROVE or DENY of the extension asked. */
+static void do_extension(const struct engine_env *env, struct engine_out *o, const struct engine_in *in,
+			 unsigned roles, enum cmd_word w)
+{
+	struct case_rec *c = &o->c;
+	long end = exemption_end_day(c);
+	char ends[32];
+	end_text(c, ends);
+	if (w != CMD_EXTEND) {
+		/* CDT answers the extension asked: the step's key, role cdt. */
+		if (!key_good(in, c, roles, 0) || in->key->role != ROLE_CDT) {
+			refuse(env, o, in, c, roles, "an extension is approved by CDT, in reply to the message "
+						     "that asked for it.");
+			return;
+		}
+		const char *text = arg_or_empty(in->cmd);
+		if (w == CMD_DENY && !*text) {
+			refuse(env, o, in, c, roles, "DENY needs a reason on the same line.");
+			return;
+		}
+		int months = c->ext_months;
+		char *result;
+		if (w == CMD_APPROVE) {
+			c->extension_months += months;
+			c->end_set = env->now;
+			c->expiry_notice = 0;
+			end_text(c, ends);
+			ev(o, "extended", in->from, "extension of %d months approved%s%s", months,
+			   *text ? ": " : "", text);
+			end_event(o, in->from);
+			result = xasprintf("CDT (%s) approved the extension of %d months. The exemption now "
+					   "ends on %s.", in->from, months, ends);
+		} else {
+			ev(o, "extension_denied", in->from, "extension of %d months refused: %s", months, text);
+			result = xasprintf("CDT (%s) refused the extension of %d months: %s\nThe exemption "
+					   "still ends on %s.", in->from, months, text, ends);
+		}
+		c->ext_months = 0;
+		str_set(&c->ext_reason, NULL);
+		str_set(&c->ext_by, NULL);
+		c->step++;
+		c->updated = env->now;
+		o->changed = 1;
+		notify_all(env, o, "extension-decision", R(ROLE_REQUESTER) | R(ROLE_AIO) | R(ROLE_CIO) | R(ROLE_CDT),
+			   "result", result);
+		for (size_t i = 0; i < o->n_mails; i++)
+			if (o->mails[i].role == ROLE_REQUESTER)
+				o->mails[i].keyed = 1; /* may ask again */
+		free(result);
+		return;
+	}
+
+	/* EXTEND: any key of this case (the decision mail, a notice), role held. */
+	if (!(roles & (R(ROLE_REQUESTER) | R(ROLE_CDT))) || !key_good(in, c, roles, 1) ||
+	    !(in->key->role == ROLE_REQUESTER || in->key->role == ROLE_CDT)) {
+		refuse(env, o, in, c, roles, "EXTEND is for the requester or CDT, in reply to a message "
+					     "about this exemption.");
+		if (!(roles & (R(ROLE_REQUESTER) | R(ROLE_CDT))))
+			o->queue_reason = xasprintf("EXTEND on %s from %s refused", c->id, in->from);
+		return;
+	}
+	if (c->expiry_notice < 0 || (end >= 0 && calendar_local_day(env->now) >= end)) {
+		char *why = xasprintf("the exemption ended on %s: an exemption that ended cannot be "
+				      "extended. Send a new request that says \"Renews: %s\".", ends, c->id);
+		refuse(env, o, in, c, roles, why);
+		free(why);
+		return;
+	}
+	if (c->ext_months) {
+		char *why = xasprintf("an extension of %d months, asked by %s, already waits on CDT's "
+				      "answer.", c->ext_months, c->ext_by ? c->ext_by : "?");
+		refuse(env, o, in, c, roles, why);
+		free(why);
+		return;
+	}
+	const char *arg = arg_or_empty(in->cmd);
+	size_t st, en;
+	int months = exemption_months(arg, &st, &en);
+	char *reason = months ? extension_reason(arg, st, en) : NULL;
+	if (!months || !*reason) {
+		refuse(env, o, in, c, roles, "EXTEND needs the length and the reason, e.g. \"EXTEND 12 "
+					     "months first extension option of the contract\".");
+		free(reason);
+		return;
+	}
+	c->ext_months = months;
+	str_set(&c->ext_reason, reason);
+	str_set(&c->ext_by, in->from);
+	c->step++; /* CDT's answer is a new step with its own keys */
+	c->updated = env->now;
+	o->changed = 1;
+	ev(o, "extension_requested", in->from, "%d months: %s", months, reason);
+	char *n = xasprintf("%d", months);
+	char after[32] = "not known";
+	if (end >= 0)
+		calendar_day_number_text(calendar_add_months(end, months), after);
+	char *cmds = role_commands_text(c, ROLE_CDT);
+	for (size_t i = 0; i < env->cdt->n; i++) {
+		struct engine_mail *m = case_mail(env, o, "extension-request", env->cdt->v[i], ROLE_CDT, 1, 0);
+		var(m, "months", n);
+		var(m, "reason", reason);
+		var(m, "asked_by", in->from);
+		var(m, "ends_after", after);
+		var(m, "commands", cmds);
+	}
+	char *t = xasprintf("An extension of %s months was asked by %s (\"%s\"). CDT must approve it; "
+			    "the exemption ends on %s, and with the extension it would end on %s.",
+			    n, in->from, reason, ends, after);
+	notice(env, o, t);
+	free(t);
+	free(cmds);
+	free(n);
+	free(reason);
+}
+
+/* ---- renewals ---- */
+
+/* A complete request on the thread of granted case o->c (its subject tag):
+ * a new request that renews it, unless its Renews: field names another. */
+static void renewal_by_tag(const struct engine_env *env, struct engine_out *o, const struct engine_in *in)
+{
+	struct case_rec old;
+	case_copy(&old, &o->c);
+	case_clear(&o->c);
+	o->has_case = 0;
+	o->changed = 0;
+	new_request(env, o, in, in->form->renews ? in->renews : &old);
+	case_clear(&old);
+}
+
 static void on_case(const struct engine_env *env, struct engine_out *o, const struct engine_in *in)
 {
 	struct case_rec *c = &o->c;
@@ -970,9 +1391,20 @@ static void on_case(const struct engine_env *env, struct engine_out *o, const st
 		do_status(env, o, in);
 		return;
 	}
+	if (c->state == ST_GRANTED && w == CMD_NONE && !(in->cmd && in->cmd->ambiguous) &&
+	    form_is_request(in->form)) {
+		/* A new request on the thread of a granted exemption renews it. */
+		renewal_by_tag(env, o, in);
+		return;
+	}
 	if (!roles) {
 		refuse(env, o, in, NULL, 0, "only the parties of a case can act on it.");
 		o->queue_reason = xasprintf("mail on %s from %s, who is not a party to it", c->id, in->from);
+		return;
+	}
+	if (c->state == ST_GRANTED &&
+	    (w == CMD_EXTEND || (c->ext_months && (roles & R(ROLE_CDT)) && (w == CMD_APPROVE || w == CMD_DENY)))) {
+		do_extension(env, o, in, roles, w);
 		return;
 	}
 	if (!case_state_open(c->state)) {
@@ -1038,11 +1470,15 @@ static void on_case(const struct engine_env *env, struct engine_out *o, const st
 			do_withdraw(env, o, in);
 			return;
 		}
+		if (c->state == ST_ALTERNATIVE_PROPOSED && (w == CMD_ACCEPT || w == CMD_DECLINE)) {
+			do_answer_alternative(env, o, in, w);
+			return;
+		}
 		if (c->state == ST_INCOMPLETE && in->form->labels > 0) {
 			/* incomplete -> received -> re-checked like a new request. */
 			ev(o, "corrected", in->from, "corrected form received");
 			set_state(env, o, ST_RECEIVED, in->from);
-			(void)check_request(env, o, in, in->form, 0);
+			(void)check_request(env, o, in, in->form, 0, in->form->renews ? in->renews : NULL);
 			return;
 		}
 		ev(o, "unclear", in->from, "no command the requester can give in state %s", case_state_name(c->state));
@@ -1072,6 +1508,10 @@ static void on_case(const struct engine_env *env, struct engine_out *o, const st
 			set_state(env, o, ST_AWAITING_INFO, in->from);
 			struct engine_mail *m = case_mail(env, o, "info-request", c->requester, ROLE_REQUESTER, 1, 0);
 			var(m, "question", q);
+			return;
+		}
+		if (w == CMD_PROPOSE) {
+			do_propose(env, o, in, roles);
 			return;
 		}
 		if (w == CMD_RECOMMEND) {
@@ -1109,8 +1549,15 @@ static void on_case(const struct engine_env *env, struct engine_out *o, const st
 		ev(o, "decided", in->from, "%s%s%s", w == CMD_APPROVE ? "granted" : "denied",
 		   *text ? ": " : "", text);
 		set_state(env, o, w == CMD_APPROVE ? ST_GRANTED : ST_DENIED, in->from);
+		if (w == CMD_APPROVE) {
+			/* The CTO's text is the exemption's conditions; its end runs from now. */
+			c->decided = c->end_set = env->now;
+			c->expiry_notice = 0;
+			end_event(o, "agent");
+		}
 		notify_all(env, o, "decision", R(ROLE_REQUESTER) | R(ROLE_AIO) | R(ROLE_CIO) | R(ROLE_CDT),
 			   "decision_text", *text ? text : "none");
+		decision_vars(o);
 		return;
 	}
 	if (w == CMD_NONE) {
@@ -1258,7 +1705,7 @@ static void handle_mail(const struct engine_env *env, const struct case_rec *c,
 		return;
 	}
 	if (form_is_request(in->form)) {
-		new_request(env, o, in);
+		new_request(env, o, in, in->form->renews ? in->renews : NULL);
 		return;
 	}
 	if (in->forwarded) {
@@ -1324,28 +1771,6 @@ time_t engine_deadline(const struct case_rec *c, const struct engine_timing *t, 
 	return calendar_add_business_days(t->cal, c->state_since, k * t->remind_after);
 }
 
-/* The commands the addressee of a reminder can send, one a line. */
-static const char *reminder_commands(const struct case_rec *c, enum role r)
-{
-	switch (r) {
-	case ROLE_AIO:
-	case ROLE_CIO:
-		return "  APPROVE [comment]\n  REJECT reason";
-	case ROLE_CDT:
-		return "  INFO question                  to ask the requester for more information\n"
-		       "  RECOMMEND APPROVE rationale    to send a recommendation to the CTO\n"
-		       "  RECOMMEND DENY rationale\n"
-		       "  NOTE text                      to add an internal note";
-	case ROLE_CTO:
-		return "  APPROVE [conditions]   to grant the exemption\n"
-		       "  DENY reason            to deny it";
-	default:
-		return c->state == ST_INCOMPLETE
-			? "  the corrected form (all fields, not only the corrected ones)\n  WITHDRAW"
-			: "  your answer to CDT's question, above the quoted text\n  WITHDRAW";
-	}
-}
-
 static void local_time_text(time_t t, char out[40])
 {
 	struct tm tm;
@@ -1363,9 +1788,66 @@ static void reminder_to(const struct engine_env *env, struct engine_out *o, cons
 	var(m, "reminder", num);
 	var(m, "max_reminders", max);
 	var(m, "since", since);
-	var(m, "commands", reminder_commands(&o->c, r));
+	char *cmds = role_commands_text(&o->c, r);
+	var(m, "commands", cmds);
+	free(cmds);
 	var(m, "role_text", r == ROLE_AIO || r == ROLE_CIO ? (r == ROLE_AIO ? "AIO" : "CIO")
 							   : role_name(r));
+}
+
+/* The expiry notices and the end of granted case c (engine.h). */
+static void expiry_tick(const struct engine_env *env, const struct case_rec *c,
+			const struct engine_timing *t, struct engine_out *o)
+{
+	long end = exemption_end_day(c);
+	if (end < 0 || c->expiry_notice < 0)
+		return;
+	struct case_rec *oc = &o->c;
+	char ends[11];
+	calendar_day_number_text(end, ends);
+	if (env->now >= calendar_day_at(end, t->notice_hour, t->notice_min)) {
+		oc->expiry_notice = -1;
+		oc->updated = env->now;
+		o->changed = 1;
+		ev(o, "ended", "agent", "the exemption ended on %s%s%s", ends,
+		   c->renewed_by ? "; renewal request " : "", c->renewed_by ? c->renewed_by : "");
+		return;
+	}
+	int best = 0;
+	for (size_t i = 0; i < t->n_expiry_notice; i++) {
+		int d = t->expiry_notice[i];
+		if (d <= 0 || (c->expiry_notice > 0 && d >= c->expiry_notice))
+			continue;
+		time_t due = exemption_notice_at(t->cal, end, d, t->notice_hour, t->notice_min);
+		if (due <= env->now && due >= c->end_set && (!best || d < best))
+			best = d;
+	}
+	if (!best)
+		return;
+	oc->expiry_notice = best;
+	oc->updated = env->now;
+	o->changed = 1;
+	long left = end - calendar_local_day(env->now);
+	char *days = xasprintf("%ld", left);
+	char *renewal = c->renewed_by
+		? xasprintf("A request that renews it is open: %s.", c->renewed_by)
+		: xstrdup("No request that renews it has been received.");
+	struct strv to = {0};
+	for (size_t i = 0; i <= env->cdt->n; i++) {
+		const char *addr = i ? env->cdt->v[i - 1] : c->requester;
+		enum role r = i ? ROLE_CDT : ROLE_REQUESTER;
+		struct engine_mail *m = case_mail(env, o, "expiry-notice", addr, r, 1, 0);
+		var(m, "days_left", days);
+		var(m, "renewal_status", renewal);
+		strv_add(&to, addr);
+	}
+	char *list = strv_join(&to, ", ");
+	ev(o, "expiry_notice", "agent", "the exemption ends on %s, in %ld days (notice of %d days): %s "
+					"told", ends, left, best, list);
+	free(list);
+	strv_free(&to);
+	free(renewal);
+	free(days);
 }
 
 void engine_tick(const struct engine_env *env, const struct case_rec *c,
@@ -1375,6 +1857,10 @@ void engine_tick(const struct engine_env *env, const struct case_rec *c,
 	o->mail_kind = "other";
 	case_copy(&o->c, c);
 	o->has_case = 1;
+	if (c->state == ST_GRANTED) {
+		expiry_tick(env, c, t, o);
+		return;
+	}
 	unsigned w = case_waiting_on(c);
 	if (!case_state_open(c->state) || !w || c->overdue || t->remind_after < 1)
 		return;

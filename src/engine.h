@@ -69,6 +69,9 @@ struct engine_in {
 	const struct case_rec *open_cases; /* every open case, for HELP and for STATUS without a
 					      case (may be NULL: then none are listed) */
 	size_t n_open_cases;
+	const struct case_rec *renews; /* the case the form's Renews: field names, as the
+					  caller found it (NULL: no such field, no case id
+					  in it, or no case with that id) */
 };
 
 /* One mail to send: one recipient, rendered from template tmpl. */
@@ -136,6 +139,12 @@ struct engine_timing {
 	const struct calendar *cal;  /* business days and holidays */
 	int remind_after;            /* business days, >= 1 */
 	int max_reminders;           /* >= 0 */
+	/* Expiry notices of granted exemptions ([workflow] expiry_notice): days
+	 * before the end, largest first (may be empty), sent at notice_hour:
+	 * notice_min local time ([workflow] digest_at). */
+	const int *expiry_notice;
+	size_t n_expiry_notice;
+	int notice_hour, notice_min;
 };
 
 /* The end of the k-th remind_after period (k >= 1) of c's current state:
@@ -156,6 +165,39 @@ time_t engine_deadline(const struct case_rec *c, const struct engine_timing *t, 
  * engine_out_free. */
 void engine_tick(const struct engine_env *env, const struct case_rec *c,
 		 const struct engine_timing *t, struct engine_out *out);
+/* For a granted case with a known end (exemption_end_day), engine_tick sends
+ * instead the expiry notices: when the notice of d days before the end
+ * (exemption_notice_at) is due, d is smaller than the last one sent
+ * (c->expiry_notice), and it was not due before the end date was set
+ * (c->end_set: the decision mail or the extension's mail gave the date), one
+ * keyed "expiry-notice" mail to the requester and to each CDT address, an
+ * "expiry_notice" event, and c->expiry_notice = d (of several due at once,
+ * only the smallest d is sent). At notice_hour:notice_min on the end day,
+ * an "ended" event and c->expiry_notice = -1; nothing more after that. */
+
+/* One command a party may send: the table of DESIGN.md section 3 and its
+ * additions, the only list of who may send what in which state (refusals,
+ * reminders and the commands offered in mails are made from it). */
+enum engine_when {
+	ENGINE_WHEN_STATE = 0,       /* whenever the case is in one of the states */
+	ENGINE_WHEN_NO_EXTENSION,    /* granted, no extension waiting, not ended */
+	ENGINE_WHEN_EXTENSION,       /* granted, an extension waiting on CDT */
+};
+struct engine_command {
+	unsigned roles;              /* bitmask of 1 << ROLE_x that may send it */
+	unsigned states;             /* bitmask of 1 << ST_x in which it applies */
+	enum engine_when when;
+	enum cmd_word word;          /* CMD_NONE: a reply that is not a command word
+				        (an answer, a corrected form) */
+	const char *usage;           /* as people write it: "APPROVE [comment]" */
+	const char *hint;            /* what it does: "to approve the request" */
+};
+/* The commands the holder of role r may send on case c (NULL: no case) now,
+ * in the order people read them: up to max pointers into a static table are
+ * written to out, and their number returned. STATUS, HELP and FORM, which
+ * any party may send at any time, are not listed. */
+size_t engine_commands(const struct case_rec *c, enum role r, const struct engine_command **out,
+		       size_t max);
 
 /* Who case c waits on, for people: "the AIO (aio@x.gov) and the CIO
  * (cio@x.gov)", "CDT", "nobody (the case is closed)". Allocated. */

@@ -37,6 +37,7 @@ enum field {
 	F_PROVIDER,
 	F_VENDOR_DOCUMENTATION,
 	F_SERVICE_LEVELS,
+	F_RENEWS,
 	F_COUNT
 };
 
@@ -66,6 +67,7 @@ static const struct {
 	[F_PROVIDER] = {FORM_F_PROVIDER, "Provider", 1},
 	[F_VENDOR_DOCUMENTATION] = {FORM_F_VENDOR_DOCUMENTATION, "Vendor Documentation", 0},
 	[F_SERVICE_LEVELS] = {FORM_F_SERVICE_LEVELS, "Service Levels", 0},
+	[F_RENEWS] = {FORM_F_RENEWS, "Renews", 0},
 };
 
 /* The labels people write, and what each one means. Compared after
@@ -188,6 +190,11 @@ static const struct {
 	{"rights and remedies", F_SERVICE_LEVELS}, {"slas rights and remedies", F_SERVICE_LEVELS},
 	{"service levels rights and remedies", F_SERVICE_LEVELS},
 	{"performance guarantees", F_SERVICE_LEVELS}, {"uptime guarantee", F_SERVICE_LEVELS},
+
+	{"renews", F_RENEWS}, {"renewal of", F_RENEWS}, {"renews case", F_RENEWS},
+	{"renewal of case", F_RENEWS}, {"renewal of exemption", F_RENEWS},
+	{"renews exemption", F_RENEWS}, {"prior exemption", F_RENEWS},
+	{"previous exemption", F_RENEWS}, {"existing exemption", F_RENEWS},
 
 	{"location", P_ADDRESS}, {"address", P_ADDRESS}, {"site", P_ADDRESS},
 	{"street address", P_ADDRESS}, {"service address", P_ADDRESS}, {"site address", P_ADDRESS},
@@ -1986,6 +1993,12 @@ void form_parse(const char *text, struct form *out)
 		missing(out, F_PROVIDER);
 	out->vendor_documentation = xstrdup(out->raw[F_VENDOR_DOCUMENTATION]);
 	out->service_levels = xstrdup(out->raw[F_SERVICE_LEVELS]);
+	/* The case id is checked by the engine, which can look the exemption up:
+	 * the first paragraph only. */
+	if (out->raw[F_RENEWS]) {
+		const char *rn = out->raw[F_RENEWS], *end = strstr(rn, "\n\n");
+		out->renews = end ? xstrndup(rn, (size_t)(end - rn)) : xstrdup(rn);
+	}
 
 	for (int i = 0; i < F_COUNT; i++)
 		out->filled += r.seen[i] && out->raw[i] != NULL;
@@ -2055,6 +2068,7 @@ char *form_fields_json(const struct form *f)
 	json_text(&j, FORM_F_PROVIDER, f->provider);
 	json_text(&j, FORM_F_VENDOR_DOCUMENTATION, f->vendor_documentation);
 	json_text(&j, FORM_F_SERVICE_LEVELS, f->service_levels);
+	json_text(&j, FORM_F_RENEWS, f->renews);
 	json_obj_end(&j);
 	return buf_steal(&b);
 }
@@ -2137,6 +2151,7 @@ char *form_summary_text(const struct form *f)
 	summary_field(&b, F_PROVIDER, f->provider);
 	summary_field(&b, F_VENDOR_DOCUMENTATION, f->vendor_documentation);
 	summary_field(&b, F_SERVICE_LEVELS, f->service_levels);
+	summary_field(&b, F_RENEWS, f->renews);
 	return buf_steal(&b);
 }
 
@@ -2275,10 +2290,13 @@ char *form_prefill_text(const struct form *f)
 		case F_PROVIDER: v = f->provider; break;
 		case F_VENDOR_DOCUMENTATION: v = f->vendor_documentation; break;
 		case F_SERVICE_LEVELS: v = f->service_levels; break;
+		case F_RENEWS: v = f->renews; break;
 		default: break;
 		}
 		if (!v)
 			v = f->raw[fl];
+		if (fl == F_RENEWS && !v && !unread_for(f, fl))
+			continue; /* optional, and most requests renew nothing */
 		const struct form_unread *u = v ? NULL : unread_for(f, fl);
 		prefill_value(&b, label, u ? u->value : v);
 		free(owned);
@@ -2329,6 +2347,7 @@ void form_free(struct form *f)
 	free(f->provider);
 	free(f->vendor_documentation);
 	free(f->service_levels);
+	free(f->renews);
 	for (size_t i = 0; i < f->n_problems; i++) {
 		free(f->problems[i].field);
 		free(f->problems[i].message);

@@ -35,6 +35,8 @@
  *   Under Services and Cost Items, a label-like line that is an item (a
  *   cost line ending in an amount, a service with a quantity or an address)
  *   or a sub-heading without a value stays in the list.
+ * - Renews (also "Renewal of"; optional) holds the case id of the granted
+ *   exemption a request renews; the engine checks it.
  * - The first label of a field wins; a field's label seen again is ignored
  *   with its value, except under Services and Cost Items, whose items add up.
  * - A value is the rest of the label line and the lines below it up to the
@@ -115,6 +117,7 @@
 #define FORM_F_PROVIDER "provider"
 #define FORM_F_VENDOR_DOCUMENTATION "vendor_documentation"
 #define FORM_F_SERVICE_LEVELS "service_levels"
+#define FORM_F_RENEWS "renews" /* optional: the case id of the exemption a request renews */
 
 struct form_service {
 	long quantity;      /* >= 1 */
@@ -138,7 +141,7 @@ struct form_problem {
 };
 
 /* The form's fields in the order of section 2 (index of struct form's raw). */
-#define FORM_NFIELDS 12
+#define FORM_NFIELDS 13
 
 /* A label line the form does not know, as read. */
 struct form_unread {
@@ -165,6 +168,7 @@ struct form {
 	char *provider;
 	char *vendor_documentation;
 	char *service_levels;
+	char *renews;       /* "Renews:" (also "Renewal of:"), first paragraph, or NULL */
 	struct form_problem *problems;
 	size_t n_problems;
 	/* What was written, for the prefilled form: each field's value as read

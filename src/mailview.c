@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "digest.h"
+#include "engine.h"
 #include "form.h"
 #include "mailview.h"
 
@@ -26,56 +27,83 @@
 #define ANY_OPEN (-1)
 #define ANY_STATE (-2)
 
+/* How each command is offered. Who may send it, and when, is the engine's
+ * table (engine_commands): a row is shown only when the engine allows its
+ * command to the addressee on the case now, so the two never disagree. */
 static const struct {
 	unsigned roles;
 	int state;                       /* a case_state, ANY_OPEN or ANY_STATE */
+	enum cmd_word word;              /* CMD_NONE: the reply itself is the answer */
 	struct mailview_command c;
 } commands[] = {
-	{R(ROLE_AIO) | R(ROLE_CIO), ST_AWAITING_APPROVALS,
+	{R(ROLE_AIO) | R(ROLE_CIO), ST_AWAITING_APPROVALS, CMD_APPROVE,
 	 {"APPROVE", "APPROVE [comment]", "Approve",
 	  "approve the request; a comment may follow on the same line", MV_GO}},
-	{R(ROLE_AIO) | R(ROLE_CIO), ST_AWAITING_APPROVALS,
+	{R(ROLE_AIO) | R(ROLE_CIO), ST_AWAITING_APPROVALS, CMD_REJECT,
 	 {"REJECT ", "REJECT reason", "Reject",
 	  "reject the request; the reason is required and goes to the requester", MV_STOP}},
-	{R(ROLE_CDT), ST_CDT_REVIEW,
+	{R(ROLE_CDT), ST_CDT_REVIEW, CMD_RECOMMEND,
 	 {"RECOMMEND APPROVE ", "RECOMMEND APPROVE rationale", "Recommend approval",
 	  "send the case to the CTO, recommending approval", MV_GO}},
-	{R(ROLE_CDT), ST_CDT_REVIEW,
+	{R(ROLE_CDT), ST_CDT_REVIEW, CMD_RECOMMEND,
 	 {"RECOMMEND DENY ", "RECOMMEND DENY rationale", "Recommend denial",
 	  "send the case to the CTO, recommending denial", MV_STOP}},
-	{R(ROLE_CDT), ST_CDT_REVIEW,
+	{R(ROLE_CDT), ST_CDT_REVIEW, CMD_INFO,
 	 {"INFO ", "INFO question", "Ask the requester",
 	  "mail a question to the requester; the case waits for the answer", MV_OTHER}},
-	{R(ROLE_CDT), ANY_OPEN,
+	{R(ROLE_CDT), ST_CDT_REVIEW, CMD_PROPOSE,
+	 {"PROPOSE ", "PROPOSE alternative", "Propose an alternative",
+	  "propose a CGEN alternative to the requester; the case waits for their answer", MV_OTHER}},
+	{R(ROLE_CDT), ANY_OPEN, CMD_NOTE,
 	 {"NOTE ", "NOTE text", "Add a note", "record an internal note; nothing else changes",
 	  MV_OTHER}},
-	{R(ROLE_CTO), ST_CTO_DECISION,
+	{R(ROLE_CTO), ST_CTO_DECISION, CMD_APPROVE,
 	 {"APPROVE ", "APPROVE [conditions]", "Grant",
 	  "grant the exemption; conditions may follow on the same line", MV_GO}},
-	{R(ROLE_CTO), ST_CTO_DECISION,
+	{R(ROLE_CTO), ST_CTO_DECISION, CMD_DENY,
 	 {"DENY ", "DENY reason", "Deny", "deny the exemption; the reason is required", MV_STOP}},
-	{R(ROLE_REQUESTER), ST_AWAITING_INFO,
+	{R(ROLE_REQUESTER), ST_AWAITING_INFO, CMD_NONE,
 	 {"", "your answer", "Answer CDT",
 	  "reply with your answer above the quoted text; attachments are welcome", MV_GO}},
-	{R(ROLE_REQUESTER), ST_INCOMPLETE,
+	{R(ROLE_REQUESTER), ST_INCOMPLETE, CMD_NONE,
 	 {"", "the corrected form", "Send the corrected form",
 	  "reply with the whole form, corrected; attachments are welcome", MV_GO}},
-	{R(ROLE_REQUESTER), ANY_OPEN,
+	{R(ROLE_REQUESTER), ST_ALTERNATIVE_PROPOSED, CMD_ACCEPT,
+	 {"ACCEPT", "ACCEPT [comment]", "Accept the alternative",
+	  "take CDT's alternative; the request then closes", MV_GO}},
+	{R(ROLE_REQUESTER), ST_ALTERNATIVE_PROPOSED, CMD_DECLINE,
+	 {"DECLINE ", "DECLINE reason", "Decline",
+	  "decline the alternative; CDT reviews the request again", MV_STOP}},
+	{R(ROLE_REQUESTER), ANY_OPEN, CMD_WITHDRAW,
 	 {"WITHDRAW", "WITHDRAW [reason]", "Withdraw", "withdraw the request; the case closes",
 	  MV_STOP}},
-	{R(ROLE_REQUESTER) | R(ROLE_AIO) | R(ROLE_CIO) | R(ROLE_CDT) | R(ROLE_CTO), ANY_STATE,
+	{R(ROLE_REQUESTER) | R(ROLE_CDT), ST_GRANTED, CMD_EXTEND,
+	 {"EXTEND ", "EXTEND length reason", "Ask for an extension",
+	  "ask for a longer exemption, e.g. EXTEND 12 months and why; CDT approves it", MV_OTHER}},
+	{R(ROLE_CDT), ST_GRANTED, CMD_APPROVE,
+	 {"APPROVE", "APPROVE [comment]", "Approve the extension",
+	  "approve the extension asked", MV_GO}},
+	{R(ROLE_CDT), ST_GRANTED, CMD_DENY,
+	 {"DENY ", "DENY reason", "Refuse the extension", "refuse the extension asked", MV_STOP}},
+	{R(ROLE_REQUESTER) | R(ROLE_AIO) | R(ROLE_CIO) | R(ROLE_CDT) | R(ROLE_CTO), ANY_STATE, CMD_STATUS,
 	 {"STATUS", "STATUS", "Status", "get the case's current status by mail", MV_OTHER}},
 };
 
-size_t mailview_commands(enum role r, enum case_state s, const struct mailview_command **out,
+size_t mailview_commands(enum role r, const struct case_rec *c, const struct mailview_command **out,
 			 size_t max)
 {
-	size_t n = 0;
+	const struct engine_command *allowed[32];
+	size_t na = engine_commands(c, r, allowed, ARRAY_LEN(allowed)), n = 0;
 	for (size_t i = 0; i < ARRAY_LEN(commands) && n < max; i++) {
 		int st = commands[i].state;
-		if (!(commands[i].roles & R(r)))
+		if (!c || !(commands[i].roles & R(r)))
 			continue;
-		if (st == ANY_STATE || (st == ANY_OPEN && case_state_open(s)) || st == (int)s)
+		if (!(st == ANY_STATE || (st == ANY_OPEN && case_state_open(c->state)) || st == (int)c->state))
+			continue;
+		int ok = commands[i].word == CMD_STATUS; /* any party, any time */
+		for (size_t k = 0; k < na && !ok; k++)
+			ok = allowed[k]->word == commands[i].word;
+		if (ok)
 			out[n++] = &commands[i].c;
 	}
 	return n;

@@ -37,10 +37,11 @@ struct mailview_command {
 };
 
 /* The commands an addressee in role r may give by replying to a keyed mail
- * about a case in state s, in the order they are shown; at most max into
+ * about case c (NULL: none), in the order they are shown, as the engine's
+ * table allows them (engine_commands); at most max into
  * out. Returns how many. The list is data (one table): a new command or state
  * is one more row. */
-size_t mailview_commands(enum role r, enum case_state s, const struct mailview_command **out,
+size_t mailview_commands(enum role r, const struct case_rec *c, const struct mailview_command **out,
 			 size_t max);
 
 /* A state in a few words for tables of people ("under review at CDT"); a

@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "calendar.h"
 #include "command.h"
+#include "exemption.h"
 #include "form.h"
 #include "json.h"
 #include "message.h"
@@ -81,6 +83,58 @@ static void list_keys(struct json *j, const struct case_rec *c, time_t now)
 	json_bool(j, c->overdue);
 }
 
+/* "ends": the end date of a granted exemption, or null. */
+static void ends_key(struct json *j, const struct case_rec *c)
+{
+	long end = exemption_end_day(c);
+	char day[11];
+	if (end >= 0)
+		calendar_day_number_text(end, day);
+	json_key(j, "ends");
+	json_string(j, end >= 0 ? day : NULL);
+}
+
+/* The exemption's life (show): conditions, dates, extensions, alternative,
+ * renewals. */
+static void life_keys(struct json *j, const struct case_rec *c)
+{
+	char at[32];
+	ends_key(j, c);
+	json_key(j, "conditions");
+	json_string(j, c->state == ST_GRANTED ? (c->decision ? c->decision : "") : NULL);
+	json_key(j, "decided");
+	if (c->decided > 0) {
+		report_rfc3339(c->decided, at);
+		json_string(j, at);
+	} else
+		json_null(j);
+	json_key(j, "term_months");
+	if (c->term_months > 0)
+		json_int(j, c->term_months);
+	else
+		json_null(j);
+	json_key(j, "extension_months");
+	json_int(j, c->extension_months);
+	json_key(j, "extension_pending");
+	if (c->ext_months > 0) {
+		json_obj_begin(j);
+		json_key(j, "months");
+		json_int(j, c->ext_months);
+		json_key(j, "reason");
+		json_string(j, c->ext_reason);
+		json_key(j, "by");
+		json_string(j, c->ext_by);
+		json_obj_end(j);
+	} else
+		json_null(j);
+	json_key(j, "alternative");
+	json_string(j, c->alternative);
+	json_key(j, "renews");
+	json_string(j, c->renews);
+	json_key(j, "renewed_by");
+	json_string(j, c->renewed_by);
+}
+
 void report_list_json(struct buf *b, const struct case_rec *v, size_t n, time_t now)
 {
 	struct json j;
@@ -97,13 +151,55 @@ void report_list_json(struct buf *b, const struct case_rec *v, size_t n, time_t 
 
 void report_list_text(struct buf *b, const struct case_rec *v, size_t n, time_t now)
 {
-	buf_addf(b, "%-16s %-19s %-8s %-14s %4s %s\n", "CASE", "STATE", "ENTITY", "WAITING ON", "AGE", "OVERDUE");
+	buf_addf(b, "%-16s %-20s %-8s %-14s %4s %s\n", "CASE", "STATE", "ENTITY", "WAITING ON", "AGE", "OVERDUE");
 	for (size_t i = 0; i < n; i++) {
 		char *w = waiting_text(&v[i]);
-		buf_addf(b, "%-16s %-19s %-8s %-14s %4d %s\n", v[i].id, case_state_name(v[i].state),
+		buf_addf(b, "%-16s %-20s %-8s %-14s %4d %s\n", v[i].id, case_state_name(v[i].state),
 			 v[i].entity ? v[i].entity : "-", w, report_age_days(v[i].created, now),
 			 v[i].overdue ? "yes" : "no");
 		free(w);
+	}
+}
+
+void report_expiring_json(struct buf *b, const struct case_rec *v, size_t n, time_t now)
+{
+	struct json j;
+	json_init(&j, b);
+	json_arr_begin(&j);
+	long today = calendar_local_day(now);
+	for (size_t i = 0; i < n; i++) {
+		long end = exemption_end_day(&v[i]);
+		json_obj_begin(&j);
+		list_keys(&j, &v[i], now);
+		ends_key(&j, &v[i]);
+		json_key(&j, "days_left");
+		if (end >= 0)
+			json_int(&j, end - today);
+		else
+			json_null(&j);
+		json_key(&j, "conditions");
+		json_string(&j, v[i].decision ? v[i].decision : "");
+		json_key(&j, "renewed_by");
+		json_string(&j, v[i].renewed_by);
+		json_obj_end(&j);
+	}
+	json_arr_end(&j);
+	buf_addc(b, '\n');
+}
+
+void report_expiring_text(struct buf *b, const struct case_rec *v, size_t n, time_t now)
+{
+	buf_addf(b, "%-16s %-8s %-10s %5s  %s\n", "CASE", "ENTITY", "ENDS", "DAYS", "CONDITIONS");
+	long today = calendar_local_day(now);
+	for (size_t i = 0; i < n; i++) {
+		long end = exemption_end_day(&v[i]);
+		char day[11] = "-";
+		if (end >= 0)
+			calendar_day_number_text(end, day);
+		buf_addf(b, "%-16s %-8s %-10s %5ld  %s%s\n", v[i].id, v[i].entity ? v[i].entity : "-", day,
+			 end >= 0 ? end - today : 0L,
+			 v[i].decision && *v[i].decision ? v[i].decision : "none",
+			 v[i].ext_months ? " (extension waiting on CDT)" : "");
 	}
 }
 
@@ -158,6 +254,7 @@ void report_show_json(struct buf *b, const struct case_rec *c, const struct even
 	for (size_t i = 0; i < nev; i++)
 		report_event_json(&j, &ev[i], 0);
 	json_arr_end(&j);
+	life_keys(&j, c);
 	json_obj_end(&j);
 	buf_addc(b, '\n');
 }
@@ -177,6 +274,26 @@ void report_show_text(struct buf *b, const struct case_rec *c, const struct even
 		buf_addf(b, "Subject:    %s\n", subj);
 		free(subj);
 	}
+	if (c->alternative)
+		buf_addf(b, "Alternative: %s\n", c->alternative);
+	if (c->state == ST_GRANTED) {
+		long end = exemption_end_day(c);
+		char day[11] = "not known";
+		if (end >= 0)
+			calendar_day_number_text(end, day);
+		buf_addf(b, "Conditions: %s\nEnds:       %s", c->decision && *c->decision ? c->decision : "none",
+			 day);
+		if (c->extension_months)
+			buf_addf(b, " (with %d months of extensions)", c->extension_months);
+		buf_addc(b, '\n');
+		if (c->ext_months)
+			buf_addf(b, "Extension:  %d months asked by %s, waiting on CDT: %s\n", c->ext_months,
+				 c->ext_by ? c->ext_by : "?", c->ext_reason ? c->ext_reason : "");
+	}
+	if (c->renews)
+		buf_addf(b, "Renews:     %s\n", c->renews_text ? c->renews_text : c->renews);
+	if (c->renewed_by)
+		buf_addf(b, "Renewed by: %s\n", c->renewed_by);
 	if (c->summary && *c->summary)
 		buf_addf(b, "\n%s\n", c->summary);
 	if (c->problems_json && strcmp(c->problems_json, "[]") != 0)

@@ -18,12 +18,22 @@ void report_rfc3339(time_t t, char out[32]);
 /* Array of {id, state, entity, waiting_on, age_days, overdue}. */
 void report_list_json(struct buf *b, const struct case_rec *v, size_t n, time_t now);
 void report_list_text(struct buf *b, const struct case_rec *v, size_t n, time_t now);
+/* list --expiring: granted cases with their end date, days left and
+ * conditions; as JSON, an array of the list keys plus ends ("YYYY-MM-DD"),
+ * days_left, conditions and renewed_by (or null). */
+void report_expiring_json(struct buf *b, const struct case_rec *v, size_t n, time_t now);
+void report_expiring_text(struct buf *b, const struct case_rec *v, size_t n, time_t now);
 struct json;
 /* One event as a JSON object {at, kind, actor, detail}; with chain also seq,
  * prev and hash (the central file's events.jsonl). */
 void report_event_json(struct json *j, const struct event_rec *e, int chain);
 
-/* The list keys plus requester, approvals, fields, problems, events. */
+/* The list keys plus requester, approvals, fields, problems, events, and the
+ * exemption's life: ends (the end date of a granted exemption, "YYYY-MM-DD",
+ * or null), conditions (the CTO's text of a granted case, else null),
+ * decided (RFC 3339 or null), term_months (or null), extension_months,
+ * extension_pending ({months, reason, by} or null), alternative, renews,
+ * renewed_by (strings or null). */
 void report_show_json(struct buf *b, const struct case_rec *c, const struct event_rec *ev,
 		      size_t nev, time_t now);
 void report_show_text(struct buf *b, const struct case_rec *c, const struct event_rec *ev,

@@ -264,3 +264,39 @@ INSERT INTO request_versions (case_id, version, message_id, at)
 	SELECT case_id, 1, min(id), min(received_at) FROM messages
 	WHERE kind = 'request' AND case_id IS NOT NULL GROUP BY case_id;
 CREATE INDEX messages_case ON messages (case_id, id);
+-- version 8
+
+-- The exemption's life after the decision, one row per case, written with the
+-- case (store_case_put): CDT's proposed CGEN alternative; the grant's date,
+-- the contract term and the extensions CDT approved (its end date); an
+-- extension waiting on CDT; the exemption a request renews, and the request
+-- that renews it; the last expiry notice sent.
+CREATE TABLE case_life (
+	case_id TEXT PRIMARY KEY REFERENCES cases (id),
+	alternative TEXT,
+	decided INTEGER NOT NULL DEFAULT 0,
+	term_months INTEGER NOT NULL DEFAULT 0,
+	extension_months INTEGER NOT NULL DEFAULT 0,
+	end_set INTEGER NOT NULL DEFAULT 0,
+	ext_months INTEGER NOT NULL DEFAULT 0,
+	ext_reason TEXT,
+	ext_by TEXT,
+	renews TEXT,
+	renews_text TEXT,
+	renewed_by TEXT,
+	expiry_notice INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX case_life_renews ON case_life (renews);
+-- Cases stored before: a granted case was decided when it entered its state;
+-- the term is the leading number of the request's Contract Term, in months
+-- (years when the text says so).
+INSERT INTO case_life (case_id, decided, end_set, term_months)
+	SELECT id,
+	       CASE WHEN state = 'granted' THEN state_since ELSE 0 END,
+	       CASE WHEN state = 'granted' THEN state_since ELSE 0 END,
+	       CASE WHEN fields_json IS NULL OR NOT json_valid(fields_json) THEN 0
+		    WHEN lower(json_extract(fields_json, '$.contract_term')) LIKE '%year%'
+			 OR lower(json_extract(fields_json, '$.contract_term')) LIKE '%yr%'
+		    THEN 12 * max(0, CAST(json_extract(fields_json, '$.contract_term') AS INTEGER))
+		    ELSE max(0, CAST(json_extract(fields_json, '$.contract_term') AS INTEGER)) END
+	FROM cases;

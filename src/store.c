@@ -100,6 +100,8 @@ enum q {
 	Q_USER_VERSION,
 	Q_PARTY_GET,
 	Q_PARTY_SET,
+	Q_LIFE_GET,
+	Q_LIFE_PUT,
 	Q__COUNT
 };
 
@@ -108,6 +110,9 @@ enum q {
 	"fields_json, problems_json, summary, recommendation, decision, reminders, " \
 	"overdue, created, updated, state_since"
 #define EVENT_COLS "seq, case_id, at, kind, actor, detail, prev, hash"
+#define LIFE_COLS                                                                  \
+	"alternative, decided, term_months, extension_months, end_set, ext_months, " \
+	"ext_reason, ext_by, renews, renews_text, renewed_by, expiry_notice"
 
 static const char *const sql[Q__COUNT] = {
 	[Q_BEGIN] = "BEGIN IMMEDIATE",
@@ -237,6 +242,9 @@ static const char *const sql[Q__COUNT] = {
 	[Q_USER_VERSION] = "PRAGMA user_version",
 	[Q_PARTY_GET] = "SELECT role, addr FROM case_parties WHERE case_id = ?1 ORDER BY role",
 	[Q_PARTY_SET] = "INSERT OR REPLACE INTO case_parties (case_id, role, addr) VALUES (?1, ?2, lower(?3))",
+	[Q_LIFE_GET] = "SELECT " LIFE_COLS " FROM case_life WHERE case_id = ?1",
+	[Q_LIFE_PUT] = "INSERT OR REPLACE INTO case_life (case_id, " LIFE_COLS ") VALUES "
+		       "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
 };
 
 struct store {
@@ -1171,6 +1179,43 @@ static int case_from_row(struct store *st, sqlite3_stmt *s, struct case_rec *c)
 	return STORE_OK;
 }
 
+/* The case_life row of c into c (a case without one keeps the defaults). */
+static int life_get(struct store *st, struct case_rec *c)
+{
+	sqlite3_stmt *s = stmt(st, Q_LIFE_GET);
+	int rc = STORE_ERR;
+	if (s && bindv(st, s, "t", c->id) == STORE_OK)
+		rc = row(st, s);
+	if (rc == STORE_OK) {
+		c->alternative = col_str(s, 0);
+		c->decided = (time_t)sqlite3_column_int64(s, 1);
+		c->term_months = sqlite3_column_int(s, 2);
+		c->extension_months = sqlite3_column_int(s, 3);
+		c->end_set = (time_t)sqlite3_column_int64(s, 4);
+		c->ext_months = sqlite3_column_int(s, 5);
+		c->ext_reason = col_str(s, 6);
+		c->ext_by = col_str(s, 7);
+		c->renews = col_str(s, 8);
+		c->renews_text = col_str(s, 9);
+		c->renewed_by = col_str(s, 10);
+		c->expiry_notice = sqlite3_column_int(s, 11);
+	}
+	done(s);
+	return rc == STORE_ERR ? STORE_ERR : STORE_OK;
+}
+
+static int life_put(struct store *st, const struct case_rec *c)
+{
+	sqlite3_stmt *s = stmt(st, Q_LIFE_PUT);
+	int rc = STORE_ERR;
+	if (s && bindv(st, s, "ttTddTdtttttd", c->id, c->alternative, c->decided, c->term_months,
+		      c->extension_months, c->end_set, c->ext_months, c->ext_reason, c->ext_by,
+		      c->renews, c->renews_text, c->renewed_by, c->expiry_notice) == STORE_OK)
+		rc = run(st, s);
+	done(s);
+	return rc;
+}
+
 int store_case_get(struct store *st, const char *id, struct case_rec *out)
 {
 	sqlite3_stmt *s = stmt(st, Q_CASE_GET);
@@ -1180,6 +1225,8 @@ int store_case_get(struct store *st, const char *id, struct case_rec *out)
 	if (rc == STORE_OK)
 		rc = case_from_row(st, s, out);
 	done(s);
+	if (rc == STORE_OK)
+		rc = life_get(st, out);
 	return rc;
 }
 
@@ -1198,6 +1245,8 @@ int store_case_put(struct store *st, const struct case_rec *c)
 		      c->created, c->updated, c->state_since, year, num) == STORE_OK)
 		rc = run(st, s);
 	done(s);
+	if (rc == STORE_OK)
+		rc = life_put(st, c);
 	return rc;
 }
 
@@ -1214,6 +1263,8 @@ int store_case_list(struct store *st, const char *state, struct case_rec **out, 
 		if ((rc = case_from_row(st, s, &v[len])) != STORE_OK)
 			break;
 		len++;
+		if ((rc = life_get(st, &v[len - 1])) != STORE_OK)
+			break;
 	}
 	if (rc == STORE_NOTFOUND)
 		rc = STORE_OK;

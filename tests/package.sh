@@ -53,7 +53,7 @@ chroot "$R" sh -c '
 	cp /usr/share/doc/cgen-agent/examples/cgen.conf.example /etc/cgen/cgen.conf
 	head -c 32 /dev/urandom | od -An -tx1 | tr -d " \n" >/etc/cgen/secret
 	chown cgen /etc/cgen/secret && chmod 600 /etc/cgen/secret
-	cgend --check-config' >"$3/check.log" 2>&1 && echo "check=0"
+	cgenctl init && cgend --check-config' >"$3/check.log" 2>&1 && echo "check=0"
 [ "$(chroot "$R" stat -c '%U %a' /var/lib/cgen/cgen.db)" = "cgen 600" ] && echo "store=0"
 chroot "$R" cgenctl status >"$3/status.log" 2>&1; echo "status=$?"
 IN
@@ -66,7 +66,7 @@ is "  and enabled (it starts once /etc/cgen/cgen.conf exists)" "$(r enabled)" 0
 is "  /var/lib/cgen belongs to cgen, mode 700" "$(r state)" 0
 is "cgend --check-config on the shipped example works there" "$(r check)" 0 || sed 's/^/# /' "$T/check.log"
 check "  it says the configuration is ok" grep -q 'configuration ok' "$T/check.log"
-is "  run as root, it made the store as cgen, mode 600" "$(r store)" 0
+is "  cgenctl init, run as root, made the store as cgen, mode 600" "$(r store)" 0
 is "  cgenctl status runs there (exit 1: cgend is not running)" "$(r status)" 1
 is "the machine's own package database is unchanged" "$(dpkg-query -W -f='${Status}' cgen-agent 2>/dev/null)" "$host_had"
 tap_end

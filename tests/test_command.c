@@ -64,6 +64,31 @@ static const struct row {
 	{ "Help!", 0, CMD_HELP, "" },
 	{ "FORM", 0, CMD_FORM, "" },
 	{ "form please", 0, CMD_FORM, "please" },
+	/* the words of an exemption's life: alternatives and extensions */
+	{ "PROPOSE CGEN's 1 Gbps service reaches the site in March", 0, CMD_PROPOSE,
+	  "CGEN's 1 Gbps service reaches the site in March" },
+	{ "Propose: move the site to CGEN SD-WAN\nIt is live in Fresno.", 0, CMD_PROPOSE,
+	  "move the site to CGEN SD-WAN\nIt is live in Fresno." },
+	{ "propose - could CGEN serve it by June?", 0, CMD_PROPOSE, "could CGEN serve it by June?" },
+	{ "ACCEPT", 0, CMD_ACCEPT, "" },
+	{ "Accepted.", 0, CMD_ACCEPT, "" },
+	{ "accept - we will move to CGEN in March", 0, CMD_ACCEPT, "we will move to CGEN in March" },
+	{ "ACCEPT\n\nSent from my iPhone", 0, CMD_ACCEPT, "" },
+	{ "DECLINE the site needs service before March", 0, CMD_DECLINE,
+	  "the site needs service before March" },
+	{ "Declined: CGEN's offer is too slow", 0, CMD_DECLINE, "CGEN's offer is too slow" },
+	{ "EXTEND 12 months first extension option", 0, CMD_EXTEND, "12 months first extension option" },
+	{ "extend: 1 year, the new site is late", 0, CMD_EXTEND, "1 year, the new site is late" },
+	/* they never make another command's line ambiguous, nor are they one
+	 * anywhere but first */
+	{ "APPROVE - we accept the costs", 0, CMD_APPROVE, "we accept the costs" },
+	{ "REJECT we decline to fund it", 0, CMD_REJECT, "we decline to fund it" },
+	{ "We accept", NONE },
+	{ "Please extend it", NONE },
+	{ "Do not accept", NONE },
+	{ "Accept?", AMBIG },
+	{ "DECLINE? not sure", AMBIG },
+	{ "Accept-ish", AMBIG },
 	/* RECOMMEND */
 	{ "RECOMMEND APPROVE no CGEN service at this site", 0, CMD_RECOMMEND,
 	  "APPROVE no CGEN service at this site" },
@@ -318,12 +343,13 @@ static void test_names(void **state)
 		{ CMD_APPROVE, "APPROVE" }, { CMD_REJECT, "REJECT" }, { CMD_INFO, "INFO" },
 		{ CMD_RECOMMEND, "RECOMMEND" }, { CMD_NOTE, "NOTE" }, { CMD_DENY, "DENY" },
 		{ CMD_WITHDRAW, "WITHDRAW" }, { CMD_STATUS, "STATUS" }, { CMD_AUDIT, "AUDIT" },
-		{ CMD_HELP, "HELP" }, { CMD_FORM, "FORM" },
+		{ CMD_HELP, "HELP" }, { CMD_FORM, "FORM" }, { CMD_PROPOSE, "PROPOSE" },
+		{ CMD_ACCEPT, "ACCEPT" }, { CMD_DECLINE, "DECLINE" }, { CMD_EXTEND, "EXTEND" },
 	};
 	for (size_t i = 0; i < ARRAY_LEN(n); i++)
 		assert_string_equal(command_name(n[i].w), n[i].name);
 	assert_null(command_name(CMD_NONE));
-	assert_null(command_name((enum cmd_word)(CMD_FORM + 1)));
+	assert_null(command_name((enum cmd_word)(CMD_EXTEND + 1)));
 }
 
 static void test_named(void **state)
@@ -395,7 +421,7 @@ static void test_read(void **state)
 static void test_round_trip(void **state)
 {
 	(void)state;
-	for (int w = CMD_APPROVE; w <= CMD_FORM; w++) {
+	for (int w = CMD_APPROVE; w <= CMD_EXTEND; w++) {
 		if (w == CMD_RECOMMEND)
 			continue;
 		char *in = xasprintf("%s x", command_name((enum cmd_word)w));

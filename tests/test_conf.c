@@ -140,6 +140,7 @@ static void test_every_key(void **state)
 			       "holidays_file = holidays.txt\n"
 			       "approver_digest = yes\n"
 			       "reply_to = plain\n"
+			       "expiry_notice = 30, 120,7\n"
 			       "[templates]\n"
 			       "dir = tpl\n"
 			       "[security]\n"
@@ -208,6 +209,10 @@ static void test_every_key(void **state)
 	assert_string_equal(cfg.workflow.holidays_file, "/tmp/holidays.txt");
 	assert_int_equal(cfg.workflow.approver_digest, 1);
 	assert_int_equal(cfg.workflow.reply_plain, 1);
+	assert_int_equal(cfg.workflow.n_expiry_notice, 3); /* largest first */
+	assert_int_equal(cfg.workflow.expiry_notice[0], 120);
+	assert_int_equal(cfg.workflow.expiry_notice[1], 30);
+	assert_int_equal(cfg.workflow.expiry_notice[2], 7);
 	assert_string_equal(cfg.templates_dir, "/tmp/tpl");
 	assert_string_equal(cfg.secret_file, "/etc/cgen/secret");
 	assert_int_equal(cfg.require_auth_results, 1);
@@ -273,6 +278,9 @@ static void test_defaults(void **state)
 	assert_null(cfg.workflow.holidays_file);
 	assert_int_equal(cfg.workflow.approver_digest, 0);
 	assert_int_equal(cfg.workflow.reply_plain, 0);
+	assert_int_equal(cfg.workflow.n_expiry_notice, 2);
+	assert_int_equal(cfg.workflow.expiry_notice[0], 90);
+	assert_int_equal(cfg.workflow.expiry_notice[1], 30);
 	assert_string_equal(cfg.templates_dir, CGEN_TEMPLATES_DIR);
 	assert_string_equal(cfg.secret_file, "/tmp/secret");
 	assert_int_equal(cfg.require_auth_results, 0);
@@ -333,6 +341,22 @@ static void test_safety_keys(void **state)
 	const char *w3[] = {":2: create: expected yes or no, got \"maybe\""};
 	expect_errors(t3, w3, 1);
 	free(t3);
+}
+
+/* expiry_notice = none: no notice at all. */
+static void test_expiry_none(void **state)
+{
+	(void)state;
+	char *text = build_conf("workflow", "expiry_notice = None");
+	char *path = write_tmp(text, 0600);
+	struct conf cfg = {0};
+	struct strv errors = {0};
+	assert_int_equal(conf_load(path, &cfg, &errors), 0);
+	assert_int_equal(cfg.workflow.n_expiry_notice, 0);
+	conf_free(&cfg);
+	strv_free(&errors);
+	drop_tmp(path);
+	free(text);
 }
 
 /* Server URLs: what each part becomes. */
@@ -464,6 +488,21 @@ static void test_bad_values(void **state)
 		 "got \"America\""},
 		{"workflow", "approver_digest = 1", "approver_digest: expected yes or no, got \"1\""},
 		{"workflow", "reply_to = none", "reply_to: expected subaddress or plain, got \"none\""},
+		{"workflow", "expiry_notice = 90,90",
+		 "expiry_notice: expected days before the end, comma-separated (at most 8 distinct "
+		 "numbers from 1 to 3650, e.g. 90,30), or none, got \"90,90\""},
+		{"workflow", "expiry_notice = 90d",
+		 "expiry_notice: expected days before the end, comma-separated (at most 8 distinct "
+		 "numbers from 1 to 3650, e.g. 90,30), or none, got \"90d\""},
+		{"workflow", "expiry_notice = 0",
+		 "expiry_notice: expected days before the end, comma-separated (at most 8 distinct "
+		 "numbers from 1 to 3650, e.g. 90,30), or none, got \"0\""},
+		{"workflow", "expiry_notice = 1,2,3,4,5,6,7,8,9",
+		 "expiry_notice: expected days before the end, comma-separated (at most 8 distinct "
+		 "numbers from 1 to 3650, e.g. 90,30), or none, got \"1,2,3,4,5,6,7,8,9\""},
+		{"workflow", "expiry_notice = ,",
+		 "expiry_notice: expected days before the end, comma-separated (at most 8 distinct "
+		 "numbers from 1 to 3650, e.g. 90,30), or none, got \",\""},
 		{"security", "rate_limit = 0",
 		 "rate_limit: expected a positive number of replies per hour, got \"0\""},
 		{"security", "require_auth_results = on",
@@ -594,6 +633,7 @@ static const struct {
 	{"workflow", "cdt"}, {"workflow", "cto"}, {"workflow", "remind_after"},
 	{"workflow", "max_reminders"}, {"workflow", "digest_at"}, {"workflow", "timezone"},
 	{"workflow", "holidays_file"}, {"workflow", "approver_digest"}, {"workflow", "reply_to"},
+	{"workflow", "expiry_notice"},
 	{"templates", "dir"},
 	{"security", "secret_file"}, {"security", "require_auth_results"},
 	{"security", "authserv_id"}, {"security", "rate_limit"}, {"security", "case_rate_limit"},
@@ -789,6 +829,7 @@ int main(void)
 		cmocka_unit_test(test_every_key),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_safety_keys),
+		cmocka_unit_test(test_expiry_none),
 		cmocka_unit_test(test_urls),
 		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_many_errors),

@@ -138,7 +138,7 @@ static void test_cdt_digest(void **state)
 	assert_non_null(strstr(x, "  CGEN-2026-0001  DWR         1 day   under review at CDT\n"
 				  "      waits on CDT since 2026-12-03 09:00 PST; reminders sent: 0; 0 of 9"));
 	assert_non_null(strstr(x, "Decisions, last 24 hours:\n  2026-12-03 14:00  CGEN-2026-0003  "
-				  "decided: granted: review <at> renewal (cto@cdt.ca.gov)\n"));
+				  "decided: granted; conditions: review <at> renewal (cto@cdt.ca.gov)\n"));
 	assert_non_null(strstr(x, "Bounces and failed sends, last 24 hours:\n  2026-12-03 15:00  -"));
 	assert_non_null(strstr(x, "refused: APPROVE: only the parties can act (eve@evil.test)\n"));
 	assert_null(strstr(x, "not listed"));

@@ -1151,7 +1151,7 @@ static void test_template(void **state)
 		skip();
 	struct form f = {0};
 	form_parse(body, &f);
-	assert_int_equal(f.labels, 12);
+	assert_int_equal(f.labels, 13);
 	assert_problems(&f,
 		"entity|Entity is missing.\n"
 		"services|Services is missing: list each service as "
@@ -1182,6 +1182,7 @@ static void test_template(void **state)
 		{"Provider", "Comcast Business"},
 		{"Vendor Documentation", "quote attached"},
 		{"Service Levels", "99.99%"},
+		{"Renews", "CGEN-2025-0012"},
 	};
 	struct buf out = {0};
 	size_t cur = ARRAY_LEN(answers), used = 0;
@@ -1205,7 +1206,7 @@ static void test_template(void **state)
 		buf_addc(&out, '\n');
 		line = nl ? nl + 1 : line + len;
 	}
-	assert_int_equal(used, 12);
+	assert_int_equal(used, 13);
 	/* The template's example of a request mail (its "  | " lines) is a
 	 * complete request, signature left out. */
 	struct buf ex = {0};
@@ -1224,14 +1225,38 @@ static void test_template(void **state)
 	form_free(&f);
 	buf_free(&ex);
 	form_parse(out.s, &f);
-	assert_int_equal(f.labels, 12);
+	assert_int_equal(f.labels, 13);
 	assert_problems(&f, "");
 	assert_int_equal(f.total_cost, 120000);
 	assert_int_equal(f.n_cost_items, 2);
 	assert_string_equal(f.service_levels, "99.99%");
+	assert_string_equal(f.renews, "CGEN-2025-0012");
 	form_free(&f);
 	buf_free(&out);
 	free(body);
+}
+
+/* Renews: (optional) names the exemption a request renews; as a label it
+ * ends the field before it, and it reaches the JSON and the summary. */
+static void test_renews(void **state)
+{
+	(void)state;
+	char *text = request(-1, (int)N_BLOCKS - 1,
+			     "Service Levels: 99.9% availability\n\nRenewal of:  [CGEN-2025-0012]\n"
+			     "the 2025 exemption\n");
+	struct form f = {0};
+	form_parse(text, &f);
+	assert_problems(&f, "");
+	assert_string_equal(f.service_levels, "99.9% availability");
+	assert_string_equal(f.renews, "[CGEN-2025-0012]\nthe 2025 exemption");
+	char *js = form_fields_json(&f);
+	assert_non_null(strstr(js, "\"renews\":\"[CGEN-2025-0012]\\nthe 2025 exemption\"}"));
+	char *sum = form_summary_text(&f);
+	assert_non_null(strstr(sum, "Renews:\n  [CGEN-2025-0012]\n  the 2025 exemption\n"));
+	free(sum);
+	free(js);
+	form_free(&f);
+	free(text);
 }
 
 int main(void)
@@ -1258,6 +1283,7 @@ int main(void)
 		cmocka_unit_test(test_signatures),
 		cmocka_unit_test(test_unknown_labels),
 		cmocka_unit_test(test_prefill),
+		cmocka_unit_test(test_renews),
 	};
 	return cmocka_run_group_tests_name("form", tests, NULL, NULL);
 }

@@ -332,7 +332,8 @@ static size_t check_one(const struct templates *t, const char *tmpl, enum role r
 	replykey_make(secret, "CGEN-2026-0007", 3, role_name(r), to, key);
 	char *reply = xasprintf("cgen+%s@cdt.ca.gov", key);
 	const struct mailview_command *cmds[16];
-	size_t ncmds = keyed ? mailview_commands(r, s, cmds, ARRAY_LEN(cmds)) : 0;
+	struct case_rec cs = {.id = "CGEN-2026-0007", .state = s};
+	size_t ncmds = keyed ? mailview_commands(r, &cs, cmds, ARRAY_LEN(cmds)) : 0;
 	struct mailview_in mi = {
 		.t = t,
 		.tmpl = tmpl,
@@ -538,7 +539,8 @@ static void t_buttons_follow_the_data(void **state)
 	for (int r = ROLE_REQUESTER; r < ROLE__COUNT; r++)
 		for (int s = 0; s < ST__COUNT; s++) {
 			const struct mailview_command *c[16];
-			size_t n = mailview_commands((enum role)r, (enum case_state)s, c, 16);
+			struct case_rec cs = {.id = "CGEN-2026-0007", .state = (enum case_state)s};
+			size_t n = mailview_commands((enum role)r, &cs, c, 16);
 			assert_int_equal(check_one(t, "approval-request", (enum role)r, (enum case_state)s,
 						   (size_t)(r * 11 + s), 1), n);
 			/* STATUS always; the decisions only in their state */

@@ -211,6 +211,85 @@ static void test_case_roundtrip(void **state)
 	free(path);
 }
 
+/* The exemption's life (schema version 8) is stored with the case. */
+static void test_case_life(void **state)
+{
+	(void)state;
+	char *path = new_path();
+	struct store *st = open_ok(path);
+	struct case_rec c = {
+		.id = "CGEN-2026-0007", .state = ST_GRANTED, .created = 1767225600,
+		.decision = "review at renewal", .alternative = "CGEN SD-WAN", .decided = 1767300000,
+		.term_months = 36, .extension_months = 12, .end_set = 1767400000, .ext_months = 6,
+		.ext_reason = "late site", .ext_by = "ann@water.ca.gov", .renews = "CGEN-2025-0012",
+		.renews_text = "CGEN-2025-0012, granted 2025-03-02", .renewed_by = "CGEN-2028-0001",
+		.expiry_notice = 30,
+	};
+	assert_int_equal(store_case_put(st, &c), STORE_OK);
+	struct case_rec *v = NULL;
+	size_t n = 0;
+	assert_int_equal(store_case_list(st, "granted", &v, &n), STORE_OK);
+	assert_int_equal(n, 1);
+	struct case_rec got;
+	assert_int_equal(store_case_get(st, c.id, &got), STORE_OK);
+	for (int k = 0; k < 2; k++) {
+		const struct case_rec *g = k ? &v[0] : &got;
+		assert_string_equal(g->alternative, "CGEN SD-WAN");
+		assert_int_equal(g->decided, 1767300000);
+		assert_int_equal(g->term_months, 36);
+		assert_int_equal(g->extension_months, 12);
+		assert_int_equal(g->end_set, 1767400000);
+		assert_int_equal(g->ext_months, 6);
+		assert_string_equal(g->ext_reason, "late site");
+		assert_string_equal(g->ext_by, "ann@water.ca.gov");
+		assert_string_equal(g->renews, "CGEN-2025-0012");
+		assert_string_equal(g->renews_text, "CGEN-2025-0012, granted 2025-03-02");
+		assert_string_equal(g->renewed_by, "CGEN-2028-0001");
+		assert_int_equal(g->expiry_notice, 30);
+	}
+	store_cases_free(v, n);
+	case_clear(&got);
+	/* a case put again keeps one row of each */
+	c.expiry_notice = -1;
+	assert_int_equal(store_case_put(st, &c), STORE_OK);
+	assert_raw_text(path, "SELECT count(*) || '/' || expiry_notice FROM case_life", "1/-1");
+	store_close(st);
+
+	/* A store of version 7 gets its granted cases' dates and terms. (This
+	 * re-applies every section after 7: they must stay re-runnable on an
+	 * upgraded store, as they are on a new one.) */
+	char *old = new_path();
+	st = open_ok(old);
+	struct case_rec a = {.id = "CGEN-2026-0001", .state = ST_GRANTED, .created = 1,
+			     .state_since = 1767300000,
+			     .fields_json = "{\"contract_term\":\"3 years, no renewal\"}"};
+	struct case_rec b = {.id = "CGEN-2026-0002", .state = ST_CDT_REVIEW, .created = 2,
+			     .state_since = 5, .fields_json = "{\"contract_term\":\"24 months\"}"};
+	struct case_rec d = {.id = "CGEN-2026-0003", .state = ST_INCOMPLETE, .created = 3,
+			     .fields_json = "not json"};
+	assert_int_equal(store_case_put(st, &a), STORE_OK);
+	assert_int_equal(store_case_put(st, &b), STORE_OK);
+	assert_int_equal(store_case_put(st, &d), STORE_OK);
+	store_close(st);
+	raw_ok(old, "DROP TABLE case_life; PRAGMA user_version = 7;");
+	st = open_ok(old);
+	assert_int_equal(store_case_get(st, a.id, &got), STORE_OK);
+	assert_int_equal(got.decided, 1767300000);
+	assert_int_equal(got.end_set, 1767300000);
+	assert_int_equal(got.term_months, 36);
+	case_clear(&got);
+	assert_int_equal(store_case_get(st, b.id, &got), STORE_OK);
+	assert_int_equal(got.decided, 0);
+	assert_int_equal(got.term_months, 24);
+	case_clear(&got);
+	assert_int_equal(store_case_get(st, d.id, &got), STORE_OK);
+	assert_int_equal(got.term_months, 0);
+	case_clear(&got);
+	store_close(st);
+	free(old);
+	free(path);
+}
+
 static void put_case(struct store *st, const char *id, enum case_state s, time_t created)
 {
 	struct case_rec c = {.state = s, .created = created};
@@ -1147,6 +1226,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_open_reopen),
 		cmocka_unit_test(test_case_roundtrip),
+		cmocka_unit_test(test_case_life),
 		cmocka_unit_test(test_case_next_id),
 		cmocka_unit_test(test_case_list),
 		cmocka_unit_test(test_events_chain),
