@@ -339,7 +339,9 @@ static int case_view(struct agent *a, const struct case_rec *c, const struct eng
 
 	const struct entity *e = c->entity ? directory_by_code(&a->dir, c->entity) : NULL;
 	char *label = e ? xasprintf("%s (%s)", e->name, e->code) : NULL;
-	if (mailview_request(c->fields_json, label, &t, &h) > 0) {
+	/* an incomplete request's summary is the form prefilled with what was
+	 * read and its problems marked: the requester corrects that, not a table */
+	if (c->state != ST_INCOMPLETE && mailview_request(c->fields_json, label, &t, &h) > 0) {
 		var_block(vars, "summary", &t);
 		var_set(hv, "summary", h.s);
 	}
