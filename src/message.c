@@ -2190,7 +2190,13 @@ static void read_sender(struct message *m, const struct header *h, struct strv *
 		m->no_sender = xstrdup("more than one address in From");
 	else if (from->n == 1)
 		unquote_local(from->v[0]);
-	if (m->no_sender == NULL && (from->n == 0 || !sender_valid(from->v[0])))
+	if (m->no_sender == NULL && from->n == 1 && !sender_valid(from->v[0]))
+		/* what was written, for the operator (logs and cgenctl show control
+		 * characters as text) */
+		m->no_sender = xasprintf("the From address is not a valid address: \"%.200s\"%s",
+					 from->v[0], str_has_controls(from->v[0])
+					 ? " (it holds control characters)" : "");
+	else if (m->no_sender == NULL && (from->n == 0 || !sender_valid(from->v[0])))
 		m->no_sender = xstrdup("the From address is not a valid address");
 	else if (m->no_sender == NULL)
 		m->from_addr = xstrdup(from->v[0]);

@@ -20,7 +20,7 @@ is "make install DESTDIR exits 0" "$?" 0
 	for m in man1/cgenctl.1 man5/cgen.conf.5 man7/cgen-request.7 man8/cgend.8; do
 		echo "$prefix/share/man/$m"
 	done
-	for t in "$top_srcdir"/templates/*.txt; do
+	for t in "$top_srcdir"/templates/*.txt "$top_srcdir"/templates/*.html; do
 		echo "$prefix/share/cgen-agent/templates/$(basename "$t")"
 	done
 	echo "$prefix/share/doc/cgen-agent/README.md"

@@ -95,7 +95,7 @@ if [ -d "$UT" ]; then
 		u=$(mail_about aio@water.ca.gov "$c" "Not understood")
 		is "23: the unclear reply is answered \"Not understood\"" "$(test -n "$u" && echo yes)" yes
 		is "  which carries the step's reference" "$(key_of "$u")" "$(key_of "$m")"
-		check "  and shows the exact line expected" body_has "$u" "^  APPROVE  "
+		check "  and shows the exact line expected" body_has "$u" "^  APPROVE \\[comment\\]"
 		check "  and is queued" sh -c "'$CGENCTL' -c '$T/cgen.conf' queue | grep -q 'not understood'"
 		old=$(header "$UT/$f" In-Reply-To | tr -d '<>')
 		sed -e "s/$old/$(message_id "$u")/g" -e "s/$(trial_case $f)/$c/g" "$UT/$f" | deliver "$T" "$f"
@@ -152,8 +152,8 @@ if [ -d "$UT" ]; then
 	status_is() {
 		before=$(count_with "$2" "Status:")
 		fresh "$1" "$4" "$3"
-		is "$5" "$(count_with "$2" "Status:") $(last_subject "$2")" \
-			"$((before + 1)) [$3] Status: awaiting_approvals"
+		is "$5" "$(count_with "$2" "Status:") $(last_subject "$2" | sed 's/: DWR, .*//')" \
+			"$((before + 1)) [$3] Status: waiting for the AIO and CIO approvals"
 	}
 	open_case=$(new_case "Dana Lee <dana.lee@water.ca.gov>" DWR)
 	[ -f "$UT/40-requester-status-new-mail.eml" ] &&

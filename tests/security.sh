@@ -236,7 +236,7 @@ check "  nor in list, show" no_esc "$G/list" "$G/show"
 check "  nor in queue --json and show --json" no_esc "$G/queue.json" "$G/show.json"
 check "  the subject is shown as text" grep -qF 'req \x1b[2J\x1b[31mFAKE' "$G/show"
 check "the address with control characters is never mailed" lacks 'X-Envelope-To: <eve' /dev/null "$G"/outbox/new/*
-check "  its mail is queued with the reason" grep -q 'control characters: never answered' "$G/queue"
+check "  its mail is queued with the reason" grep -q 'From address is not a valid address' "$G/queue"
 
 # --- 6. CSV formula injection (f10) ---
 H=$T/f10

@@ -549,11 +549,17 @@ static void t_sender(void **state)
 		parse_ok(mail, &m);
 		if (cases[i].from ? !m.from_addr || strcmp(m.from_addr, cases[i].from) != 0 : m.from_addr != NULL)
 			fail_msg("case %zu: from \"%s\"", i, m.from_addr ? m.from_addr : "(null)");
-		if (cases[i].why ? !m.no_sender || strcmp(m.no_sender, cases[i].why) != 0 : m.no_sender != NULL)
+		if (cases[i].why ? !m.no_sender || strncmp(m.no_sender, cases[i].why, strlen(cases[i].why)) != 0 : m.no_sender != NULL)
 			fail_msg("case %zu: no_sender \"%s\"", i, m.no_sender ? m.no_sender : "(null)");
 		message_free(&m);
 		free(mail);
 	}
+	/* the operator is shown what was written, control characters named */
+	struct message m;
+	parse_ok("From: aio@water.ca.gov\x01@evil.example\nTo: cgen@cdt.ca.gov\nSubject: x\n\nAPPROVE\n", &m);
+	assert_non_null(strstr(m.no_sender, "\"aio@water.ca.gov\x01@evil.example\""));
+	assert_non_null(strstr(m.no_sender, "(it holds control characters)"));
+	message_free(&m);
 }
 
 /* A forwarded mail's text is marked; an HTML part beside a text part is kept. */
