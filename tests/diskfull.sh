@@ -1,6 +1,6 @@
 #!/bin/sh
 # The disk fills up under a running daemon (issue "Safe by default", data
-# safety 10): the store lives on a 2 MB tmpfs, the SMTP server (aiosmtpd on
+# safety 10): the store lives on an 8 MB tmpfs, the SMTP server (aiosmtpd on
 # 127.0.0.1) keeps every mail it accepts. The disk fills while mails are in
 # flight, so the commit of their results fails: nothing may go out twice,
 # nothing may be lost, the daemon says once that it pauses, takes no mail
@@ -14,7 +14,7 @@ if [ -z "$SQLITE3" ] || ! "$PY3" -c 'import aiosmtpd' >/dev/null 2>&1; then
 fi
 T=$(mktemp -d /tmp/cgen-full.XXXXXX)
 mkdir -p "$T/fs"
-if ! mount -t tmpfs -o size=2m,mode=0700 tmpfs "$T/fs" 2>/dev/null; then
+if ! mount -t tmpfs -o size=8m,mode=0700 tmpfs "$T/fs" 2>/dev/null; then
 	rmdir "$T/fs"; rm -rf "$T"
 	echo "1..0 # SKIP cannot mount a tmpfs (needs root)"; exit 0
 fi
