@@ -135,8 +135,11 @@ fail:
 	return rc;
 }
 
+static void case_cache_drop(struct agent *a);
+
 void agent_close(struct agent *a)
 {
+	case_cache_drop(a);
 	if (a->src)
 		a->src->close(a->src_state);
 	if (a->snd)
@@ -287,6 +290,62 @@ static int mail_docs(struct agent *a, const struct case_rec *c, const struct eng
 	return 0;
 }
 
+/* The parts of a case's mails that depend only on the case as stored and
+ * on the mail being handled: the several mails one event sends (the
+ * acknowledgment, both approval requests) render them once. Dropped when
+ * another mail or tick begins, and kept only while the case's request and
+ * state are those it was made from. */
+struct case_cache {
+	char *case_id, *fields, *entity;
+	int incomplete;
+	char *headline;
+	int summary;               /* 1: summary_t/_h hold the request table */
+	char *summary_t, *summary_h;
+	int docs_mode;             /* m->attach the documents were read for; -1: none */
+	int docs_read;
+	struct case_doc *docs;
+	size_t ndocs;
+};
+
+static int streq0(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+static void case_cache_drop(struct agent *a)
+{
+	struct case_cache *k = a->cache;
+	if (!k)
+		return;
+	free(k->case_id);
+	free(k->fields);
+	free(k->entity);
+	free(k->headline);
+	free(k->summary_t);
+	free(k->summary_h);
+	export_case_docs_free(k->docs, k->ndocs);
+	free(k);
+	a->cache = NULL;
+}
+
+/* The cache for case c, emptied first when made for another case or state. */
+static struct case_cache *case_cache_for(struct agent *a, const struct case_rec *c)
+{
+	struct case_cache *k = a->cache;
+	int incomplete = c->state == ST_INCOMPLETE;
+	if (k && streq0(k->case_id, c->id) && streq0(k->fields, c->fields_json) &&
+	    streq0(k->entity, c->entity) && k->incomplete == incomplete)
+		return k;
+	case_cache_drop(a);
+	k = a->cache = xcalloc(1, sizeof *k);
+	k->case_id = xstrdup(c->id);
+	k->fields = xstrdup(c->fields_json ? c->fields_json : "");
+	k->entity = xstrdup(c->entity ? c->entity : "");
+	k->incomplete = incomplete;
+	k->docs_mode = -1;
+	return k;
+}
+
 /* What a mail about case c shows besides the engine's values: people by
  * display name, the subject's headline, the request as a table, the case's
  * history and its documents (text into vars, HTML into hv), and the
@@ -333,21 +392,33 @@ static int case_view(struct agent *a, const struct case_rec *c, const struct eng
 			free(nv);
 		}
 	}
-	char *hl = mailview_headline(c->fields_json, c->entity);
-	var_set(vars, "headline", *hl ? hl : c->id);
-	free(hl);
+	struct case_cache *k = case_cache_for(a, c);
+	if (!k->headline)
+		k->headline = mailview_headline(c->fields_json, c->entity);
+	var_set(vars, "headline", *k->headline ? k->headline : c->id);
 
-	const struct entity *e = c->entity ? directory_by_code(&a->dir, c->entity) : NULL;
-	char *label = e ? xasprintf("%s (%s)", e->name, e->code) : NULL;
-	/* an incomplete request's summary is the form prefilled with what was
-	 * read and its problems marked: the requester corrects that, not a table */
-	if (c->state != ST_INCOMPLETE && mailview_request(c->fields_json, label, &t, &h) > 0) {
-		var_block(vars, "summary", &t);
-		var_set(hv, "summary", h.s);
+	if (!k->summary) {
+		const struct entity *e = c->entity ? directory_by_code(&a->dir, c->entity) : NULL;
+		char *label = e ? xasprintf("%s (%s)", e->name, e->code) : NULL;
+		/* an incomplete request's summary is the form prefilled with what
+		 * was read and its problems marked: the requester corrects that,
+		 * not a table */
+		k->summary = c->state != ST_INCOMPLETE &&
+				     mailview_request(c->fields_json, label, &t, &h) > 0 ? 1 : -1;
+		if (k->summary > 0) {
+			k->summary_t = buf_steal(&t);
+			k->summary_h = buf_steal(&h);
+		}
+		free(label);
+		buf_free(&t);
+		buf_free(&h);
 	}
-	free(label);
-	buf_free(&t);
-	buf_free(&h);
+	if (k->summary > 0) {
+		buf_adds(&t, k->summary_t);
+		var_block(vars, "summary", &t);
+		var_set(hv, "summary", k->summary_h);
+		buf_free(&t);
+	}
 
 	if (mailview_history(ev, nev, &people, &t, &h) > 0) {
 		var_block(vars, "history", &t);
@@ -356,9 +427,19 @@ static int case_view(struct agent *a, const struct case_rec *c, const struct eng
 	buf_free(&t);
 	buf_free(&h);
 
-	if ((m->attach || templates_uses(a->tpl, m->tmpl, "documents")) &&
-	    mail_docs(a, c, m, raw, raw_len, docs, ndocs) != 0)
-		goto out;
+	if (m->attach || templates_uses(a->tpl, m->tmpl, "documents")) {
+		if (k->docs_mode != (int)m->attach) {
+			export_case_docs_free(k->docs, k->ndocs);
+			k->docs = NULL;
+			k->ndocs = 0;
+			if (mail_docs(a, c, m, raw, raw_len, &k->docs, &k->ndocs) != 0)
+				goto out;
+			k->docs_mode = (int)m->attach;
+		}
+		/* lent: the cache keeps them */
+		*docs = k->docs;
+		*ndocs = k->ndocs;
+	}
 	struct mailview_doc *md = xcalloc(*ndocs + 1, sizeof *md);
 	long long limit = a->cfg->smtp.max_attachments_size, used = 0;
 	*atts = xcalloc(*ndocs + 1, sizeof **atts);
@@ -546,7 +627,6 @@ out:
 	free(msgid);
 	free(data);
 	free(atts);
-	export_case_docs_free(docs, ndocs);
 	strv_free(&vars);
 	strv_free(&hv);
 	strv_free(&rcpts);
@@ -750,6 +830,7 @@ static int open_cases(struct agent *a, struct case_rec **out, size_t *n);
  * caller's transaction). Returns 0, or -1 on a store error. */
 static int link_renewal(struct agent *a, const struct case_rec *c, time_t now)
 {
+	case_cache_drop(a);
 	struct case_rec old = {0};
 	int r = store_case_get(a->st, c->renews, &old);
 	if (r == STORE_NOTFOUND)
@@ -1091,6 +1172,7 @@ out:
  * told (unless it is automatic mail) and it is quarantined. */
 static int handle_oversize(struct agent *a, const struct source_msg *sm, time_t now)
 {
+	case_cache_drop(a);
 	struct message m = {0};
 	int rc = -1;
 	char *reason = xasprintf("%zu bytes, over the limit of %lld bytes", sm->size,
@@ -1657,6 +1739,7 @@ static int open_cases(struct agent *a, struct case_rec **out, size_t *n)
 
 int agent_tick(struct agent *a, time_t now, size_t *reminded)
 {
+	case_cache_drop(a);
 	struct case_rec *v = NULL;
 	size_t n = 0;
 	int rc = -1, in_tx = 0;
@@ -2047,6 +2130,7 @@ static int state_before_close(struct agent *a, const struct case_rec *c, enum ca
  * caller's transaction. 0 or -1. */
 static int store_out(struct agent *a, struct engine_out *o, time_t now)
 {
+	case_cache_drop(a);
 	if (o->changed && store_case_put(a->st, &o->c) != STORE_OK)
 		return -1;
 	for (size_t i = 0; i < o->n_events; i++)

@@ -46,6 +46,10 @@ struct agent {
 	 * or permanent failures) and the last error (allocated, or NULL). */
 	size_t send_failures;
 	char *send_error;
+	/* What the mails of one case share while one mail (or one tick) is
+	 * handled: its headline, request table and documents, rendered once
+	 * (agent.c, struct case_cache). */
+	struct case_cache *cache;
 };
 
 /* The outcome of one send, kept while the store cannot commit it. */

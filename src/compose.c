@@ -502,47 +502,75 @@ char *compose_header_text(const char *s)
 	return needs_encoding(s) ? encode_words(s) : xstrdup(s);
 }
 
-static void qp_line(struct buf *b, const unsigned char *s, size_t n)
+/* Encodes one line (without its end) at o; returns the new end. Runs of
+ * bytes that stand for themselves are copied at once. */
+static char *qp_line(char *o, const unsigned char *s, size_t n)
 {
 	static const char hx[] = "0123456789ABCDEF";
-	size_t col = 0;
-	for (size_t i = 0; i < n; i++) {
+	size_t col = 0, i = 0;
+	while (i < n) {
+		if (col < QP_LINE_MAX - 1 && (col || s[i] != 'F')) {
+			/* a literal byte, not the line's last, fits while col + 2 <= 76 */
+			size_t max = QP_LINE_MAX - 1 - col, k = 0;
+			if (max > n - 1 - i)
+				max = n - 1 - i;
+			while (k < max && ((s[i + k] >= 0x20 && s[i + k] < 0x7f && s[i + k] != '=') ||
+					   s[i + k] == '\t'))
+				k++;
+			if (k) {
+				memcpy(o, s + i, k);
+				o += k;
+				i += k;
+				col += k;
+				continue;
+			}
+		}
 		unsigned char c = s[i];
 		int last = i + 1 == n;
 		int enc = c == '=' || c >= 0x7f || (c < 0x20 && c != '\t') ||
 			  ((c == ' ' || c == '\t') && last);
 		size_t tok = enc ? 3 : 1;
-		if (col + tok + (last ? 0 : 1) > QP_LINE_MAX) {
-			buf_adds(b, "=\r\n");
+		if (col + tok + !last > QP_LINE_MAX) {
+			memcpy(o, "=\r\n", 3);
+			o += 3;
 			col = 0;
 		}
 		/* no output line starts with "From " (mbox) */
 		if (col == 0 && c == 'F' && n - i >= 5 && memcmp(s + i, "From ", 5) == 0)
 			enc = 1, tok = 3;
 		if (enc) {
-			char t[3] = {'=', hx[c >> 4], hx[c & 15]};
-			buf_add(b, t, 3);
+			o[0] = '=';
+			o[1] = hx[c >> 4];
+			o[2] = hx[c & 15];
+			o += 3;
 		} else {
-			buf_addc(b, (char)c);
+			*o++ = (char)c;
 		}
 		col += tok;
+		i++;
 	}
+	return o;
 }
 
 char *compose_qp(const char *text)
 {
-	struct buf b = {0};
-	const char *p = text;
+	/* Each byte takes at most 3 characters, a soft break (3) comes at
+	 * most once per 24 bytes, a line end 2 for 1: 4 per byte bounds it. */
+	size_t len = strlen(text);
+	char *out = xmalloc(4 * len + 8), *o = out;
+	const char *p = text, *end = text + len;
 	for (;;) {
-		const char *nl = strchr(p, '\n');
-		size_t n = nl ? (size_t)(nl - p) : strlen(p);
-		qp_line(&b, (const unsigned char *)p, n);
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		o = qp_line(o, (const unsigned char *)p, n);
 		if (!nl)
 			break;
-		buf_adds(&b, "\r\n");
+		memcpy(o, "\r\n", 2);
+		o += 2;
 		p = nl + 1;
 	}
-	return buf_steal(&b);
+	*o = '\0';
+	return out;
 }
 
 /* --- the message --- */

@@ -145,20 +145,30 @@ const char *mailview_state_words(enum case_state s)
  * out, line breaks as spaces, or as <br> when br. */
 static void esc_text(struct buf *b, const char *s, int br)
 {
-	for (; s && *s; s++) {
+	while (s && *s) {
+		/* a run of bytes that stand for themselves, copied at once */
+		size_t run = strcspn(s, "\n\t&<>\"'\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c\r"
+				     "\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b"
+				     "\x1c\x1d\x1e\x1f\x7f\xc2");
+		if (run) {
+			buf_add(b, s, run);
+			s += run;
+			continue;
+		}
 		unsigned char c = (unsigned char)*s;
 		if (c == '\n')
 			buf_adds(b, br ? "<br>\n" : " ");
 		else if (c == '\t')
 			buf_addc(b, ' ');
 		else if (c < 0x20 || c == 0x7f)
-			continue;
+			;
 		else if (c == 0xc2 && (unsigned char)s[1] >= 0x80 && (unsigned char)s[1] < 0xa0)
 			s++; /* C1 controls */
 		else {
 			char one[2] = {*s, 0};
 			digest_html_escape(b, one);
 		}
+		s++;
 	}
 }
 

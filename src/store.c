@@ -193,8 +193,15 @@ static const char *const sql[Q__COUNT] = {
 			"WHERE id = ?1",
 	[Q_LIMIT_ADD] = "INSERT INTO limit_hits (kind, key, at) VALUES (?1, ?2, ?3)",
 	[Q_LIMIT_COUNT] = "SELECT count(*) FROM limit_hits WHERE kind = ?1 AND key = ?2 AND at >= ?3",
-	[Q_LIMIT_OVER] = "SELECT key FROM limit_hits WHERE kind = ?1 AND at >= ?2 GROUP BY key "
-			 "HAVING count(*) >= ?3 ORDER BY key",
+	/* Each key reached by a skip along the index (kind, key, at), then at
+	 * most ?3 of its hits counted: a look-up per key, however many hits. */
+	[Q_LIMIT_OVER] = "WITH RECURSIVE keys(k) AS ("
+			 "SELECT min(key) FROM limit_hits WHERE kind = ?1 UNION ALL "
+			 "SELECT (SELECT min(key) FROM limit_hits WHERE kind = ?1 AND key > k) "
+			 "FROM keys WHERE k IS NOT NULL) "
+			 "SELECT k FROM keys WHERE k IS NOT NULL AND (SELECT count(*) FROM "
+			 "(SELECT 1 FROM limit_hits WHERE kind = ?1 AND key = k AND at >= ?2 "
+			 "LIMIT ?3)) >= ?3 ORDER BY k",
 	[Q_LIMIT_PRUNE] = "DELETE FROM limit_hits WHERE at < ?1",
 	[Q_MARK_GET] = "SELECT validity, mark FROM mailbox_mark WHERE mailbox = ?1",
 	[Q_MARK_SET] = "INSERT OR REPLACE INTO mailbox_mark (mailbox, validity, mark) VALUES (?1, ?2, ?3)",
@@ -262,6 +269,10 @@ struct store {
 	ino_t ino;
 	int readonly;
 	int last_code;           /* SQLite's code of the last failure, 0 when none */
+	struct {                 /* statements of once(), by their text's address */
+		const char *sql;
+		sqlite3_stmt *s;
+	} more[8];
 };
 
 static const char zero_hash[65] =
@@ -981,6 +992,8 @@ void store_close(struct store *st)
 		return;
 	for (size_t i = 0; i < Q__COUNT; i++)
 		sqlite3_finalize(st->q[i]);
+	for (size_t i = 0; i < ARRAY_LEN(st->more); i++)
+		sqlite3_finalize(st->more[i].s);
 	sqlite3_close(st->db);
 	free(st->err);
 	free(st->path);
@@ -2505,15 +2518,35 @@ long long store_file_size(const char *path)
 
 /* --- people, request versions, a case's mails --- */
 
-/* A statement prepared for one use (finalized by the caller). */
+/* The statement of the text q (a string literal: its address is the key),
+ * prepared on first use and kept; the caller hands it back with done(). */
 static sqlite3_stmt *once(struct store *st, const char *q)
 {
+	size_t i;
+	for (i = 0; i < ARRAY_LEN(st->more) && st->more[i].sql; i++)
+		if (st->more[i].sql == q)
+			return st->more[i].s;
 	sqlite3_stmt *s = NULL;
-	if (sqlite3_prepare_v2(st->db, q, -1, &s, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v3(st->db, q, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
 		sqlfail(st);
 		return NULL;
 	}
+	if (i < ARRAY_LEN(st->more)) {
+		st->more[i].sql = q;
+		st->more[i].s = s;
+	}
 	return s;
+}
+
+/* Hands back a statement of once(). */
+static void once_done(struct store *st, sqlite3_stmt *s)
+{
+	for (size_t i = 0; i < ARRAY_LEN(st->more) && st->more[i].sql; i++)
+		if (st->more[i].s == s) {
+			done(s);
+			return;
+		}
+	sqlite3_finalize(s);
 }
 
 int store_person_set(struct store *st, const char *addr, const char *name, time_t at)
@@ -2524,7 +2557,7 @@ int store_person_set(struct store *st, const char *addr, const char *name, time_
 				   "ON CONFLICT (addr) DO UPDATE SET name = ?2, updated = ?3 "
 				   "WHERE name <> ?2");
 	int rc = s && bindv(st, s, "ttT", addr, name, at) == STORE_OK ? run(st, s) : STORE_ERR;
-	sqlite3_finalize(s);
+	once_done(st, s);
 	return rc;
 }
 
@@ -2545,7 +2578,7 @@ int store_people(struct store *st, const struct strv *addrs, struct strv *out)
 			rc = STORE_ERR;
 		sqlite3_reset(s);
 	}
-	sqlite3_finalize(s);
+	once_done(st, s);
 	return rc;
 }
 
@@ -2556,7 +2589,7 @@ int store_request_version_add(struct store *st, const char *case_id, int64_t mes
 				   "SELECT ?1, coalesce(max(version), 0) + 1, ?2, ?3 "
 				   "FROM request_versions WHERE case_id = ?1");
 	int rc = s && bindv(st, s, "tlT", case_id, message_id, at) == STORE_OK ? run(st, s) : STORE_ERR;
-	sqlite3_finalize(s);
+	once_done(st, s);
 	return rc;
 }
 
@@ -2572,7 +2605,7 @@ int store_request_versions(struct store *st, const char *case_id, int64_t **ids,
 		*ids = grow(*ids, *n, &cap, sizeof **ids);
 		(*ids)[(*n)++] = sqlite3_column_int64(s, 0);
 	}
-	sqlite3_finalize(s);
+	once_done(st, s);
 	if (rc == STORE_ERR) {
 		free(*ids);
 		*ids = NULL;
@@ -2599,7 +2632,7 @@ int store_case_msgs(struct store *st, const char *case_id, struct case_msg **out
 		m->at = (time_t)sqlite3_column_int64(s, 3);
 		m->raw = col_blob(s, 4, &m->len);
 	}
-	sqlite3_finalize(s);
+	once_done(st, s);
 	if (rc == STORE_ERR) {
 		store_case_msgs_free(*out, *n);
 		*out = NULL;
