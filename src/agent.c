@@ -1450,9 +1450,12 @@ static int record_send(struct agent *a, const struct agent_result *o, time_t now
 	if (o->result == SENDER_OK) {
 		/* The mail has left: its stored copy keeps no usable reply key. */
 		int rc = STORE_OK;
-		for (size_t i = 0; i < o->keys.n && rc == STORE_OK; i++)
+		for (size_t i = 1; i < o->keys.n && rc == STORE_OK; i++)
 			rc = store_outbox_redact(a->st, o->id, o->keys.v[i], REDACTED_KEY);
-		return rc == STORE_OK ? store_outbox_sent(a->st, o->id, now) : rc;
+		if (rc != STORE_OK)
+			return rc;
+		return o->keys.n ? store_outbox_sent_redact(a->st, o->id, now, o->keys.v[0], REDACTED_KEY)
+				 : store_outbox_sent(a->st, o->id, now);
 	}
 	if (o->result == SENDER_TEMPFAIL) {
 		int shift = o->attempts < 6 ? o->attempts : 6;

@@ -74,6 +74,7 @@ enum q {
 	Q_OB_SEQ_SET,
 	Q_OB_IS_SENT,
 	Q_OB_REDACT,
+	Q_OB_SENT_REDACT,
 	Q_LIMIT_ADD,
 	Q_LIMIT_COUNT,
 	Q_LIMIT_OVER,
@@ -191,6 +192,10 @@ static const char *const sql[Q__COUNT] = {
 	/* outgoing mail is 7-bit (quoted-printable, base64): text is safe */
 	[Q_OB_REDACT] = "UPDATE outbox SET data = CAST(replace(CAST(data AS TEXT), ?2, ?3) AS BLOB) "
 			"WHERE id = ?1",
+	/* sent, and one reply key removed from the copy: the row (and its
+	 * mail) written once, not twice */
+	[Q_OB_SENT_REDACT] = "UPDATE outbox SET status = 'sent', sent_at = ?2, "
+			     "data = CAST(replace(CAST(data AS TEXT), ?3, ?4) AS BLOB) WHERE id = ?1",
 	[Q_LIMIT_ADD] = "INSERT INTO limit_hits (kind, key, at) VALUES (?1, ?2, ?3)",
 	[Q_LIMIT_COUNT] = "SELECT count(*) FROM limit_hits WHERE kind = ?1 AND key = ?2 AND at >= ?3",
 	/* Each key reached by a skip along the index (kind, key, at), then at
@@ -1650,6 +1655,21 @@ static int outbox_update(struct store *st, enum q id, int64_t row_id, time_t at,
 int store_outbox_sent(struct store *st, int64_t id, time_t at)
 {
 	return outbox_update(st, Q_OB_SENT, id, at, NULL);
+}
+
+int store_outbox_sent_redact(struct store *st, int64_t id, time_t at, const char *text,
+			     const char *with)
+{
+	sqlite3_stmt *s = stmt(st, Q_OB_SENT_REDACT);
+	int rc = STORE_ERR;
+	if (s && bindv(st, s, "lTtt", id, at, text, with) == STORE_OK)
+		rc = run(st, s);
+	if (rc == STORE_OK && sqlite3_changes(st->db) == 0)
+		rc = STORE_NOTFOUND;
+	done(s);
+	if (rc == STORE_OK)
+		rc = store_outbox_sending_clear(st, id);
+	return rc;
 }
 
 int store_outbox_retry(struct store *st, int64_t id, time_t retry_at, const char *error)

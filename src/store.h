@@ -122,6 +122,9 @@ int store_outbox_next_id(struct store *st, int64_t *id);
 int store_outbox_due(struct store *st, time_t now, size_t max, struct outbox_rec **out, size_t *n);
 void store_outbox_free(struct outbox_rec *v, size_t n);
 int store_outbox_sent(struct store *st, int64_t id, time_t at);
+/* store_outbox_sent, and text replaced by with in the stored copy, at once. */
+int store_outbox_sent_redact(struct store *st, int64_t id, time_t at, const char *text,
+			     const char *with);
 /* sent, retry and failed return STORE_NOTFOUND when no row has that id. */
 /* Temporary failure: attempts+1, next_try = retry_at, last error kept. */
 int store_outbox_retry(struct store *st, int64_t id, time_t retry_at, const char *error);
