@@ -1557,6 +1557,10 @@ int agent_record_results(struct agent *a, time_t now)
 	return commit_results(a, v, n, now);
 }
 
+/* Mails loaded and sent per round (one commit of results each): their
+ * copies are held in memory for the round, so it stays small. */
+#define OUTBOX_ROUND 64
+
 int agent_flush_outbox(struct agent *a, time_t now, size_t *sent)
 {
 	*sent = 0;
@@ -1570,7 +1574,7 @@ int agent_flush_outbox(struct agent *a, time_t now, size_t *sent)
 		size_t n = 0;
 		if (a->stop && *a->stop)
 			return 0;
-		if (store_outbox_due(a->st, now, 200, &v, &n) != STORE_OK) {
+		if (store_outbox_due(a->st, now, OUTBOX_ROUND, &v, &n) != STORE_OK) {
 			log_err("store: %s", store_errmsg(a->st));
 			return -1;
 		}

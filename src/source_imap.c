@@ -37,7 +37,7 @@
 #define NET_TIMEOUT 30               /* seconds, each network read or write */
 #define IDLE_START_TIMEOUT 10       /* seconds for the server to accept IDLE */
 #define IDLE_MAX (25 * 60)           /* re-issue IDLE well within 29 minutes */
-#define BATCH_BYTES (4u << 20)       /* body bytes fetched by one fetch(): a batch
+#define BATCH_BYTES (2u << 20)       /* body bytes fetched by one fetch(): a batch
 					  of mails and its parsed copies stay small */
 
 /* A UID found by the last search above last_uid; finished: done or quarantine

@@ -111,12 +111,21 @@ void buf_addc_slow(struct buf *b, char c)
 
 void buf_addf(struct buf *b, const char *fmt, ...)
 {
-	va_list ap;
+	/* formatted in place: into the room left, or once more after growing */
+	va_list ap, again;
 	va_start(ap, fmt);
-	char *s = xvasprintf(fmt, ap);
+	va_copy(again, ap);
+	buf_grow(b, 0);
+	int n = vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
 	va_end(ap);
-	buf_adds(b, s);
-	free(s);
+	if (n < 0)
+		oom();
+	if ((size_t)n >= b->cap - b->len) {
+		buf_grow(b, (size_t)n);
+		vsnprintf(b->s + b->len, b->cap - b->len, fmt, again);
+	}
+	va_end(again);
+	b->len += (size_t)n;
 }
 
 char *buf_steal(struct buf *b)
