@@ -300,3 +300,23 @@ INSERT INTO case_life (case_id, decided, end_set, term_months)
 		    THEN 12 * max(0, CAST(json_extract(fields_json, '$.contract_term') AS INTEGER))
 		    ELSE max(0, CAST(json_extract(fields_json, '$.contract_term') AS INTEGER)) END
 	FROM cases;
+
+-- version 10
+
+-- A running number of each (kind, key)'s hits: the hits of a key since a
+-- time are its highest number minus the number of its first hit since then,
+-- plus one: two index look-ups, however many hits a flood left. (The table
+-- is made anew, so this section can run again on a store that has it.)
+CREATE TABLE limit_hits_new (
+	kind TEXT NOT NULL,
+	key TEXT NOT NULL,
+	at INTEGER NOT NULL,
+	n INTEGER NOT NULL
+);
+INSERT INTO limit_hits_new (kind, key, at, n)
+	SELECT kind, key, at, row_number() OVER (PARTITION BY kind, key ORDER BY at, rowid)
+	FROM limit_hits;
+DROP TABLE limit_hits;
+ALTER TABLE limit_hits_new RENAME TO limit_hits;
+CREATE INDEX limit_hits_kind ON limit_hits (kind, key, at, n);
+CREATE INDEX limit_hits_n ON limit_hits (kind, key, n);

@@ -196,17 +196,20 @@ static const char *const sql[Q__COUNT] = {
 	 * mail) written once, not twice */
 	[Q_OB_SENT_REDACT] = "UPDATE outbox SET status = 'sent', sent_at = ?2, "
 			     "data = CAST(replace(CAST(data AS TEXT), ?3, ?4) AS BLOB) WHERE id = ?1",
-	[Q_LIMIT_ADD] = "INSERT INTO limit_hits (kind, key, at) VALUES (?1, ?2, ?3)",
+	[Q_LIMIT_ADD] = "INSERT INTO limit_hits (kind, key, at, n) VALUES (?1, ?2, ?3, "
+			"coalesce((SELECT max(n) FROM limit_hits WHERE kind = ?1 AND key = ?2), 0) + 1)",
 	[Q_LIMIT_COUNT] = "SELECT count(*) FROM limit_hits WHERE kind = ?1 AND key = ?2 AND at >= ?3",
-	/* Each key reached by a skip along the index (kind, key, at), then at
-	 * most ?3 of its hits counted: a look-up per key, however many hits. */
+	/* Each key reached by a skip along the index (kind, key, at); its hits
+	 * since ?2 from the running numbers (schema version 10): a few look-ups
+	 * per key, however many hits. */
 	[Q_LIMIT_OVER] = "WITH RECURSIVE keys(k) AS ("
 			 "SELECT min(key) FROM limit_hits WHERE kind = ?1 UNION ALL "
 			 "SELECT (SELECT min(key) FROM limit_hits WHERE kind = ?1 AND key > k) "
 			 "FROM keys WHERE k IS NOT NULL) "
-			 "SELECT k FROM keys WHERE k IS NOT NULL AND (SELECT count(*) FROM "
-			 "(SELECT 1 FROM limit_hits WHERE kind = ?1 AND key = k AND at >= ?2 "
-			 "LIMIT ?3)) >= ?3 ORDER BY k",
+			 "SELECT k FROM keys WHERE k IS NOT NULL AND "
+			 "(SELECT max(n) FROM limit_hits WHERE kind = ?1 AND key = k) - "
+			 "coalesce((SELECT n FROM limit_hits WHERE kind = ?1 AND key = k AND at >= ?2 "
+			 "ORDER BY at, n LIMIT 1), 1 << 62) + 1 >= ?3 ORDER BY k",
 	[Q_LIMIT_PRUNE] = "DELETE FROM limit_hits WHERE at < ?1",
 	[Q_MARK_GET] = "SELECT validity, mark FROM mailbox_mark WHERE mailbox = ?1",
 	[Q_MARK_SET] = "INSERT OR REPLACE INTO mailbox_mark (mailbox, validity, mark) VALUES (?1, ?2, ?3)",
