@@ -1744,6 +1744,53 @@ static int open_cases(struct agent *a, struct case_rec **out, size_t *n)
 	return 0;
 }
 
+/* The clock for case c (inside the tick's transaction, begun on the first
+ * change: *in_tx). 0, or -1 on a store error. */
+static int tick_case(struct agent *a, struct case_rec *c, const struct engine_env *env,
+		     const struct engine_timing *t, time_t now, int *in_tx, size_t *reminded)
+{
+	struct engine_out o;
+	struct directory view = {0};
+	struct entity vent;
+	char *vaio = NULL, *vcio = NULL;
+	struct engine_env cenv = *env;
+	int viewed = case_dir_view(a, c, &view, &vent, &vaio, &vcio);
+	if (viewed < 0)
+		return -1;
+	if (viewed)
+		cenv.dir = &view;
+	engine_tick(&cenv, c, t, &o);
+	free(view.v);
+	free(vaio);
+	free(vcio);
+	int ok = 1;
+	if (o.changed) {
+		if (!*in_tx) {
+			ok = store_begin(a->st) == STORE_OK;
+			*in_tx = ok;
+		}
+		ok = ok && store_case_put(a->st, &o.c) == STORE_OK;
+		for (size_t k = 0; ok && k < o.n_events; k++)
+			ok = store_event_add(a->st, o.c.id, now, o.events[k].kind, o.events[k].actor,
+					     o.events[k].detail) == STORE_OK;
+		for (size_t k = 0; ok && k < o.n_mails; k++)
+			ok = queue_mail(a, &o.c, &o.mails[k], NULL, NULL, 0, now) == 0;
+		if (ok) {
+			(*reminded)++;
+			log_info("case %s: %s", o.c.id,
+				 o.c.state == ST_GRANTED ? (o.c.expiry_notice < 0 ? "exemption ended"
+								       : "expiry notice sent")
+				 : o.c.overdue ? "overdue, CDT told" : "reminder sent");
+		}
+	}
+	engine_out_free(&o);
+	return ok ? 0 : -1;
+}
+
+/* Open cases read per state a page at a time: a backlog of thousands is
+ * never held in memory at once. */
+#define TICK_PAGE 256
+
 int agent_tick(struct agent *a, time_t now, size_t *reminded)
 {
 	case_cache_drop(a);
@@ -1752,51 +1799,38 @@ int agent_tick(struct agent *a, time_t now, size_t *reminded)
 	int rc = -1, in_tx = 0;
 	*reminded = 0;
 	directory_free(&a->dir);
-	/* Open cases get reminders; granted ones their expiry notices. */
-	if (store_directory_load(a->st, &a->dir) != STORE_OK || open_cases(a, &v, &n) != 0 ||
-	    append_state(a, ST_GRANTED, &v, &n) != 0)
+	if (store_directory_load(a->st, &a->dir) != STORE_OK)
 		goto out;
 	struct engine_env env = env_of(a, now);
 	struct engine_timing t = timing_of(a);
-	for (size_t i = 0; i < n; i++) {
-		struct engine_out o;
-		struct directory view = {0};
-		struct entity vent;
-		char *vaio = NULL, *vcio = NULL;
-		struct engine_env cenv = env;
-		int viewed = case_dir_view(a, &v[i], &view, &vent, &vaio, &vcio);
-		if (viewed < 0)
-			goto out;
-		if (viewed)
-			cenv.dir = &view;
-		engine_tick(&cenv, &v[i], &t, &o);
-		free(view.v);
-		free(vaio);
-		free(vcio);
-		int ok = 1;
-		if (o.changed) {
-			if (!in_tx) {
-				ok = store_begin(a->st) == STORE_OK;
-				in_tx = ok;
+	/* Open cases get reminders, */
+	for (int s = 0; s < ST__COUNT; s++) {
+		if (!case_state_open((enum case_state)s))
+			continue;
+		time_t after = 0;
+		char after_id[sizeof v->id] = "";
+		do {
+			if (store_case_page(a->st, case_state_name((enum case_state)s), after, after_id,
+					    TICK_PAGE, &v, &n) != STORE_OK)
+				goto out;
+			for (size_t i = 0; i < n; i++)
+				if (tick_case(a, &v[i], &env, &t, now, &in_tx, reminded) != 0)
+					goto out;
+			if (n) {
+				after = v[n - 1].created;
+				memcpy(after_id, v[n - 1].id, sizeof after_id);
 			}
-			ok = ok && store_case_put(a->st, &o.c) == STORE_OK;
-			for (size_t k = 0; ok && k < o.n_events; k++)
-				ok = store_event_add(a->st, o.c.id, now, o.events[k].kind, o.events[k].actor,
-						     o.events[k].detail) == STORE_OK;
-			for (size_t k = 0; ok && k < o.n_mails; k++)
-				ok = queue_mail(a, &o.c, &o.mails[k], NULL, NULL, 0, now) == 0;
-			if (ok) {
-				(*reminded)++;
-				log_info("case %s: %s", o.c.id,
-					 o.c.state == ST_GRANTED ? (o.c.expiry_notice < 0 ? "exemption ended"
-									       : "expiry notice sent")
-					 : o.c.overdue ? "overdue, CDT told" : "reminder sent");
-			}
-		}
-		engine_out_free(&o);
-		if (!ok)
-			goto out;
+			store_cases_free(v, n);
+			v = NULL;
+		} while (n == TICK_PAGE);
+		n = 0;
 	}
+	/* granted ones their expiry notices. */
+	if (append_state(a, ST_GRANTED, &v, &n) != 0)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		if (tick_case(a, &v[i], &env, &t, now, &in_tx, reminded) != 0)
+			goto out;
 	if (in_tx && store_commit(a->st) != STORE_OK)
 		goto out;
 	in_tx = 0;

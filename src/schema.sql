@@ -320,3 +320,5 @@ DROP TABLE limit_hits;
 ALTER TABLE limit_hits_new RENAME TO limit_hits;
 CREATE INDEX limit_hits_kind ON limit_hits (kind, key, at, n);
 CREATE INDEX limit_hits_n ON limit_hits (kind, key, n);
+-- Open cases read a page at a time by the clock (store_case_page).
+CREATE INDEX IF NOT EXISTS cases_state_created ON cases (state, created, id);

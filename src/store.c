@@ -75,6 +75,7 @@ enum q {
 	Q_OB_IS_SENT,
 	Q_OB_REDACT,
 	Q_OB_SENT_REDACT,
+	Q_CASE_PAGE,
 	Q_LIMIT_ADD,
 	Q_LIMIT_COUNT,
 	Q_LIMIT_OVER,
@@ -138,6 +139,8 @@ static const char *const sql[Q__COUNT] = {
 	[Q_CASE_LIST] = "SELECT " CASE_COLS " FROM cases ORDER BY created, id",
 	[Q_CASE_LIST_STATE] = "SELECT " CASE_COLS " FROM cases WHERE state = ?1 "
 			      "ORDER BY created, id",
+	[Q_CASE_PAGE] = "SELECT " CASE_COLS " FROM cases WHERE state = ?1 AND (created, id) > (?2, ?3) "
+			"ORDER BY created, id LIMIT ?4",
 	[Q_EV_HEAD] = "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1",
 	[Q_EV_ADD] = "INSERT INTO events (" EVENT_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 	[Q_EV_ALL] = "SELECT " EVENT_COLS " FROM events ORDER BY seq",
@@ -1271,13 +1274,38 @@ int store_case_put(struct store *st, const struct case_rec *c)
 	return rc;
 }
 
+static int case_rows(struct store *st, sqlite3_stmt *s, struct case_rec **out, size_t *n);
+
 int store_case_list(struct store *st, const char *state, struct case_rec **out, size_t *n)
 {
 	sqlite3_stmt *s = stmt(st, state ? Q_CASE_LIST_STATE : Q_CASE_LIST);
+	if (s && state && bindv(st, s, "t", state) != STORE_OK) {
+		done(s);
+		s = NULL;
+	}
+	return case_rows(st, s, out, n);
+}
+
+int store_case_page(struct store *st, const char *state, time_t after_created,
+		    const char *after_id, size_t max, struct case_rec **out, size_t *n)
+{
+	sqlite3_stmt *s = stmt(st, Q_CASE_PAGE);
+	if (s && bindv(st, s, "tTtd", state, after_created, after_id ? after_id : "",
+		       (int)max) != STORE_OK) {
+		done(s);
+		s = NULL;
+	}
+	return case_rows(st, s, out, n);
+}
+
+/* The cases of the bound statement s (NULL: the error is set), with their
+ * life; s is reset. */
+static int case_rows(struct store *st, sqlite3_stmt *s, struct case_rec **out, size_t *n)
+{
 	struct case_rec *v = NULL;
 	size_t len = 0, cap = 0;
 	int rc = STORE_ERR;
-	if (!s || (state && bindv(st, s, "t", state) != STORE_OK))
+	if (!s)
 		goto out;
 	while ((rc = row(st, s)) == STORE_OK) {
 		v = grow(v, len, &cap, sizeof *v);

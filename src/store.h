@@ -64,6 +64,10 @@ int store_case_put(struct store *st, const struct case_rec *c);
 /* All cases (state filter optional: NULL for all), oldest first. *out is an
  * allocated array of n cases; free with store_cases_free. */
 int store_case_list(struct store *st, const char *state, struct case_rec **out, size_t *n);
+/* At most max cases in state after (after_created, after_id) in the order of
+ * store_case_list: a long list read a page at a time. */
+int store_case_page(struct store *st, const char *state, time_t after_created,
+		    const char *after_id, size_t max, struct case_rec **out, size_t *n);
 void store_cases_free(struct case_rec *v, size_t n);
 
 /* --- events (append-only, hash chain) --- */
