@@ -1445,12 +1445,29 @@ void store_events_free(struct event_rec *v, size_t n)
 	free(v);
 }
 
+/* The decimal digits of v (with a '-' when negative) at the end of out[24];
+ * returns where they start. snprintf's cost, paid three times an event,
+ * was a third of the chain's verification. */
+static const char *dec(int64_t v, char out[24])
+{
+	char *p = out + 23;
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+	*p = '\0';
+	do
+		*--p = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (v < 0)
+		*--p = '-';
+	return p;
+}
+
 /* Appends "LEN:" and s to b (hash_field without a format). */
 static void hash_field_fast(struct buf *b, const char *s, size_t len)
 {
 	char num[24];
-	int k = snprintf(num, sizeof num, "%zu:", len);
-	buf_add(b, num, (size_t)k);
+	const char *d = dec((int64_t)len, num);
+	buf_add(b, d, (size_t)(num + 23 - d));
+	buf_add(b, ":", 1);
 	buf_add(b, s, len);
 }
 
@@ -1462,7 +1479,7 @@ static int verify_rows(struct store *st, sqlite3_stmt *s, char prev[65], int64_t
 {
 	struct buf b = {0};
 	unsigned char dig[32];
-	char hash[65], num[32];
+	char hash[65], num[24];
 	int rc;
 	while ((rc = row(st, s)) == STORE_OK) {
 		int64_t seq = sqlite3_column_int64(s, 0);
@@ -1475,12 +1492,12 @@ static int verify_rows(struct store *st, sqlite3_stmt *s, char prev[65], int64_t
 		} else {
 			b.len = 0;
 			buf_adds(&b, prev);
-			int k = snprintf(num, sizeof num, "%lld", (long long)seq);
-			hash_field_fast(&b, num, (size_t)k);
+			const char *d = dec(seq, num);
+			hash_field_fast(&b, d, (size_t)(num + 23 - d));
 			for (int col = 1; col <= 5; col++) {
 				if (col == 2) {
-					k = snprintf(num, sizeof num, "%lld", (long long)sqlite3_column_int64(s, 2));
-					hash_field_fast(&b, num, (size_t)k);
+					d = dec(sqlite3_column_int64(s, 2), num);
+					hash_field_fast(&b, d, (size_t)(num + 23 - d));
 					continue;
 				}
 				const char *t = (const char *)sqlite3_column_text(s, col);
