@@ -1,6 +1,6 @@
 /* storegen: a large store built with the engine, for bench/store.
  *
- *   storegen STORE SECRET_FILE TEMPLATE_DIR CASES
+ *   storegen STORE SECRET_FILE TEMPLATE_DIR CASES [OPEN]
  *
  * Creates (or extends) the store with CASES cases spread over the ten years
  * before 2026-11-26 and takes each through a realistic path by calling the
@@ -11,8 +11,10 @@
  * recommendation and the CTO's decision. What the engine returns is stored the
  * way the agent stores it (the mail's bytes, the case, its events, each
  * notification rendered from the templates, queued, marked sent, and its
- * "mailed" event), a few thousand cases per transaction. The newest cases stay
- * open at every step. Prints the number of cases, events and mails, and the
+ * "mailed" event), a few thousand cases per transaction. The newest OPEN
+ * cases (default 1 %, at most 5,000), opened in the last 30 days, stay open
+ * at every step. Case ids come from the store (store_case_next_id), so a
+ * second run adds to a store. Prints the number of cases, events and mails, and the
  * final states. Nothing here is written by SQL. */
 #include "config.h"
 
@@ -52,7 +54,6 @@ struct gen {
 	struct calendar cal;
 	long long mails, events, msgs, fallback, unexpected;
 	long long by_state[ST__COUNT];
-	int year_num[3000];
 	uint64_t rnd;
 	time_t end;                    /* the store's present */
 };
@@ -217,8 +218,9 @@ static void mail(struct gen *g, struct case_rec *c, int *have, const char *from,
 		 const struct strv *approvers)
 {
 	static long long seq;
-	char msgid[96];
-	snprintf(msgid, sizeof msgid, "%lld.%lld@%s", (long long)now, ++seq, strchr(from, '@') + 1);
+	char msgid[160];
+	snprintf(msgid, sizeof msgid, "%lld.%lld.%s@%s", (long long)now, ++seq, next_id,
+		 strchr(from, '@') + 1);
 	const char *subject = *have ? c->subject : "CGEN exemption request";
 	char date[64];
 	struct tm tm;
@@ -252,7 +254,7 @@ static void mail(struct gen *g, struct case_rec *c, int *have, const char *from,
 	env.next_case_id = next_id;
 	struct engine_out o;
 	engine_handle(&env, *have ? c : NULL, &in, &o);
-	char dedup[128];
+	char dedup[200];
 	snprintf(dedup, sizeof dedup, "<%s>", msgid);
 	char ref[32];
 	snprintf(ref, sizeof ref, "1:%lld", seq);
@@ -317,8 +319,9 @@ static void one_case(struct gen *g, long i, time_t t, int stop)
 	time_t tt = t;
 	gmtime_r(&tt, &tm);
 	int year = tm.tm_year + 1900;
-	char next_id[40];
-	snprintf(next_id, sizeof next_id, "CGEN-%d-%04d", year % 10000, ++g->year_num[year % 3000]);
+	char next_id[24];
+	if (store_case_next_id(g->st, year, next_id) != STORE_OK)
+		die(g, "case id");
 	struct strv approvers = {0};
 	int steps = 0;
 #define STEP() do { if (stop && ++steps >= stop) goto out; } while (0)
@@ -445,8 +448,8 @@ static char *read_file(const char *path)
 
 int main(int argc, char **argv)
 {
-	if (argc != 5) {
-		fprintf(stderr, "usage: storegen STORE SECRET_FILE TEMPLATE_DIR CASES\n");
+	if (argc != 5 && argc != 6) {
+		fprintf(stderr, "usage: storegen STORE SECRET_FILE TEMPLATE_DIR CASES [OPEN]\n");
 		return 2;
 	}
 	static struct gen g;
@@ -504,7 +507,8 @@ int main(int argc, char **argv)
 	/* Ten years of cases up to Thursday 2026-11-26 16:00 UTC; the newest ones
 	 * stay open, stopped at each step in turn. */
 	const time_t end = g.end = 1795708800, span = 10 * 365 * (time_t)DAY;
-	long open_from = n - (n / 100 < 5000 ? n / 100 : 5000);
+	long open_n = argc == 6 ? atol(argv[5]) : (n / 100 < 5000 ? n / 100 : 5000);
+	long open_from = n - (open_n < n ? open_n : n);
 	int in_tx = 0;
 	for (long i = 0; i < n; i++) {
 		if (!in_tx) {
