@@ -1744,6 +1744,33 @@ static int open_cases(struct agent *a, struct case_rec **out, size_t *n)
 	return 0;
 }
 
+/* Appends the granted cases whose expiry notice or end can be due at now
+ * (not every grant of the store's history); -1 on a store error (*out then
+ * freed and empty). */
+static int append_granted_due(struct agent *a, time_t now, struct case_rec **out, size_t *n)
+{
+	struct case_rec *v = NULL;
+	size_t k = 0;
+	int most = 0;
+	for (size_t i = 0; i < a->cfg->workflow.n_expiry_notice; i++)
+		if (a->cfg->workflow.expiry_notice[i] > most)
+			most = a->cfg->workflow.expiry_notice[i];
+	/* a notice goes on the business day before when its day is not one:
+	 * two weeks of slack cover any run of holidays */
+	if (store_case_granted_due(a->st, now + (time_t)(most + 14) * 86400, &v, &k) != STORE_OK) {
+		store_cases_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+		return -1;
+	}
+	*out = xrealloc(*out, (*n + k + 1) * sizeof **out);
+	if (k)
+		memcpy(*out + *n, v, k * sizeof *v);
+	*n += k;
+	free(v); /* the members moved to *out */
+	return 0;
+}
+
 /* The clock for case c (inside the tick's transaction, begun on the first
  * change: *in_tx). 0, or -1 on a store error. */
 static int tick_case(struct agent *a, struct case_rec *c, const struct engine_env *env,
@@ -1825,8 +1852,8 @@ int agent_tick(struct agent *a, time_t now, size_t *reminded)
 		} while (n == TICK_PAGE);
 		n = 0;
 	}
-	/* granted ones their expiry notices. */
-	if (append_state(a, ST_GRANTED, &v, &n) != 0)
+	/* granted ones whose notices or end can be due their expiry notices. */
+	if (append_granted_due(a, now, &v, &n) != 0)
 		goto out;
 	for (size_t i = 0; i < n; i++)
 		if (tick_case(a, &v[i], &env, &t, now, &in_tx, reminded) != 0)
@@ -1862,8 +1889,10 @@ int agent_digest_due(struct agent *a, time_t now)
 }
 
 /* Builds the CDT digest at now into *m, with the chain head it publishes in
- * head. Returns 0, or -1 on a store error. */
-static int build_cdt_digest(struct agent *a, time_t now, struct digest_mail *m, char head[65])
+ * head, and in *checked (may be NULL) the length of the chain verified up to
+ * head, -1 when it did not verify. Returns 0, or -1 on a store error. */
+static int build_cdt_digest(struct agent *a, time_t now, struct digest_mail *m, char head[65],
+			    int64_t *checked)
 {
 	struct case_rec *v = NULL;
 	struct event_rec *ev = NULL;
@@ -1871,14 +1900,44 @@ static int build_cdt_digest(struct agent *a, time_t now, struct digest_mail *m, 
 	char *finding = NULL;
 	int64_t count = 0;
 	int rc = -1;
-	directory_free(&a->dir);
-	if (store_directory_load(a->st, &a->dir) != STORE_OK ||
-	    store_case_list(a->st, NULL, &v, &n) != STORE_OK ||
-	    store_events_since(a->st, now - 24 * 3600, &ev, &nev) != STORE_OK ||
-	    store_verify(a->st, &finding, head, &count) == STORE_ERR)
-		goto out;
-	struct engine_env env = env_of(a, now);
+	int counts[ST__COUNT];
+	int64_t cp_seq = 0;
+	char cp_hash[65];
 	struct engine_timing t = timing_of(a);
+	directory_free(&a->dir);
+	/* The cases the digest shows, not the store's history: the open ones,
+	 * the grants whose end is near, and those the day's events name; the
+	 * counts per state from the store. The chain is verified from the
+	 * point the last digest verified (cgenctl verify reads it whole). */
+	int within = t.n_expiry_notice ? t.expiry_notice[0] : 90;
+	int cp = STORE_NOTFOUND;
+	if (store_directory_load(a->st, &a->dir) != STORE_OK || open_cases(a, &v, &n) != 0 ||
+	    store_case_counts(a->st, counts) != STORE_OK ||
+	    store_events_since(a->st, now - 24 * 3600, &ev, &nev) != STORE_OK ||
+	    (cp = store_checkpoint_get(a->st, &cp_seq, cp_hash)) == STORE_ERR ||
+	    (cp == STORE_OK ? store_verify_from(a->st, cp_seq, cp_hash, &finding, head, &count)
+			    : store_verify(a->st, &finding, head, &count)) == STORE_ERR)
+		goto out;
+	struct case_rec *g = NULL;
+	size_t ng = 0;
+	if (store_case_granted_due(a->st, now + (time_t)(within + 14) * 86400, &g, &ng) != STORE_OK)
+		goto out;
+	v = xrealloc(v, (n + ng + nev + 1) * sizeof *v);
+	for (size_t i = 0; i < ng; i++)
+		v[n++] = g[i]; /* the members move to v */
+	free(g);
+	for (size_t i = 0; i < nev; i++) {
+		int known = !ev[i].case_id;
+		for (size_t k = 0; !known && k < n; k++)
+			known = strcmp(v[k].id, ev[i].case_id) == 0;
+		if (known)
+			continue;
+		int r = store_case_get(a->st, ev[i].case_id, &v[n]);
+		if (r == STORE_ERR)
+			goto out;
+		n += r == STORE_OK;
+	}
+	struct engine_env env = env_of(a, now);
 	struct digest_in in = {
 		.env = &env,
 		.timing = &t,
@@ -1889,8 +1948,11 @@ static int build_cdt_digest(struct agent *a, time_t now, struct digest_mail *m, 
 		.head = head,
 		.chain_len = count,
 		.chain_problem = finding,
+		.state_counts = counts,
 	};
 	digest_cdt(&in, m);
+	if (checked)
+		*checked = finding ? -1 : count;
 	rc = 0;
 out:
 	free(finding);
@@ -2043,8 +2105,9 @@ int agent_digest(struct agent *a, time_t now, int print_only, struct buf *out)
 	char day[11];
 	int rc = -1, in_tx = 0;
 	char head[65] = "";
+	int64_t checked = -1;
 	calendar_day_text(now, day);
-	if (build_cdt_digest(a, now, &dm, head) != 0)
+	if (build_cdt_digest(a, now, &dm, head, &checked) != 0)
 		goto out;
 	if (print_only) {
 		if (out)
@@ -2077,7 +2140,8 @@ int agent_digest(struct agent *a, time_t now, int print_only, struct buf *out)
 	char *d = xasprintf("digest of %s to %zu CDT address(es) and %d approver(s); published chain "
 			    "head %s", day, cdt->n, approvers, head);
 	int ok = store_digest_add(a->st, day, now) == STORE_OK &&
-		 store_event_add(a->st, NULL, now, "digest", "agent", d) == STORE_OK;
+		 store_event_add(a->st, NULL, now, "digest", "agent", d) == STORE_OK &&
+		 (checked <= 0 || store_checkpoint_set(a->st, checked, head, now) == STORE_OK);
 	free(d);
 	if (!ok || store_commit(a->st) != STORE_OK)
 		goto out;

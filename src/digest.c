@@ -310,7 +310,7 @@ void digest_cdt(const struct digest_in *in, struct digest_mail *out)
 
 	for (size_t i = 0; i < in->n_cases; i++) {
 		const struct case_rec *c = &in->cases[i];
-		if ((unsigned)c->state < ST__COUNT)
+		if ((unsigned)c->state < ST__COUNT && !in->state_counts)
 			counts[c->state]++;
 		if (!case_state_open(c->state))
 			continue;
@@ -325,6 +325,8 @@ void digest_cdt(const struct digest_in *in, struct digest_mail *out)
 		noverdue += c->overdue != 0;
 	}
 	qsort(rows, nopen, sizeof *rows, row_cmp);
+	if (in->state_counts)
+		memcpy(counts, in->state_counts, sizeof counts);
 
 	char day[48], at[48];
 	local_text(now, T_DAY, day);

@@ -37,6 +37,10 @@ struct digest_in {
 	const char *head;                   /* chain head (hex), count and, when the */
 	int64_t chain_len;                  /* chain does not verify, the finding */
 	const char *chain_problem;          /* (else NULL) */
+	const int *state_counts;            /* the store's cases per state (ST__COUNT of
+					       them): cases then need hold only the open
+					       ones, the grants near their end and those
+					       the events name; NULL: cases are all */
 };
 
 /* Builds the CDT digest into *out (free with digest_mail_free). */

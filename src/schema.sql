@@ -301,6 +301,28 @@ INSERT INTO case_life (case_id, decided, end_set, term_months)
 		    ELSE max(0, CAST(json_extract(fields_json, '$.contract_term') AS INTEGER)) END
 	FROM cases;
 
+-- version 9
+
+-- A case's outbox rows (cgenctl resend: the mails of a case's latest moment)
+-- found without reading the whole outbox.
+CREATE INDEX IF NOT EXISTS outbox_case ON outbox (case_id, id);
+-- Granted exemptions whose end may be near (store_case_granted_due): the
+-- grant's time plus 31 days a month of the term and extensions bounds the
+-- end from above, so the clock reads only the exemptions whose notices or
+-- end can be due, not every grant of the store's history.
+CREATE INDEX IF NOT EXISTS case_life_due ON case_life (decided + 2678400 * (term_months + extension_months))
+	WHERE decided > 0 AND expiry_notice >= 0 AND term_months > 0;
+-- The chain as the last digest verified it (one row): the next digest
+-- checks that event seq still has this hash and verifies only the events
+-- after it, so a digest reads the day's events, not the store's history.
+-- cgenctl verify always recomputes the whole chain.
+CREATE TABLE IF NOT EXISTS chain_checkpoint (
+	id INTEGER PRIMARY KEY CHECK (id = 1),
+	seq INTEGER NOT NULL,
+	hash TEXT NOT NULL,
+	at INTEGER NOT NULL
+);
+
 -- version 10
 
 -- A running number of each (kind, key)'s hits: the hits of a key since a

@@ -394,4 +394,27 @@ struct case_msg {
 int store_case_msgs(struct store *st, const char *case_id, struct case_msg **out, size_t *n);
 void store_case_msgs_free(struct case_msg *v, size_t n);
 
+/* The number of cases in each state (counts indexed by enum case_state). */
+int store_case_counts(struct store *st, int counts[ST__COUNT]);
+
+/* --- the clock at scale (schema version 9) --- */
+/* Granted cases whose exemption is not yet recorded as ended and whose end
+ * can fall on or before before_end: the grant's time plus 31 days for each
+ * month of the term and extensions is at most before_end (so every granted
+ * case whose end day is on or before before_end is among them; the caller
+ * passes now plus the largest notice, and decides exactly). Oldest grant
+ * first; free with store_cases_free. */
+int store_case_granted_due(struct store *st, time_t before_end, struct case_rec **out, size_t *n);
+/* The chain as the last digest verified it (schema version 9): STORE_OK
+ * with the seq and hash of that event, STORE_NOTFOUND when no digest
+ * recorded one. */
+int store_checkpoint_get(struct store *st, int64_t *seq, char hash[65]);
+int store_checkpoint_set(struct store *st, int64_t seq, const char *hash, time_t at);
+/* store_verify from a checkpoint: checks that event seq still has hash,
+ * then recomputes the events after it only. Same results as store_verify
+ * (*count is the whole chain's length); a checkpoint event that is gone or
+ * whose hash changed is a finding. */
+int store_verify_from(struct store *st, int64_t seq, const char *hash, char **finding,
+		      char head[65], int64_t *count);
+
 #endif

@@ -1221,6 +1221,111 @@ static void test_file_check(void **state)
 	free(path);
 }
 
+/* The digest's checkpoint (event 2 here): the chain verified from it gives
+ * what the whole verification gives for the events after it; an event
+ * rewritten before it is left to cgenctl verify, unless the rewrite changed
+ * the checkpoint's own hash or removed it: then the whole chain is read and
+ * the first bad event named. */
+static void test_verify_from(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *sql;        /* NULL: untouched */
+		int rc;                 /* of store_verify_from */
+		const char *finding;
+		int64_t count;
+	} cases[] = {
+		{NULL, STORE_OK, NULL, 4},
+		{"DROP TRIGGER events_no_update; UPDATE events SET detail = 'no' WHERE seq = 4", STORE_NOTFOUND,
+		 "event 4 (case CGEN-2026-0002, received): hash does not match its contents", 3},
+		{"DROP TRIGGER events_no_update; UPDATE events SET detail = 'no' WHERE seq = 1", STORE_OK,
+		 NULL, 4},
+		{"DROP TRIGGER events_no_update; UPDATE events SET hash = prev WHERE seq = 2", STORE_NOTFOUND,
+		 "event 2 (digest): hash does not match its contents", 1},
+		{"DROP TRIGGER events_no_delete; DELETE FROM events WHERE seq >= 2", STORE_OK, NULL, 1},
+	};
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		char *path = new_path(), *finding = NULL;
+		struct store *st = open_ok(path);
+		char head[65], cp_hash[65];
+		int64_t count = 0, seq = 0;
+		assert_int_equal(store_checkpoint_get(st, &seq, cp_hash), STORE_NOTFOUND);
+		add_events(st);
+		struct event_rec *ev = NULL;
+		size_t n = 0;
+		assert_int_equal(store_events(st, NULL, &ev, &n), STORE_OK);
+		assert_int_equal(n, 4);
+		assert_int_equal(store_checkpoint_set(st, 2, ev[1].hash, 1767226000), STORE_OK);
+		assert_int_equal(store_checkpoint_get(st, &seq, cp_hash), STORE_OK);
+		assert_int_equal(seq, 2);
+		assert_string_equal(cp_hash, ev[1].hash);
+		char last[65];
+		memcpy(last, ev[cases[i].count - 1].hash, sizeof last);
+		store_events_free(ev, n);
+		if (cases[i].sql)
+			raw_ok(path, cases[i].sql);
+		assert_int_equal(store_verify_from(st, seq, cp_hash, &finding, head, &count), cases[i].rc);
+		assert_int_equal(count, cases[i].count);
+		if (cases[i].finding) {
+			assert_non_null(finding);
+			assert_string_equal(finding, cases[i].finding);
+		} else {
+			assert_null(finding);
+			assert_string_equal(head, last);
+		}
+		free(finding);
+		store_close(st);
+		free(path);
+	}
+}
+
+/* The clock's grants: those whose end can be near, not ended, oldest first;
+ * and the counts per state. */
+static void test_granted_due(void **state)
+{
+	(void)state;
+	char *path = new_path();
+	struct store *st = open_ok(path);
+	const time_t month = 2678400, t0 = 1700000000;
+	struct case_rec a = {.id = "CGEN-2026-0001", .state = ST_GRANTED, .created = 1, .state_since = 1,
+			     .decided = t0, .term_months = 12, .end_set = t0};
+	struct case_rec b = {.id = "CGEN-2026-0002", .state = ST_GRANTED, .created = 2, .state_since = 2,
+			     .decided = t0 - 6 * month, .term_months = 12, .end_set = t0};
+	struct case_rec c = {.id = "CGEN-2026-0003", .state = ST_GRANTED, .created = 3, .state_since = 3,
+			     .decided = t0 - 24 * month, .term_months = 12, .end_set = t0,
+			     .expiry_notice = -1};
+	struct case_rec d = {.id = "CGEN-2026-0004", .state = ST_GRANTED, .created = 4, .state_since = 4,
+			     .decided = t0, .term_months = 0};
+	struct case_rec e = {.id = "CGEN-2026-0005", .state = ST_CDT_REVIEW, .created = 5, .state_since = 5};
+	struct case_rec f = {.id = "CGEN-2026-0006", .state = ST_GRANTED, .created = 6, .state_since = 6,
+			     .decided = t0 - 12 * month, .term_months = 6, .extension_months = 12,
+			     .end_set = t0};
+	const struct case_rec *all[] = {&a, &b, &c, &d, &e, &f};
+	for (size_t i = 0; i < ARRAY_LEN(all); i++)
+		assert_int_equal(store_case_put(st, all[i]), STORE_OK);
+	struct case_rec *v = NULL;
+	size_t n = 0;
+	assert_int_equal(store_case_granted_due(st, t0 + 6 * month, &v, &n), STORE_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0].id, b.id); /* ends t0 + 6 months */
+	assert_string_equal(v[1].id, f.id); /* t0 + 6 months too, later id */
+	store_cases_free(v, n);
+	assert_int_equal(store_case_granted_due(st, t0 + 12 * month, &v, &n), STORE_OK);
+	assert_int_equal(n, 3);
+	assert_string_equal(v[2].id, a.id);
+	store_cases_free(v, n);
+	assert_int_equal(store_case_granted_due(st, t0, &v, &n), STORE_OK);
+	assert_int_equal(n, 0);
+	store_cases_free(v, n);
+	int counts[ST__COUNT];
+	assert_int_equal(store_case_counts(st, counts), STORE_OK);
+	assert_int_equal(counts[ST_GRANTED], 5);
+	assert_int_equal(counts[ST_CDT_REVIEW], 1);
+	assert_int_equal(counts[ST_DENIED], 0);
+	store_close(st);
+	free(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1246,6 +1351,8 @@ int main(void)
 		cmocka_unit_test(test_outbox_sending),
 		cmocka_unit_test(test_limits_marks),
 		cmocka_unit_test(test_file_check),
+		cmocka_unit_test(test_verify_from),
+		cmocka_unit_test(test_granted_due),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
