@@ -14,6 +14,9 @@ usage:
                                    DIR/wl/inbound.json
   workload.py idle DIR NOW         exit 0 when the INBOX is empty, no mail is
                                    being sent and none is due at NOW (epoch)
+  workload.py watch RAWDIR PATTERN SECONDS MASTER_PID_FILE
+                                   kills Dovecot when a client command
+                                   matching PATTERN reaches it (rawlog)
   workload.py check DIR NOW [--final] [--allow-failed]
                                    the invariants, one "ok - ..." or
                                    "not ok - ..." line each (TAP body)
@@ -446,8 +449,57 @@ def check(d, now, final, allow_failed):
     return 0 if all(r[0] for r in results) else 1
 
 
+def watch(rawdir, pattern, seconds, master_pid_file):
+    """Reads Dovecot's rawlogs of client commands (RAWDIR/*.in) from their
+    current ends; the moment a new command matches PATTERN, SIGKILL to the
+    Dovecot master of MASTER_PID_FILE and all its children. Prints the
+    command and whether the server had answered it (its tag in *.out)."""
+    import signal
+    import time
+    rx = re.compile(pattern)
+    offs = {f: os.path.getsize(f) for f in glob.glob(os.path.join(rawdir, "*.in"))}
+    end = time.time() + seconds
+    while time.time() < end:
+        for f in glob.glob(os.path.join(rawdir, "*.in")):
+            with open(f, "rb") as fh:
+                fh.seek(offs.get(f, 0))
+                new = fh.read()
+            cut = new.rfind(b"\n") + 1
+            offs[f] = offs.get(f, 0) + cut
+            for line in new[:cut].decode("utf-8", "replace").splitlines():
+                if not rx.search(line):
+                    continue
+                with open(master_pid_file) as p:
+                    master = int(p.read())
+                pids = [master]
+                for st in glob.glob("/proc/[0-9]*/stat"):
+                    try:
+                        with open(st) as fh:
+                            fields = fh.read().rsplit(")", 1)[1].split()
+                        if int(fields[1]) == master:
+                            pids.append(int(st.split("/")[2]))
+                    except (OSError, IndexError, ValueError):
+                        pass
+                for pid in pids:
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except OSError:
+                        pass
+                parts = line.split()
+                tag = parts[1] if len(parts) > 1 else ""
+                time.sleep(0.2)
+                with open(f[:-3] + ".out", "rb") as fh:
+                    answered = re.search(rb"^[0-9.]+ " + re.escape(tag.encode()) + rb" (OK|NO|BAD)", fh.read(), re.M)
+                print("%s; answered before the kill: %s" % (" ".join(parts[1:]), "yes" if answered else "no"))
+                return 0
+        time.sleep(0.001)
+    return 1
+
+
 def main():
     a = sys.argv[1:]
+    if a[0] == "watch":
+        return watch(a[1], a[2], float(a[3]), a[4])
     if a[0] == "gen":
         gen(a[1], int(a[2]), int(a[3]))
         return 0
