@@ -80,8 +80,16 @@ while [ $k -le $REPEAT ]; do
 	# --- mid-FETCH: the bodies of a batch of big mails are on their way ---
 	"$PY3" "$WL" gen "$T" 20 $((SEED + k)) >/dev/null
 	big_mails $((20 + 20 * FULL)) "f$k"
+	# the watcher reads the rawlogs from their ends: it starts first
+	"$PY3" "$WL" watch "$RAW" 'UID FETCH .*BODY' 60 "$T/dv/run/master.pid" >"$T/watch.out" 2>&1 &
+	WPID=$!
+	sleep 0.5
 	daemon_start "$T"
-	if kill_on 'UID FETCH .*BODY'; then ok "mid-FETCH $k: Dovecot killed while the agent fetched bodies"; else not_ok "mid-FETCH $k: Dovecot killed while the agent fetched bodies"; fi
+	wait "$WPID"
+	wrc=$?
+	sed 's/^/# /' "$T/watch.out"
+	dovecot_kill9
+	if [ $wrc = 0 ]; then ok "mid-FETCH $k: Dovecot killed while the agent fetched bodies"; else not_ok "mid-FETCH $k: Dovecot killed while the agent fetched bodies"; fi
 	
 	sleep 1
 	check "mid-FETCH $k: cgend keeps running while Dovecot is down" alive "$DPID"

@@ -13,7 +13,7 @@
 if ! servers_available; then echo "1..0 # SKIP dovecot, openssl or aiosmtpd not installed"; exit 0; fi
 T=$(mktemp -d /tmp/cgfk.XXXXXX)
 DPID=
-trap '[ -n "$DPID" ] && kill -9 "$DPID" 2>/dev/null; servers_stop "$T"; rm -rf "$T"' EXIT
+trap '[ -n "$DPID" ] && kill -9 "$DPID" 2>/dev/null; servers_stop "$T"; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
 faults_setup "$T" || { echo "Bail out! servers did not start"; cat "$T/dv/dovecot.log" "$T/smtp/log"; exit 1; }
 if [ "$FULL" = 1 ]; then ROUNDS=${ROUNDS:-50} PER=${PER:-40}; else ROUNDS=${ROUNDS:-8} PER=${PER:-30}; fi
 SEED=${SEED:-$(rand 100000)}
