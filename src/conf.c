@@ -86,6 +86,7 @@ static const struct key keys[] = {
 	{S_SMTP, "max_queue_lifetime", K_DURATION, F(smtp.max_queue_lifetime), NULL},
 	{S_SMTP, "max_attachments_size", K_SIZE, F(smtp.max_attachments_size),
 	 "a positive number of bytes"},
+	{S_SMTP, "timeout", K_DURATION, F(smtp.timeout), NULL},
 	{S_STORE, "path", K_PATH, F(store_path), NULL},
 	{S_WORKFLOW, "cdt", K_CDT, 0, NULL},
 	{S_WORKFLOW, "cto", K_CTO, 0, NULL},
@@ -738,6 +739,7 @@ static void set_defaults(struct conf *cfg)
 	cfg->case_open_limit = 10;
 	cfg->log_level = xstrdup("info");
 	cfg->smtp.max_queue_lifetime = 5 * 86400;
+	cfg->smtp.timeout = 120;
 }
 
 int conf_load(const char *path, struct conf *cfg, struct strv *errors)

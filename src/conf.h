@@ -48,6 +48,10 @@ struct conf_smtp {
 	long long max_queue_lifetime;
 	long long max_attachments_size; /* bytes of documents one mail carries, default
 					   10485760 (10 MB), > 0; past it they are listed */
+	/* [smtp] timeout: seconds one mail may take from connect to the server's
+	 * last reply (plus 1 s per 64 KiB), and at most this long to connect
+	 * (never more than 30 s); default 120 */
+	long long timeout;
 };
 
 struct conf_workflow {

@@ -47,7 +47,7 @@
 #include "util.h"
 
 #define CONNECT_TIMEOUT 30L   /* seconds */
-#define SEND_TIMEOUT 120L     /* seconds for one mail, plus 1 s per 64 KiB */
+#define SEND_TIMEOUT 120L     /* default [smtp] timeout: seconds for one mail, plus 1 s per 64 KiB */
 #define TOKEN_MAX_AGE 300     /* seconds before token_command runs again */
 #define SECRET_MAX 8192       /* longest password or token line read */
 
@@ -62,6 +62,7 @@ struct smtp {
 	/* the mail being sent */
 	const char *data;
 	size_t len, off;
+	long timeout;         /* [smtp] timeout, seconds */
 	char reply[200];      /* the last failing reply line, control bytes as '?' */
 	char errbuf[CURL_ERROR_SIZE];
 	long mails, connects; /* for the debug line at close */
@@ -197,7 +198,8 @@ static void handle_new(struct smtp *s)
 	}
 	curl_easy_setopt(h, CURLOPT_URL, s->url);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT,
+			 s->timeout < CONNECT_TIMEOUT ? s->timeout : CONNECT_TIMEOUT);
 	curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
 	/* curl's smallest upload buffer: the default (64 KiB, and twice that for
 	 * dot-stuffing) grew and trimmed the heap on every mail */
@@ -262,6 +264,7 @@ static int sm_open(const struct conf *cfg, void **state, char **err)
 	s->user = xstrdup(c->user);
 	s->ca_file = xstrdup(c->ca_file);
 	s->starttls = c->starttls;
+	s->timeout = c->timeout > 0 && c->timeout < 86400 ? (long)c->timeout : SEND_TIMEOUT;
 	s->xoauth2 = c->auth == CONF_AUTH_XOAUTH2;
 	if (s->xoauth2) {
 		if (!c->user) {
@@ -345,7 +348,7 @@ static int sm_send(void *state, int64_t outbox_id, const char *env_from,
 	curl_easy_setopt(s->h, CURLOPT_MAIL_FROM, env_from);
 	curl_easy_setopt(s->h, CURLOPT_MAIL_RCPT, to);
 	curl_easy_setopt(s->h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
-	curl_easy_setopt(s->h, CURLOPT_TIMEOUT, SEND_TIMEOUT + (long)(len >> 16));
+	curl_easy_setopt(s->h, CURLOPT_TIMEOUT, s->timeout + (long)(len >> 16));
 	CURLcode rc = curl_easy_perform(s->h);
 	long code = 0, conns = 0;
 	curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &code);
@@ -388,7 +391,7 @@ static int sm_check(void *state, char **err)
 	s->reply[0] = 0;
 	s->errbuf[0] = 0;
 	curl_easy_setopt(s->h, CURLOPT_CONNECT_ONLY, 1L);
-	curl_easy_setopt(s->h, CURLOPT_TIMEOUT, SEND_TIMEOUT);
+	curl_easy_setopt(s->h, CURLOPT_TIMEOUT, s->timeout);
 	CURLcode rc = curl_easy_perform(s->h);
 	long code = 0;
 	curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &code);

@@ -11,6 +11,14 @@ every MAIL, RCPT and end of DATA, so a test switches answers while it runs:
   tempfail-data  451 4.3.0 after the data
   reject-rcpt    550 5.1.1 on RCPT
   drop           closes the connection on MAIL, without an answer
+  cut-data       answers DATA with 354, reads the first line of the data and
+                 closes the connection (cut mid-DATA; nothing kept)
+  lost-reply     keeps the mail, then closes the connection instead of
+                 answering 250 (the client cannot tell it was delivered)
+  421-connect    greets a new connection with 421 and closes it
+  silent         accepts new connections and never says a word
+  slow           waits DIR/delay seconds (default 1) before each answer to
+                 MAIL, RCPT and the data
 Each accepted mail N (1, 2, ...) is kept as DIR/mail/N.eml, its exact bytes
 after dot-unstuffing, and DIR/mail/N.env: the MAIL FROM address ("<>" for
 the null sender), then one RCPT address a line.
@@ -51,7 +59,17 @@ class Handler:
         except FileNotFoundError:
             return "accept"
 
+    async def slow(self):
+        if self.mode() == "slow":
+            try:
+                with open(os.path.join(self.dir, "delay")) as f:
+                    delay = float(f.read().strip())
+            except (FileNotFoundError, ValueError):
+                delay = 1.0
+            await asyncio.sleep(delay)
+
     async def handle_MAIL(self, server, session, envelope, address, options):
+        await self.slow()
         if self.mode() == "drop":
             server.transport.abort()
             return "421 4.3.0 closing"
@@ -60,6 +78,7 @@ class Handler:
         return "250 2.1.0 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, options):
+        await self.slow()
         mode = self.mode()
         if mode == "tempfail-rcpt":
             return "451 4.3.0 try again later"
@@ -69,13 +88,18 @@ class Handler:
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server, session, envelope):
-        if self.mode() == "tempfail-data":
+        await self.slow()
+        mode = self.mode()
+        if mode == "tempfail-data":
             return "451 4.3.0 try again later"
         self.count += 1
         base = os.path.join(self.dir, "mail", str(self.count))
         env = "".join(a + "\n" for a in [envelope.mail_from] + envelope.rcpt_tos)
         write_atomic(base + ".env", env.encode())
         write_atomic(base + ".eml", envelope.original_content)
+        if mode == "lost-reply":
+            server.transport.abort()
+            return "421 4.3.0 closing"
         return "250 2.0.0 queued as %d" % self.count
 
     async def auth_XOAUTH2(self, server, args):
@@ -127,7 +151,31 @@ def main():
                 conns.write("%s:%d\n" % transport.get_extra_info("peername"))
             super().connection_made(transport)
 
+        async def smtp_DATA(self, arg):
+            if handler.mode() != "cut-data":
+                return await super().smtp_DATA(arg)
+            await self.push("354 End data with <CR><LF>.<CR><LF>")
+            await self._reader.readline()
+            self.transport.abort()
+
+    class Refusing(asyncio.Protocol):
+        """421 on connect, or (silent) a connection that is never answered."""
+        def __init__(self, mode):
+            self.mode = mode
+
+        def connection_made(self, transport):
+            conns.write("%s:%d %s\n" % (transport.get_extra_info("peername") + (self.mode,)))
+            if self.mode == "421-connect":
+                transport.write(b"421 4.3.2 smtpd.test service not available\r\n")
+                transport.close()
+
+        def data_received(self, data):
+            pass
+
     def factory():
+        mode = handler.mode()
+        if mode in ("421-connect", "silent"):
+            return Refusing(mode)
         return CountingSMTP(
             handler, hostname="smtpd.test", loop=loop,
             tls_context=ctx if tls == "--starttls" else None,
