@@ -37,6 +37,8 @@
 #define NET_TIMEOUT 30               /* seconds, each network read or write */
 #define IDLE_START_TIMEOUT 10       /* seconds for the server to accept IDLE */
 #define IDLE_MAX (25 * 60)           /* re-issue IDLE well within 29 minutes */
+#define SWEEP_AGAIN 30                /* seconds before mails whose move was refused
+					 are moved again */
 #define BATCH_BYTES (2u << 20)       /* body bytes fetched by one fetch(): a batch
 					  of mails and its parsed copies stay small */
 
@@ -65,6 +67,8 @@ struct imap_src {
 	char *pkey;              /* the processed folder's mark in the store */
 	uint32_t replay_uv, replay_next, replay_end; /* reading processed_folder again
 				    (restore): UIDs replay_next..replay_end */
+	time_t sweep_at;         /* a move was refused: mails at or below last_uid may
+				    still be in the folder; looked for again from then */
 };
 
 /* --- errors --- */
@@ -429,6 +433,8 @@ static int select_folder(struct imap_src *s, char **err)
 	return 0;
 }
 
+static int sweep_finished(struct imap_src *s, char **err);
+
 /* Connects, secures, logs in and selects the folder. 0, or -1 with *err set
  * and no session left. */
 static int connect_session(struct imap_src *s, char **err)
@@ -468,6 +474,8 @@ static int connect_session(struct imap_src *s, char **err)
 	if (!authenticated && login(s, err) < 0)
 		goto fail;
 	if (refresh_capability(s, err) < 0 || select_folder(s, err) < 0)
+		goto fail;
+	if (sweep_finished(s, err) < 0)
 		goto fail;
 	return 0;
 fail:
@@ -727,6 +735,10 @@ static int fetch_once(struct imap_src *s, size_t max, struct source_msg **msgs, 
 	int r = mailimap_noop(s->imap);
 	if (r != MAILIMAP_NO_ERROR)
 		return fail(s, err, "NOOP", r);
+	if (s->sweep_at && time(NULL) >= s->sweep_at) {
+		if (sweep_finished(s, err) < 0)
+			return -1;
+	}
 	if (search_new(s, err) < 0)
 		return -1;
 	uint32_t *uids = xcalloc(s->nknown + 1, sizeof *uids);
@@ -1150,7 +1162,89 @@ static int move_set(struct imap_src *s, struct mailimap_set *set, const char *fo
 	rc = 0;
 out:
 	mailimap_set_free(set);
+	if (rc < 0 && s->imap && !s->sweep_at)
+		s->sweep_at = time(NULL) + SWEEP_AGAIN;
 	return rc;
+}
+
+/* After a connect: mails at or below last_uid still in the folder were
+ * committed by the agent but their move never happened (the server went
+ * away mid-MOVE, or cgend was killed between the store's commit and the
+ * move). They are moved now, each where the agent sent it: quarantine when
+ * the store holds it as quarantined, else processed_folder. Never read
+ * again. 0, or -1 with *err set when the session broke. */
+static int sweep_finished(struct imap_src *s, char **err)
+{
+	s->sweep_at = 0;
+	if (!s->st || s->last_uid == 0)
+		return 0;
+	struct mailimap_search_key *key = mailimap_search_key_new_multiple_empty();
+	mailimap_search_key_multiple_add(key, mailimap_search_key_new_uid(
+						      mailimap_set_new_interval(1, s->last_uid)));
+	/* a COPY without UIDPLUS leaves the original flagged \Deleted */
+	mailimap_search_key_multiple_add(
+		key, mailimap_search_key_new(MAILIMAP_SEARCH_KEY_UNDELETED, NULL, NULL, NULL, NULL,
+					     NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+					     NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL,
+					     NULL, NULL));
+	clist *res = NULL;
+	int r = mailimap_uid_search(s->imap, NULL, key, &res);
+	mailimap_search_key_free(key);
+	if (r != MAILIMAP_NO_ERROR) {
+		if (is_broken(r))
+			return fail(s, err, "UID SEARCH", r);
+		log_warn("%s: UID SEARCH for mails left behind failed; not moved", s->label);
+		return 0;
+	}
+	struct mailimap_set *done = mailimap_set_new_empty(), *quar = mailimap_set_new_empty();
+	size_t nd = 0, nq = 0;
+	for (clistiter *it = res ? clist_begin(res) : NULL; it; it = clist_next(it)) {
+		uint32_t u = *(uint32_t *)clist_content(it);
+		if (u == 0 || u > s->last_uid)
+			continue;
+		char ref[32];
+		snprintf(ref, sizeof ref, "%u:%u", s->uidvalidity, u);
+		if (store_message_ref_quarantined(s->st, ref) == STORE_OK) {
+			mailimap_set_add_single(quar, u);
+			nq++;
+		} else {
+			mailimap_set_add_single(done, u);
+			nd++;
+		}
+	}
+	if (res)
+		mailimap_search_result_free(res);
+	char *e = NULL;
+	if (nd || nq)
+		log_warn("%s: %zu mail(s) handled before the connection broke were still in %s: "
+			 "moving them (%zu to %s, %zu to %s)", s->label, nd + nq, s->folder, nd,
+			 s->processed, nq, s->quarantine);
+	int rc = 0;
+	if (!nd)
+		mailimap_set_free(done);
+	else if (ensure_folder(s, s->processed, &e) < 0) {
+		mailimap_set_free(done);
+		rc = -1;
+	} else {
+		rc = move_set(s, done, s->processed, &e);
+	}
+	if (!nq || rc < 0)
+		mailimap_set_free(quar);
+	else if (ensure_folder(s, s->quarantine, &e) < 0) {
+		mailimap_set_free(quar);
+		rc = -1;
+	} else {
+		rc = move_set(s, quar, s->quarantine, &e);
+	}
+	if (rc < 0) {
+		if (!s->imap) {
+			*err = e;
+			return -1;
+		}
+		log_warn("%s", e);
+		free(e);
+	}
+	return 0;
 }
 
 static int move_uid(struct imap_src *s, uint32_t uid, const char *folder, char **err)

@@ -83,6 +83,7 @@ enum q {
 	Q_MARK_GET,
 	Q_MARK_SET,
 	Q_MSG_REF_SEEN,
+	Q_MSG_REF_QUAR,
 	Q_PROBE,
 	Q_HB_PUT,
 	Q_HB_GET,
@@ -218,6 +219,8 @@ static const char *const sql[Q__COUNT] = {
 	[Q_MARK_GET] = "SELECT validity, mark FROM mailbox_mark WHERE mailbox = ?1",
 	[Q_MARK_SET] = "INSERT OR REPLACE INTO mailbox_mark (mailbox, validity, mark) VALUES (?1, ?2, ?3)",
 	[Q_MSG_REF_SEEN] = "SELECT 1 FROM messages WHERE source_ref = ?1 LIMIT 1",
+	[Q_MSG_REF_QUAR] = "SELECT 1 FROM messages WHERE source_ref = ?1 AND kind = 'quarantined' "
+			   "LIMIT 1",
 	[Q_PROBE] = "INSERT OR REPLACE INTO store_probe (id, at) VALUES (1, ?1)",
 	[Q_HB_PUT] = "INSERT OR REPLACE INTO heartbeat (id, pid, host, started_at, beat_at, poll_at, "
 		     "poll_ok, poll_result, send_at, send_ok, send_result, error_at, error, stopped_at) "
@@ -284,7 +287,7 @@ struct store {
 	struct {                 /* statements of once(), by their text's address */
 		const char *sql;
 		sqlite3_stmt *s;
-	} more[8];
+	} more[16];
 };
 
 static const char zero_hash[65] =
@@ -2235,6 +2238,16 @@ int store_message_ref_seen(struct store *st, const char *source_ref)
 	return rc;
 }
 
+int store_message_ref_quarantined(struct store *st, const char *source_ref)
+{
+	sqlite3_stmt *s = stmt(st, Q_MSG_REF_QUAR);
+	int rc = STORE_ERR;
+	if (s && bindv(st, s, "t", source_ref) == STORE_OK)
+		rc = row(st, s);
+	done(s);
+	return rc;
+}
+
 int store_outbox_redact(struct store *st, int64_t id, const char *text, const char *with)
 {
 	sqlite3_stmt *s = stmt(st, Q_OB_REDACT);
@@ -2784,7 +2797,7 @@ int store_case_granted_due(struct store *st, time_t before_end, struct case_rec 
 	int rc = s && bindv(st, s, "T", before_end) == STORE_OK ? STORE_OK : STORE_ERR;
 	while (rc == STORE_OK && (rc = row(st, s)) == STORE_OK)
 		strv_add(&ids, (const char *)sqlite3_column_text(s, 0));
-	sqlite3_finalize(s);
+	once_done(st, s);
 	if (rc == STORE_NOTFOUND)
 		rc = STORE_OK;
 	for (size_t i = 0; rc == STORE_OK && i < ids.n; i++) {
@@ -2819,7 +2832,7 @@ int store_checkpoint_get(struct store *st, int64_t *seq, char hash[65])
 		*seq = sqlite3_column_int64(s, 0);
 		snprintf(hash, 65, "%s", h ? h : "");
 	}
-	sqlite3_finalize(s);
+	once_done(st, s);
 	return rc;
 }
 
@@ -2828,7 +2841,7 @@ int store_checkpoint_set(struct store *st, int64_t seq, const char *hash, time_t
 	sqlite3_stmt *s = once(st, "INSERT OR REPLACE INTO chain_checkpoint (id, seq, hash, at) "
 				   "VALUES (1, ?1, ?2, ?3)");
 	int rc = s && bindv(st, s, "ltT", seq, hash, at) == STORE_OK ? run(st, s) : STORE_ERR;
-	sqlite3_finalize(s);
+	once_done(st, s);
 	return rc;
 }
 
@@ -2844,7 +2857,7 @@ int store_verify_from(struct store *st, int64_t seq, const char *hash, char **fi
 		const char *h = (const char *)sqlite3_column_text(c, 0);
 		snprintf(prev, sizeof prev, "%s", h ? h : "");
 	}
-	sqlite3_finalize(c);
+	once_done(st, c);
 	if (rc == STORE_NOTFOUND || (rc == STORE_OK && strcmp(prev, hash) != 0)) {
 		/* the history changed under the checkpoint: the whole chain
 		 * is read to name the first bad event */
@@ -2853,7 +2866,7 @@ int store_verify_from(struct store *st, int64_t seq, const char *hash, char **fi
 		sqlite3_stmt *s = once(st, "SELECT " EVENT_COLS " FROM events WHERE seq > ?1 ORDER BY seq");
 		rc = s && bindv(st, s, "l", seq) == STORE_OK ? verify_rows(st, s, prev, &n, finding)
 							     : STORE_ERR;
-		sqlite3_finalize(s);
+		once_done(st, s);
 	}
 	if (head)
 		memcpy(head, prev, 65);
@@ -2874,6 +2887,6 @@ int store_case_counts(struct store *st, int counts[ST__COUNT])
 		if (case_state_parse((const char *)sqlite3_column_text(s, 0), &cs) == 0)
 			counts[cs] = sqlite3_column_int(s, 1);
 	}
-	sqlite3_finalize(s);
+	once_done(st, s);
 	return rc == STORE_NOTFOUND ? STORE_OK : rc;
 }

@@ -276,6 +276,8 @@ int store_mark_get(struct store *st, const char *mailbox, int64_t *validity, int
 int store_mark_set(struct store *st, const char *mailbox, int64_t validity, int64_t mark);
 /* STORE_OK when a stored mail has this mailbox reference, else STORE_NOTFOUND. */
 int store_message_ref_seen(struct store *st, const char *source_ref);
+/* STORE_OK when the mail stored under this reference was quarantined. */
+int store_message_ref_quarantined(struct store *st, const char *source_ref);
 /* --- operations: cgend's heartbeat, the outbox as an operator sees it --- */
 /* What cgend last said about itself (one row, rewritten each round). Times
  * are 0 and texts NULL when unknown; *_ok is 1 for success, 0 for failure. */

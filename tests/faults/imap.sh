@@ -123,6 +123,29 @@ while [ $k -le $REPEAT ]; do
 	advance "$T" 3600
 	k=$((k + 1))
 done
+
+# --- a MOVE refused (Processed cannot be written): what the agent committed
+# stays in the INBOX at or below its last UID, never read again; the next
+# session (or the same one 30 s later) moves it where it belongs ---
+PROC=$T/dv/mail/u/Maildir/.Processed
+before=$(grep -c 'UID MOVE' "$T/cgend.log")
+daemon_start "$T"
+wait_idle "$T" 60
+chmod 555 "$PROC/new" "$PROC/cur" "$PROC/tmp"
+"$PY3" "$WL" gen "$T" 10 $((SEED + 300)) >/dev/null
+i=0
+while [ "$(grep -c 'UID MOVE' "$T/cgend.log")" = "$before" ] && [ $i -lt 240 ]; do sleep 0.25; i=$((i + 1)); done
+sleep 1
+left=$(ls "$T/dv/mail/u/Maildir/new" "$T/dv/mail/u/Maildir/cur" | grep -vc '^$\|:$')
+daemon_stop
+is "MOVE refused: SIGTERM: cgend exits 0" "$?" 0
+chmod 755 "$PROC/new" "$PROC/cur" "$PROC/tmp"
+check "MOVE refused: Dovecot said no and the mails stayed in the INBOX ($left)" test "$left" -gt 0
+daemon_start "$T"
+check "MOVE refused: the next session moves them to Processed" wait_idle "$T" 60
+check "MOVE refused: cgend says so" grep -q 'were still in INBOX' "$T/cgend.log"
+daemon_stop
+is "MOVE refused: SIGTERM: cgend exits 0" "$?" 0
 invariants "$T" "end" --final
 grep -c 'mailbox:' "$T/cgend.log" | sed 's/^/# mailbox errors logged by cgend: /'
 tap_end

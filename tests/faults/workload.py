@@ -21,7 +21,7 @@ usage:
                                    the invariants, one "ok - ..." or
                                    "not ok - ..." line each (TAP body)
 
-Invariants (tests/faults/README in the header of run-faults.sh):
+Invariants (checked by tests/faults/*.sh through common.sh):
   records    every inbound mail has exactly one record in the store (its
              Message-ID in the messages table), the store holds no other,
              and the mailbox holds it once, in Processed or Quarantine
@@ -33,7 +33,7 @@ Invariants (tests/faults/README in the header of run-faults.sh):
              Message-ID got twice is a mail sent again after a crash (a
              resent_in_doubt event names it) or after a failed attempt
   once       no notification was queued twice under two Message-IDs (same
-             case, recipients, subject and text)
+             case, recipients, mail answered (In-Reply-To), subject and text)
   lost       every outbox row marked sent was received; none is due and
              unsent, none is left marked as being sent; none failed
              (unless --allow-failed)
@@ -424,7 +424,10 @@ def check(d, now, final, allow_failed):
         s = subj.group(1) if subj else b""
         if re.search(rb"Reminder|Digest|digest|overdue|Overdue", s):
             continue
-        groups.setdefault((case_id, rcpts, normal(bytes(data))), []).append(oid)
+        # the mail answered: two like answers to two mails are two notifications
+        irt = re.search(rb"^In-Reply-To:[ \t]*(<[^>]*>)", bytes(data), re.M | re.I)
+        groups.setdefault((case_id, rcpts, irt.group(1) if irt else b"", normal(bytes(data))),
+                          []).append(oid)
     doubled = [v for v in groups.values() if len(v) > 1]
     point(not doubled, "once: no notification queued twice under two Message-IDs (%d notifications)" % len(groups),
           "outbox rows alike: %s" % doubled[:5])
