@@ -435,9 +435,10 @@ static int select_folder(struct imap_src *s, char **err)
 
 static int sweep_finished(struct imap_src *s, char **err);
 
-/* Connects, secures, logs in and selects the folder. 0, or -1 with *err set
- * and no session left. */
-static int connect_session(struct imap_src *s, char **err)
+/* Connects, secures, logs in and selects the folder; with sweep, moves what
+ * was committed but left behind (sweep_finished). 0, or -1 with *err set and
+ * no session left. */
+static int connect_only(struct imap_src *s, int sweep, char **err)
 {
 	int r;
 	s->imap = mailimap_new(0, NULL);
@@ -475,12 +476,17 @@ static int connect_session(struct imap_src *s, char **err)
 		goto fail;
 	if (refresh_capability(s, err) < 0 || select_folder(s, err) < 0)
 		goto fail;
-	if (sweep_finished(s, err) < 0)
+	if (sweep && sweep_finished(s, err) < 0)
 		goto fail;
 	return 0;
 fail:
 	disconnect(s, 1);
 	return -1;
+}
+
+static int connect_session(struct imap_src *s, char **err)
+{
+	return connect_only(s, 1, err);
 }
 
 static int ensure_connected(struct imap_src *s, char **err)
@@ -1027,12 +1033,17 @@ static int imap_open(const struct conf *cfg, struct store *st, void **state, cha
 	} else if (!(s->password = read_password(mb->password_file, err))) {
 		goto fail;
 	}
-	if (connect_session(s, err) < 0) {
+	/* the replay is found before anything is moved to processed_folder */
+	if (connect_only(s, 0, err) < 0) {
 		rc = s->transient ? -2 : -1;
 		goto fail;
 	}
 	if (st && find_replay(s, err) < 0)
 		goto fail;
+	if (sweep_finished(s, err) < 0) {
+		rc = -2; /* the session broke: the server may come back */
+		goto fail;
+	}
 	*state = s;
 	return 0;
 fail:
@@ -1225,8 +1236,8 @@ static int sweep_finished(struct imap_src *s, char **err)
 	else if (ensure_folder(s, s->processed, &e) < 0) {
 		mailimap_set_free(done);
 		rc = -1;
-	} else {
-		rc = move_set(s, done, s->processed, &e);
+	} else if ((rc = move_set(s, done, s->processed, &e)) == 0) {
+		mark_after_move(s);
 	}
 	if (!nq || rc < 0)
 		mailimap_set_free(quar);
