@@ -14,10 +14,11 @@ if ! servers_available; then echo "1..0 # SKIP dovecot, openssl or aiosmtpd not 
 T=$(mktemp -d /tmp/cgfs.XXXXXX)
 DPID=
 trap '[ -n "$DPID" ] && kill -9 "$DPID" 2>/dev/null; servers_stop "$T"; rm -rf "$T"' EXIT
-SMTP_TIMEOUT=8 faults_setup "$T" || { echo "Bail out! servers did not start"; cat "$T/dv/dovecot.log" "$T/smtp/log"; exit 1; }
-if [ "$FULL" = 1 ]; then PER=40; else PER=10; fi
+# the short form: a 4 s timeout and answers 0.1 s late; FULL=1: 8 s and 0.3 s
+if [ "$FULL" = 1 ]; then PER=40 TMO=8 SLOW=0.3; else PER=10 TMO=4 SLOW=0.1; fi
+SMTP_TIMEOUT=$TMO faults_setup "$T" || { echo "Bail out! servers did not start"; cat "$T/dv/dovecot.log" "$T/smtp/log"; exit 1; }
 SEED=${SEED:-$(rand 100000)}
-echo "# seed $SEED, $PER mails a fault"
+echo "# seed $SEED, $PER mails a fault, [smtp] timeout $TMO s, slow answers $SLOW s late"
 # received: mails the SMTP server kept so far
 received() { ls "$T/smtp/mail" 2>/dev/null | grep -c '\.eml$'; }
 # retries DIR: the number of "retry later" lines cgend logged
@@ -26,7 +27,7 @@ retries() { cat "$T/cgend.log" 2>/dev/null | grep -c 'retry later'; }
 k=0
 for mode in cut-data lost-reply 421-connect silent slow; do
 	k=$((k + 1))
-	echo 0.3 >"$T/smtp/delay"
+	echo "$SLOW" >"$T/smtp/delay"
 	echo "$mode" >"$T/smtp/mode"
 	n0=$(received) r0=$(retries)
 	"$PY3" "$WL" gen "$T" "$PER" $((SEED + k)) >/dev/null
@@ -41,8 +42,8 @@ for mode in cut-data lost-reply 421-connect silent slow; do
 		while [ "$(retries)" -le "$r0" ] && [ $_i -lt 600 ]; do sleep 0.1; _i=$((_i + 1)); done
 		check "$mode: the send fails as a temporary failure (logged: retry later)" \
 			test "$(retries)" -gt "$r0"
-		[ "$mode" = silent ] && is "$mode: the timeout fired (3 tries of 8 s, 20 s of slack)" \
-			"$(( $(date +%s) - t0 <= 3 * 8 + 20 ))" 1
+		[ "$mode" = silent ] && is "$mode: the timeout fired (3 tries of $TMO s, 20 s of slack)" \
+			"$(( $(date +%s) - t0 <= 3 * TMO + 20 ))" 1
 		sleep 1
 		check "$mode: cgend keeps running" alive "$DPID"
 		[ "$mode" = lost-reply ] || is "$mode: the server kept nothing" "$(received)" "$n0"
