@@ -28,6 +28,7 @@
 #include "message.h"
 #include "replykey.h"
 #include "request.h"
+#include "sendlog.h"
 #include "trust.h"
 #include "visible.h"
 
@@ -140,6 +141,8 @@ static void case_cache_drop(struct agent *a);
 void agent_close(struct agent *a)
 {
 	case_cache_drop(a);
+	if (a->sendlog)
+		close(a->sendlog - 1);
 	if (a->src)
 		a->src->close(a->src_state);
 	if (a->snd)
@@ -1561,6 +1564,25 @@ int agent_record_results(struct agent *a, time_t now)
  * copies are held in memory for the round, so it stays small. */
 #define OUTBOX_ROUND 64
 
+/* The send log (sendlog.h), opened on first use; -1 when it cannot be (said
+ * once: after a crash the round's sends are in doubt, as without it). */
+static int sendlog_fd(struct agent *a)
+{
+	if (!a->sendlog) {
+		char *e = NULL;
+		int fd = sendlog_open(a->cfg->store_path, &e);
+		if (fd < 0) {
+			if (!a->sendlog_warned)
+				log_warn("send log %s; after a crash, mails being sent are sent again", e);
+			a->sendlog_warned = 1;
+			free(e);
+			return -1;
+		}
+		a->sendlog = fd + 1;
+	}
+	return a->sendlog - 1;
+}
+
 int agent_flush_outbox(struct agent *a, time_t now, size_t *sent)
 {
 	*sent = 0;
@@ -1589,6 +1611,9 @@ int agent_flush_outbox(struct agent *a, time_t now, size_t *sent)
 		for (size_t i = 0; i < n; i++)
 			ids[i] = v[i].id;
 		int mark = store_outbox_sending(a->st, ids, n, now);
+		int log = mark == STORE_OK ? sendlog_fd(a) : -1;
+		if (log >= 0 && sendlog_round(log, now, ids, n) != 0)
+			log = -1; /* a short log only leaves rows in doubt */
 		free(ids);
 		if (mark != STORE_OK) {
 			log_err("store: %s; nothing sent", store_errmsg(a->st));
@@ -1601,9 +1626,13 @@ int agent_flush_outbox(struct agent *a, time_t now, size_t *sent)
 		/* Three temporary failures in a row: the server is away; the rest
 		 * waits for the next round instead of a timeout each. */
 		for (; tried < n && tempfails < 3 && !(a->stop && *a->stop); tried++) {
+			if (log >= 0 && sendlog_begin(log, v[tried].id) != 0)
+				log = -1;
 			res[tried].result = a->snd->send(a->snd_state, v[tried].id, v[tried].env_from,
 							 &v[tried].rcpts, v[tried].data, v[tried].len,
 							 &res[tried].error);
+			if (log >= 0 && sendlog_done(log, v[tried].id, res[tried].result == SENDER_OK) != 0)
+				log = -1;
 			if (res[tried].result == SENDER_TEMPFAIL)
 				tempfails++;
 			else {
@@ -1628,9 +1657,12 @@ int agent_flush_outbox(struct agent *a, time_t now, size_t *sent)
 			res[i].rcpt = xstrdup(v[i].rcpts.n ? v[i].rcpts.v[0] : NULL);
 		}
 		store_outbox_free(v, n);
-		/* One commit for the whole round's results. */
+		/* One commit for the whole round's results; the log has done its
+		 * work then. */
 		if (commit_results(a, res, n, now) != 0)
 			return -1;
+		if (a->sendlog)
+			sendlog_clear(a->sendlog - 1);
 		if (progress == 0 || tempfails >= 3)
 			return 0; /* what failed for now is retried later */
 	}
@@ -1641,6 +1673,7 @@ int agent_reconcile(struct agent *a, time_t now)
 	int64_t *ids = NULL;
 	size_t n = 0;
 	int rc = -1;
+	struct sendlog_view slog = {0};
 	if (a->snd && a->snd->last_id) {
 		int64_t last = a->snd->last_id(a->snd_state);
 		if (last > 0 && store_outbox_id_floor(a->st, last) != STORE_OK)
@@ -1652,6 +1685,11 @@ int agent_reconcile(struct agent *a, time_t now)
 		rc = 0;
 		goto out;
 	}
+	char *le = NULL;
+	if (sendlog_read(a->cfg->store_path, &slog, &le) != 0) {
+		log_warn("send log %s; mails being sent at the last stop are sent again", le);
+		free(le);
+	}
 	if (store_begin(a->st) != STORE_OK)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
@@ -1660,8 +1698,21 @@ int agent_reconcile(struct agent *a, time_t now)
 			goto rollback;
 		/* 1 sent, 0 not sent, -1 cannot tell */
 		int was = sent ? 1 : a->snd && a->snd->was_sent ? a->snd->was_sent(a->snd_state, ids[i], 0) : -1;
+		time_t started;
+		enum sendlog_state ls = SENDLOG_UNKNOWN;
+		if (was == -1 && store_outbox_sending_started(a->st, ids[i], &started) == STORE_OK)
+			ls = sendlog_state_of(&slog, ids[i], started);
+		if (ls == SENDLOG_SENT) {
+			log_info("outbox %lld: the server accepted it before the last stop (send log); "
+				 "recorded as sent", (long long)ids[i]);
+			was = 2;
+		} else if (ls == SENDLOG_NOT_SENT) {
+			was = 0;
+		}
 		int r;
-		if (was == 1) {
+		if (was == 2) {
+			r = store_outbox_sent(a->st, ids[i], now);
+		} else if (was == 1) {
 			log_info("outbox %lld: sent before the last stop; recorded as sent", (long long)ids[i]);
 			r = sent ? store_outbox_sending_clear(a->st, ids[i]) : store_outbox_sent(a->st, ids[i], now);
 		} else if (was == 0) {
@@ -1683,6 +1734,8 @@ int agent_reconcile(struct agent *a, time_t now)
 	}
 	if (store_commit(a->st) != STORE_OK)
 		goto fail;
+	if (slog.have_round && sendlog_fd(a) >= 0)
+		sendlog_clear(a->sendlog - 1);
 	rc = 0;
 	goto out;
 rollback:
@@ -1692,6 +1745,7 @@ fail:
 out:
 	if (rc != 0)
 		log_err("outbox: store: %s", store_errmsg(a->st));
+	sendlog_view_free(&slog);
 	free(ids);
 	return rc;
 }

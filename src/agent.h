@@ -50,6 +50,8 @@ struct agent {
 	 * handled: its headline, request table and documents, rendered once
 	 * (agent.c, struct case_cache). */
 	struct case_cache *cache;
+	int sendlog;             /* the send log's descriptor + 1 (0: not open; sendlog.h) */
+	int sendlog_warned;      /* it could not be opened: said once */
 };
 
 /* The outcome of one send, kept while the store cannot commit it. */

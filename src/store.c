@@ -69,6 +69,7 @@ enum q {
 	Q_DIGEST_GET,
 	Q_DIGEST_ADD,
 	Q_OB_SENDING_ADD,
+	Q_OB_SENDING_AT,
 	Q_OB_SENDING_DEL,
 	Q_OB_IN_DOUBT,
 	Q_OB_SEQ_SET,
@@ -189,6 +190,7 @@ static const char *const sql[Q__COUNT] = {
 	[Q_DIGEST_GET] = "SELECT sent_at FROM digests WHERE day = ?1",
 	[Q_DIGEST_ADD] = "INSERT INTO digests (day, sent_at) VALUES (?1, ?2)",
 	[Q_OB_SENDING_ADD] = "INSERT OR REPLACE INTO outbox_sending (outbox_id, started) VALUES (?1, ?2)",
+	[Q_OB_SENDING_AT] = "SELECT started FROM outbox_sending WHERE outbox_id = ?1",
 	[Q_OB_SENDING_DEL] = "DELETE FROM outbox_sending WHERE outbox_id = ?1",
 	[Q_OB_IN_DOUBT] = "SELECT outbox_id FROM outbox_sending ORDER BY outbox_id",
 	[Q_OB_SEQ_SET] = "INSERT OR REPLACE INTO sqlite_sequence (rowid, name, seq) VALUES "
@@ -2118,6 +2120,16 @@ int store_outbox_sending_clear(struct store *st, int64_t id)
 	int rc = STORE_ERR;
 	if (s && bindv(st, s, "l", id) == STORE_OK)
 		rc = run(st, s);
+	done(s);
+	return rc;
+}
+
+int store_outbox_sending_started(struct store *st, int64_t id, time_t *started)
+{
+	sqlite3_stmt *s = stmt(st, Q_OB_SENDING_AT);
+	int rc = STORE_ERR;
+	if (s && bindv(st, s, "l", id) == STORE_OK && (rc = row(st, s)) == STORE_OK)
+		*started = (time_t)sqlite3_column_int64(s, 0);
 	done(s);
 	return rc;
 }

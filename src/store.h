@@ -249,6 +249,9 @@ int store_outbox_in_doubt(struct store *st, int64_t **ids, size_t *n);
 /* Clears the mark of id without a result: the mail was not sent and goes out
  * with the next flush. */
 int store_outbox_sending_clear(struct store *st, int64_t id);
+/* The time id was marked as being sent (store_outbox_sending's now);
+ * STORE_NOTFOUND when it is not marked. */
+int store_outbox_sending_started(struct store *st, int64_t id, time_t *started);
 /* Makes the next outbox id greater than id (after a restore, so that ids the
  * sender has already used are not given again). */
 int store_outbox_id_floor(struct store *st, int64_t id);

@@ -5,6 +5,7 @@
 # (tests/faults/workload.py). FULL=1 in the environment: the full form.
 . "$top_srcdir/tests/servers.sh"
 WL=$top_srcdir/tests/faults/workload.py
+SQLITE3=${SQLITE3:-sqlite3}
 FULL=${FULL:-0}
 [ "$FULL" = 0 ] || FULL=1
 

@@ -19,7 +19,7 @@ if [ "$FULL" = 1 ]; then ROUNDS=${ROUNDS:-50} PER=${PER:-40}; else ROUNDS=${ROUN
 SEED=${SEED:-$(rand 100000)}
 echo "# $ROUNDS rounds of $PER mails, seed $SEED"
 start=$(date +%s)
-busy_kills=0 est=1500
+busy_kills=0 est=1500 doubt_before=0
 r=1
 while [ $r -le $ROUNDS ]; do
 	mix=$("$PY3" "$WL" gen "$T" "$PER" $((SEED + r)))
@@ -42,6 +42,11 @@ while [ $r -le $ROUNDS ]; do
 	if [ $at = busy ]; then est=$(( delay + (t1 - t0) / 1000000 - 750 )); else est=$(( delay * 3 / 4 )); fi
 	[ "$est" -gt 150 ] || est=150
 	check "round $r: cgend still runs after the restart" alive "$DPID"
+	# the send log: only the mail in flight at the kill may go out again
+	doubt_now=$("$SQLITE3" "$T/cgen.db" "SELECT count(*) FROM events WHERE kind = 'resent_in_doubt'")
+	check "round $r: at most the one mail in flight sent again ($((doubt_now - doubt_before)))" \
+		test "$((doubt_now - doubt_before))" -le 1
+	doubt_before=$doubt_now
 	invariants "$T" "round $r"
 	daemon_stop "$T"
 	is "round $r: SIGTERM: cgend exits 0" "$?" 0
