@@ -1696,27 +1696,25 @@ int agent_reconcile(struct agent *a, time_t now)
 		int sent = store_outbox_is_sent(a->st, ids[i]);
 		if (sent < 0)
 			goto rollback;
-		/* 1 sent, 0 not sent, -1 cannot tell */
+		/* 1 sent, 0 not sent, -1 cannot tell: the store, the backend, or
+		 * the send log of the round it was marked in */
 		int was = sent ? 1 : a->snd && a->snd->was_sent ? a->snd->was_sent(a->snd_state, ids[i], 0) : -1;
+		const char *by = "";
 		time_t started;
-		enum sendlog_state ls = SENDLOG_UNKNOWN;
-		if (was == -1 && store_outbox_sending_started(a->st, ids[i], &started) == STORE_OK)
-			ls = sendlog_state_of(&slog, ids[i], started);
-		if (ls == SENDLOG_SENT) {
-			log_info("outbox %lld: the server accepted it before the last stop (send log); "
-				 "recorded as sent", (long long)ids[i]);
-			was = 2;
-		} else if (ls == SENDLOG_NOT_SENT) {
-			was = 0;
+		if (was == -1 && store_outbox_sending_started(a->st, ids[i], &started) == STORE_OK) {
+			enum sendlog_state ls = sendlog_state_of(&slog, ids[i], started);
+			if (ls == SENDLOG_SENT || ls == SENDLOG_NOT_SENT) {
+				was = ls == SENDLOG_SENT;
+				by = " (send log)";
+			}
 		}
 		int r;
-		if (was == 2) {
-			r = store_outbox_sent(a->st, ids[i], now);
-		} else if (was == 1) {
-			log_info("outbox %lld: sent before the last stop; recorded as sent", (long long)ids[i]);
+		if (was == 1) {
+			log_info("outbox %lld: sent before the last stop%s; recorded as sent", (long long)ids[i], by);
 			r = sent ? store_outbox_sending_clear(a->st, ids[i]) : store_outbox_sent(a->st, ids[i], now);
 		} else if (was == 0) {
-			log_info("outbox %lld: not sent before the last stop; it goes out now", (long long)ids[i]);
+			log_info("outbox %lld: not sent before the last stop%s; it goes out now", (long long)ids[i],
+				 by);
 			r = store_outbox_sending_clear(a->st, ids[i]);
 		} else {
 			log_warn("outbox %lld: the last stop came while it was being sent and the server "
@@ -1798,31 +1796,20 @@ static int open_cases(struct agent *a, struct case_rec **out, size_t *n)
 	return 0;
 }
 
-/* Appends the granted cases whose expiry notice or end can be due at now
- * (not every grant of the store's history); -1 on a store error (*out then
- * freed and empty). */
-static int append_granted_due(struct agent *a, time_t now, struct case_rec **out, size_t *n)
+/* The latest end of an exemption whose notice or end can be due at now:
+ * the earliest notice (the longest "days before") ahead, and two weeks of
+ * slack, as a notice goes on the business day before when its day is not
+ * one. The clock and the digest read the grants ending by then
+ * (store_case_granted_due), not every grant of the store's history. */
+static time_t granted_horizon(const struct agent *a, time_t now)
 {
-	struct case_rec *v = NULL;
-	size_t k = 0;
-	int most = 0;
+	/* the digest lists the grants ending within one of the notices, or
+	 * 90 days without any (digest.c, ending_section) */
+	int most = a->cfg->workflow.n_expiry_notice ? 0 : 90;
 	for (size_t i = 0; i < a->cfg->workflow.n_expiry_notice; i++)
 		if (a->cfg->workflow.expiry_notice[i] > most)
 			most = a->cfg->workflow.expiry_notice[i];
-	/* a notice goes on the business day before when its day is not one:
-	 * two weeks of slack cover any run of holidays */
-	if (store_case_granted_due(a->st, now + (time_t)(most + 14) * 86400, &v, &k) != STORE_OK) {
-		store_cases_free(*out, *n);
-		*out = NULL;
-		*n = 0;
-		return -1;
-	}
-	*out = xrealloc(*out, (*n + k + 1) * sizeof **out);
-	if (k)
-		memcpy(*out + *n, v, k * sizeof *v);
-	*n += k;
-	free(v); /* the members moved to *out */
-	return 0;
+	return now + (time_t)(most + 14) * 86400;
 }
 
 /* The clock for case c (inside the tick's transaction, begun on the first
@@ -1907,7 +1894,7 @@ int agent_tick(struct agent *a, time_t now, size_t *reminded)
 		n = 0;
 	}
 	/* granted ones whose notices or end can be due their expiry notices. */
-	if (append_granted_due(a, now, &v, &n) != 0)
+	if (store_case_granted_due(a->st, granted_horizon(a, now), &v, &n) != STORE_OK)
 		goto out;
 	for (size_t i = 0; i < n; i++)
 		if (tick_case(a, &v[i], &env, &t, now, &in_tx, reminded) != 0)
@@ -1963,7 +1950,6 @@ static int build_cdt_digest(struct agent *a, time_t now, struct digest_mail *m, 
 	 * the grants whose end is near, and those the day's events name; the
 	 * counts per state from the store. The chain is verified from the
 	 * point the last digest verified (cgenctl verify reads it whole). */
-	int within = t.n_expiry_notice ? t.expiry_notice[0] : 90;
 	int cp = STORE_NOTFOUND;
 	if (store_directory_load(a->st, &a->dir) != STORE_OK || open_cases(a, &v, &n) != 0 ||
 	    store_case_counts(a->st, counts) != STORE_OK ||
@@ -1974,7 +1960,7 @@ static int build_cdt_digest(struct agent *a, time_t now, struct digest_mail *m, 
 		goto out;
 	struct case_rec *g = NULL;
 	size_t ng = 0;
-	if (store_case_granted_due(a->st, now + (time_t)(within + 14) * 86400, &g, &ng) != STORE_OK)
+	if (store_case_granted_due(a->st, granted_horizon(a, now), &g, &ng) != STORE_OK)
 		goto out;
 	v = xrealloc(v, (n + ng + nev + 1) * sizeof *v);
 	for (size_t i = 0; i < ng; i++)

@@ -1078,14 +1078,20 @@ static int tx_end(struct store *st, int own, int rc)
 
 /* --- inbound mail --- */
 
-int store_message_seen(struct store *st, const char *dedup_id)
+/* STORE_OK when query q, bound to text t, has a row; else STORE_NOTFOUND. */
+static int text_has_row(struct store *st, enum q q, const char *t)
 {
-	sqlite3_stmt *s = stmt(st, Q_MSG_SEEN);
+	sqlite3_stmt *s = stmt(st, q);
 	int rc = STORE_ERR;
-	if (s && bindv(st, s, "t", dedup_id) == STORE_OK)
+	if (s && bindv(st, s, "t", t) == STORE_OK)
 		rc = row(st, s);
 	done(s);
 	return rc;
+}
+
+int store_message_seen(struct store *st, const char *dedup_id)
+{
+	return text_has_row(st, Q_MSG_SEEN, dedup_id);
 }
 
 int store_message_add(struct store *st, const char *dedup_id, const char *source_ref,
@@ -1344,36 +1350,69 @@ void store_cases_free(struct case_rec *v, size_t n)
 
 /* --- events --- */
 
-static void hash_field(struct buf *b, const char *s)
+/* The decimal digits of v (with a '-' when negative) at the end of out[24];
+ * returns where they start. snprintf's cost, paid three times an event,
+ * was a third of the chain's verification. */
+static const char *dec(int64_t v, char out[24])
 {
-	s = s ? s : "";
-	buf_addf(b, "%zu:", strlen(s));
-	buf_adds(b, s);
+	char *p = out + 23;
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+	*p = '\0';
+	do
+		*--p = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (v < 0)
+		*--p = '-';
+	return p;
 }
 
-/* hex SHA-256 of prev || each field as "LEN:TEXT". */
+/* Appends "LEN:" and s (NULL: "") to b. */
+static void hash_field(struct buf *b, const char *s)
+{
+	char num[24];
+	size_t len = s ? strlen(s) : 0;
+	const char *d = dec((int64_t)len, num);
+	buf_add(b, d, (size_t)(num + 23 - d));
+	buf_add(b, ":", 1);
+	buf_add(b, s ? s : "", len);
+}
+
+static void hash_number(struct buf *b, int64_t v)
+{
+	char num[24];
+	hash_field(b, dec(v, num));
+}
+
+/* hex SHA-256 of prev || each field as "LEN:TEXT", built in b (emptied
+ * first; a caller hashing many events passes the same buffer). */
+static int event_hash_in(struct store *st, struct buf *b, const char *prev, int64_t seq,
+			 const char *case_id, int64_t at, const char *kind, const char *actor,
+			 const char *detail, char out[65])
+{
+	unsigned char dig[32];
+	b->len = 0;
+	buf_adds(b, prev);
+	hash_number(b, seq);
+	hash_field(b, case_id);
+	hash_number(b, at);
+	hash_field(b, kind);
+	hash_field(b, actor);
+	hash_field(b, detail);
+	int r = gnutls_hash_fast(GNUTLS_DIG_SHA256, b->s, b->len, dig);
+	if (r < 0)
+		return failf(st, "gnutls: %s", gnutls_strerror(r));
+	hex_encode(dig, sizeof dig, out);
+	return STORE_OK;
+}
+
 static int event_hash(struct store *st, const char *prev, int64_t seq, const char *case_id,
 		      time_t at, const char *kind, const char *actor, const char *detail,
 		      char out[65])
 {
 	struct buf b = {0};
-	char num[32];
-	unsigned char dig[32];
-	buf_adds(&b, prev);
-	snprintf(num, sizeof num, "%lld", (long long)seq);
-	hash_field(&b, num);
-	hash_field(&b, case_id);
-	snprintf(num, sizeof num, "%lld", (long long)at);
-	hash_field(&b, num);
-	hash_field(&b, kind);
-	hash_field(&b, actor);
-	hash_field(&b, detail);
-	int r = gnutls_hash_fast(GNUTLS_DIG_SHA256, b.s, b.len, dig);
+	int rc = event_hash_in(st, &b, prev, seq, case_id, (int64_t)at, kind, actor, detail, out);
 	buf_free(&b);
-	if (r < 0)
-		return failf(st, "gnutls: %s", gnutls_strerror(r));
-	hex_encode(dig, sizeof dig, out);
-	return STORE_OK;
+	return rc;
 }
 
 static int64_t data_version(struct store *st)
@@ -1499,32 +1538,6 @@ void store_events_free(struct event_rec *v, size_t n)
 	free(v);
 }
 
-/* The decimal digits of v (with a '-' when negative) at the end of out[24];
- * returns where they start. snprintf's cost, paid three times an event,
- * was a third of the chain's verification. */
-static const char *dec(int64_t v, char out[24])
-{
-	char *p = out + 23;
-	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-	*p = '\0';
-	do
-		*--p = (char)('0' + u % 10);
-	while ((u /= 10) != 0);
-	if (v < 0)
-		*--p = '-';
-	return p;
-}
-
-/* Appends "LEN:" and s to b (hash_field without a format). */
-static void hash_field_fast(struct buf *b, const char *s, size_t len)
-{
-	char num[24];
-	const char *d = dec((int64_t)len, num);
-	buf_add(b, d, (size_t)(num + 23 - d));
-	buf_add(b, ":", 1);
-	buf_add(b, s, len);
-}
-
 /* Verifies the events that s returns (in seq order, EVENT_COLS), the first
  * of which must be seq n + 1 and follow prev. The columns are read in place
  * and one buffer serves every event: the chain is read at the speed of the
@@ -1532,8 +1545,7 @@ static void hash_field_fast(struct buf *b, const char *s, size_t len)
 static int verify_rows(struct store *st, sqlite3_stmt *s, char prev[65], int64_t *n, char **finding)
 {
 	struct buf b = {0};
-	unsigned char dig[32];
-	char hash[65], num[24];
+	char hash[65];
 	int rc;
 	while ((rc = row(st, s)) == STORE_OK) {
 		int64_t seq = sqlite3_column_int64(s, 0);
@@ -1544,25 +1556,14 @@ static int verify_rows(struct store *st, sqlite3_stmt *s, char prev[65], int64_t
 		} else if (strcmp(eprev ? eprev : "", prev) != 0) {
 			*finding = xasprintf("chain broken (prev does not match event %lld)", (long long)*n);
 		} else {
-			b.len = 0;
-			buf_adds(&b, prev);
-			const char *d = dec(seq, num);
-			hash_field_fast(&b, d, (size_t)(num + 23 - d));
-			for (int col = 1; col <= 5; col++) {
-				if (col == 2) {
-					d = dec(sqlite3_column_int64(s, 2), num);
-					hash_field_fast(&b, d, (size_t)(num + 23 - d));
-					continue;
-				}
-				const char *t = (const char *)sqlite3_column_text(s, col);
-				hash_field_fast(&b, t ? t : "", t ? (size_t)sqlite3_column_bytes(s, col) : 0);
-			}
-			int r = gnutls_hash_fast(GNUTLS_DIG_SHA256, b.s, b.len, dig);
-			if (r < 0) {
-				rc = failf(st, "gnutls: %s", gnutls_strerror(r));
+			/* the columns read in place, one buffer for every event */
+			rc = event_hash_in(st, &b, prev, seq, (const char *)sqlite3_column_text(s, 1),
+					   sqlite3_column_int64(s, 2),
+					   (const char *)sqlite3_column_text(s, 3),
+					   (const char *)sqlite3_column_text(s, 4),
+					   (const char *)sqlite3_column_text(s, 5), hash);
+			if (rc != STORE_OK)
 				break;
-			}
-			hex_encode(dig, sizeof dig, hash);
 			if (strcmp(hash, ehash ? ehash : "") != 0)
 				*finding = xstrdup("hash does not match its contents");
 		}
@@ -2242,22 +2243,12 @@ int store_mark_set(struct store *st, const char *mailbox, int64_t validity, int6
 
 int store_message_ref_seen(struct store *st, const char *source_ref)
 {
-	sqlite3_stmt *s = stmt(st, Q_MSG_REF_SEEN);
-	int rc = STORE_ERR;
-	if (s && bindv(st, s, "t", source_ref) == STORE_OK)
-		rc = row(st, s);
-	done(s);
-	return rc;
+	return text_has_row(st, Q_MSG_REF_SEEN, source_ref);
 }
 
 int store_message_ref_quarantined(struct store *st, const char *source_ref)
 {
-	sqlite3_stmt *s = stmt(st, Q_MSG_REF_QUAR);
-	int rc = STORE_ERR;
-	if (s && bindv(st, s, "t", source_ref) == STORE_OK)
-		rc = row(st, s);
-	done(s);
-	return rc;
+	return text_has_row(st, Q_MSG_REF_QUAR, source_ref);
 }
 
 int store_outbox_redact(struct store *st, int64_t id, const char *text, const char *with)
