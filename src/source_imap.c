@@ -837,9 +837,10 @@ static int find_replay(struct imap_src *s, char **err)
 	s->replay_uv = uv;
 	s->replay_next = (uint32_t)mark + 1;
 	s->replay_end = next - 1;
-	log_warn("%s: %s holds mails moved there after the store's last mark (was the store "
-		 "restored from a backup?): reading UIDs %u to %u again", s->label, s->processed,
-		 s->replay_next, s->replay_end);
+	log_warn("%s: %s holds mails moved there after the store's last mark (the store restored "
+		 "from a backup, or cgend stopped during a move): reading UIDs %u to %u again; "
+		 "mails already handled are skipped", s->label, s->processed, s->replay_next,
+		 s->replay_end);
 	return 0;
 }
 
@@ -1133,6 +1134,26 @@ static int ensure_folder(struct imap_src *s, const char *folder, char **err)
 	return 0;
 }
 
+/* STORE \Deleted and UID EXPUNGE (without UIDPLUS the mail stays flagged
+ * \Deleted: never fetched again, as its UID is at or below the last UID) of
+ * every UID in set (not freed). 0, or -1 with *err set. */
+static int delete_set(struct imap_src *s, struct mailimap_set *set, char **err)
+{
+	struct mailimap_flag_list *fl = mailimap_flag_list_new_empty();
+	mailimap_flag_list_add(fl, mailimap_flag_new_deleted());
+	struct mailimap_store_att_flags *sa = mailimap_store_att_flags_new_add_flags_silent(fl);
+	int r = mailimap_uid_store(s->imap, set, sa);
+	mailimap_store_att_flags_free(sa);
+	if (r != MAILIMAP_NO_ERROR)
+		return fail(s, err, "UID STORE", r);
+	if (mailimap_has_extension(s->imap, "UIDPLUS")) {
+		r = mailimap_uid_expunge(s->imap, set);
+		if (r != MAILIMAP_NO_ERROR)
+			return fail(s, err, "UID EXPUNGE", r);
+	}
+	return 0;
+}
+
 /* UID MOVE, or UID COPY + \Deleted + UID EXPUNGE (never a plain EXPUNGE), of
  * every UID in set (which is freed). */
 static int move_set(struct imap_src *s, struct mailimap_set *set, const char *folder, char **err)
@@ -1152,25 +1173,7 @@ static int move_set(struct imap_src *s, struct mailimap_set *set, const char *fo
 		fail(s, err, "UID COPY", r);
 		goto out;
 	}
-	struct mailimap_flag_list *fl = mailimap_flag_list_new_empty();
-	mailimap_flag_list_add(fl, mailimap_flag_new_deleted());
-	struct mailimap_store_att_flags *sa = mailimap_store_att_flags_new_add_flags_silent(fl);
-	r = mailimap_uid_store(s->imap, set, sa);
-	mailimap_store_att_flags_free(sa);
-	if (r != MAILIMAP_NO_ERROR) {
-		fail(s, err, "UID STORE", r);
-		goto out;
-	}
-	if (mailimap_has_extension(s->imap, "UIDPLUS")) {
-		r = mailimap_uid_expunge(s->imap, set);
-		if (r != MAILIMAP_NO_ERROR) {
-			fail(s, err, "UID EXPUNGE", r);
-			goto out;
-		}
-	}
-	/* without UIDPLUS the copy stays flagged \Deleted: it is never fetched
-	 * again, as its UID is at or below the last UID */
-	rc = 0;
+	rc = delete_set(s, set, err);
 out:
 	mailimap_set_free(set);
 	if (rc < 0 && s->imap && !s->sweep_at)
@@ -1178,12 +1181,150 @@ out:
 	return rc;
 }
 
+/* A MOVE the server broke off may have made its copy without removing the
+ * original (Dovecot copies, then expunges). Of the n mails uids[] left
+ * behind, those of which folder already holds a copy (same Message-ID, same
+ * size, among its last n + SWEEP_LOOK_BACK mails, where a copy made just
+ * before the break lands) get there[i] = 1. The agent's folder is selected
+ * again. 0, or -1 with *err set when the session broke. */
+#define SWEEP_LOOK_BACK 500
+static int copies_in(struct imap_src *s, const uint32_t *uids, size_t n, const char *folder,
+		     unsigned char *there, char **err)
+{
+	char **id = xcalloc(n + 1, sizeof *id);
+	uint32_t *size = xcalloc(n + 1, sizeof *size);
+	size_t nid = 0;
+	int rc = -1;
+	struct mailimap_set *set = uid_set(uids, n);
+	struct mailimap_fetch_type *ft = mailimap_fetch_type_new_fetch_att_list_empty();
+	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_uid());
+	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_envelope());
+	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_rfc822_size());
+	clist *res = NULL;
+	int r = mailimap_uid_fetch(s->imap, set, ft, &res);
+	mailimap_fetch_type_free(ft);
+	mailimap_set_free(set);
+	if (r != MAILIMAP_NO_ERROR) {
+		if (is_broken(r)) {
+			fail(s, err, "UID FETCH ENVELOPE", r);
+			goto out;
+		}
+		rc = 0; /* moved as they are */
+		goto out;
+	}
+	for (clistiter *it = res ? clist_begin(res) : NULL; it; it = clist_next(it)) {
+		struct mailimap_msg_att *m = clist_content(it);
+		uint32_t uid = 0, sz = 0;
+		const char *mid = NULL;
+		for (clistiter *a = clist_begin(m->att_list); a; a = clist_next(a)) {
+			struct mailimap_msg_att_item *item = clist_content(a);
+			if (item->att_type != MAILIMAP_MSG_ATT_ITEM_STATIC)
+				continue;
+			struct mailimap_msg_att_static *st = item->att_data.att_static;
+			if (st->att_type == MAILIMAP_MSG_ATT_UID)
+				uid = st->att_data.att_uid;
+			else if (st->att_type == MAILIMAP_MSG_ATT_RFC822_SIZE)
+				sz = st->att_data.att_rfc822_size;
+			else if (st->att_type == MAILIMAP_MSG_ATT_ENVELOPE && st->att_data.att_env)
+				mid = st->att_data.att_env->env_message_id;
+		}
+		for (size_t i = 0; i < n; i++)
+			if (uids[i] == uid && mid && *mid && sz > 0 && !id[i]) {
+				id[i] = xstrdup(mid);
+				size[i] = sz;
+				nid++;
+			}
+	}
+	mailimap_fetch_list_free(res);
+	if (nid == 0) {
+		rc = 0;
+		goto out;
+	}
+	uint32_t uv;
+	char *e = NULL;
+	if (open_folder(s, folder, 1, &uv, &e) < 0) {
+		if (!s->imap) {
+			*err = e;
+			goto out;
+		}
+		free(e); /* no such folder yet: no copy there */
+		rc = select_folder(s, err);
+		goto out;
+	}
+	uint32_t exists = s->imap->imap_selection_info ? s->imap->imap_selection_info->sel_exists : 0;
+	uint32_t from = exists > n + SWEEP_LOOK_BACK ? exists - (uint32_t)(n + SWEEP_LOOK_BACK) : 1;
+	for (size_t i = 0; i < n && exists; i++) {
+		if (!id[i])
+			continue;
+		struct mailimap_search_key *key = mailimap_search_key_new_multiple_empty();
+		mailimap_search_key_multiple_add(
+			key, mailimap_search_key_new_set(mailimap_set_new_interval(from, 0)));
+		mailimap_search_key_multiple_add(
+			key, mailimap_search_key_new_header(xstrdup("Message-ID"), xstrdup(id[i])));
+		mailimap_search_key_multiple_add(key, mailimap_search_key_new_larger(size[i] - 1));
+		mailimap_search_key_multiple_add(key, mailimap_search_key_new_smaller(size[i] + 1));
+		clist *found = NULL;
+		r = mailimap_uid_search(s->imap, NULL, key, &found);
+		mailimap_search_key_free(key);
+		if (r != MAILIMAP_NO_ERROR) {
+			if (is_broken(r)) {
+				fail(s, err, "UID SEARCH", r);
+				goto out;
+			}
+			break; /* the rest are moved as they are */
+		}
+		there[i] = found && clist_count(found) > 0;
+		if (found)
+			mailimap_search_result_free(found);
+	}
+	rc = select_folder(s, err);
+out:
+	for (size_t i = 0; i < n; i++)
+		free(id[i]);
+	free(id);
+	free(size);
+	return rc;
+}
+
+/* Moves the n mails uids[] left behind to folder; those of which folder
+ * already holds a copy (copies_in) are deleted instead. 0, or -1 with *err
+ * set (the session may be gone). */
+static int sweep_to(struct imap_src *s, const uint32_t *uids, size_t n, const char *folder,
+		    char **err)
+{
+	unsigned char *there = xcalloc(n + 1, 1);
+	int rc = copies_in(s, uids, n, folder, there, err);
+	struct mailimap_set *move = mailimap_set_new_empty(), *del = mailimap_set_new_empty();
+	size_t nm = 0, nd = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (there[i])
+			mailimap_set_add_single(del, uids[i]), nd++;
+		else
+			mailimap_set_add_single(move, uids[i]), nm++;
+	}
+	free(there);
+	if (rc == 0 && nd) {
+		log_info("%s: %zu of them already in %s (a move broken off after its copy): "
+			 "removed from %s", s->label, nd, folder, s->folder);
+		rc = delete_set(s, del, err);
+	}
+	mailimap_set_free(del);
+	if (rc == 0 && nm && (rc = ensure_folder(s, folder, err)) == 0) {
+		rc = move_set(s, move, folder, err);
+		move = NULL;
+	}
+	if (move)
+		mailimap_set_free(move);
+	return rc;
+}
+
 /* After a connect: mails at or below last_uid still in the folder were
  * committed by the agent but their move never happened (the server went
  * away mid-MOVE, or cgend was killed between the store's commit and the
  * move). They are moved now, each where the agent sent it: quarantine when
- * the store holds it as quarantined, else processed_folder. Never read
- * again. 0, or -1 with *err set when the session broke. */
+ * the store holds it as quarantined, else processed_folder (sweep_to: a copy
+ * already there is not made twice). Never read again. 0, or -1 with *err
+ * set when the session broke. */
 static int sweep_finished(struct imap_src *s, char **err)
 {
 	s->sweep_at = 0;
@@ -1207,7 +1348,8 @@ static int sweep_finished(struct imap_src *s, char **err)
 		log_warn("%s: UID SEARCH for mails left behind failed; not moved", s->label);
 		return 0;
 	}
-	struct mailimap_set *done = mailimap_set_new_empty(), *quar = mailimap_set_new_empty();
+	size_t cap = (res ? (size_t)clist_count(res) : 0) + 1;
+	uint32_t *done = xcalloc(cap, sizeof *done), *quar = xcalloc(cap, sizeof *quar);
 	size_t nd = 0, nq = 0;
 	for (clistiter *it = res ? clist_begin(res) : NULL; it; it = clist_next(it)) {
 		uint32_t u = *(uint32_t *)clist_content(it);
@@ -1215,13 +1357,10 @@ static int sweep_finished(struct imap_src *s, char **err)
 			continue;
 		char ref[32];
 		snprintf(ref, sizeof ref, "%u:%u", s->uidvalidity, u);
-		if (store_message_ref_quarantined(s->st, ref) == STORE_OK) {
-			mailimap_set_add_single(quar, u);
-			nq++;
-		} else {
-			mailimap_set_add_single(done, u);
-			nd++;
-		}
+		if (store_message_ref_quarantined(s->st, ref) == STORE_OK)
+			quar[nq++] = u;
+		else
+			done[nd++] = u;
 	}
 	if (res)
 		mailimap_search_result_free(res);
@@ -1231,22 +1370,12 @@ static int sweep_finished(struct imap_src *s, char **err)
 			 "moving them (%zu to %s, %zu to %s)", s->label, nd + nq, s->folder, nd,
 			 s->processed, nq, s->quarantine);
 	int rc = 0;
-	if (!nd)
-		mailimap_set_free(done);
-	else if (ensure_folder(s, s->processed, &e) < 0) {
-		mailimap_set_free(done);
-		rc = -1;
-	} else if ((rc = move_set(s, done, s->processed, &e)) == 0) {
+	if (nd && (rc = sweep_to(s, done, nd, s->processed, &e)) == 0)
 		mark_after_move(s);
-	}
-	if (!nq || rc < 0)
-		mailimap_set_free(quar);
-	else if (ensure_folder(s, s->quarantine, &e) < 0) {
-		mailimap_set_free(quar);
-		rc = -1;
-	} else {
-		rc = move_set(s, quar, s->quarantine, &e);
-	}
+	if (nq && rc == 0)
+		rc = sweep_to(s, quar, nq, s->quarantine, &e);
+	free(done);
+	free(quar);
 	if (rc < 0) {
 		if (!s->imap) {
 			*err = e;

@@ -148,4 +148,6 @@ daemon_stop
 is "MOVE refused: SIGTERM: cgend exits 0" "$?" 0
 invariants "$T" "end" --final
 grep -c 'mailbox:' "$T/cgend.log" | sed 's/^/# mailbox errors logged by cgend: /'
+grep -c 'a move broken off after its copy' "$T/cgend.log" |
+	sed 's/^/# moves broken off after their copy, found and not copied twice: /'
 tap_end
