@@ -69,6 +69,11 @@ struct imap_src {
 				    (restore): UIDs replay_next..replay_end */
 	time_t sweep_at;         /* a move was refused: mails at or below last_uid may
 				    still be in the folder; looked for again from then */
+	int pknown;              /* pmark_uv/pmark hold processed_folder's last UID as of
+				    the agent's last move (COPYUID), or a STATUS */
+	uint32_t pmark_uv, pmark;
+	uint32_t *pending;       /* finished, to be moved to processed_folder (done_many) */
+	size_t npending, cpending;
 };
 
 /* --- errors --- */
@@ -270,6 +275,8 @@ static void disconnect(struct imap_src *s, int dead)
 	if (!imap)
 		return;
 	s->imap = NULL;
+	s->pknown = 0;
+	s->npending = 0; /* still in the folder at or below last_uid: swept at the next connect */
 	if (!dead && imap->imap_stream) {
 		mailstream_low_set_timeout(mailstream_get_low(imap->imap_stream), 2);
 		mailimap_logout(imap);
@@ -957,19 +964,67 @@ out:
 	return rc;
 }
 
+/* processed_folder's UIDVALIDITY and last UID: as the agent's last move
+ * there left them (its COPYUID), else from a STATUS, once a session. STATUS
+ * of a large Maildir folder costs Dovecot a scan (0.8 s at 20,000 mails),
+ * so it is kept out of every batch. 0, or -1 with *err set. */
+static int processed_mark(struct imap_src *s, uint32_t *uv, uint32_t *last, char **err)
+{
+	if (!s->pknown) {
+		uint32_t next;
+		if (status_of(s, s->processed, &s->pmark_uv, &next, err) < 0)
+			return -1;
+		s->pmark = next - 1;
+		s->pknown = 1;
+	}
+	*uv = s->pmark_uv;
+	*last = s->pmark;
+	return 0;
+}
+
+/* After a move or copy of mails to folder: the COPYUID the server gave (dest
+ * may be NULL: none, the mark is then read again with STATUS). Frees dest. */
+static void note_copyuid(struct imap_src *s, const char *folder, uint32_t uv,
+			 struct mailimap_set *dest)
+{
+	if (strcmp(folder, s->processed) != 0) {
+		if (dest)
+			mailimap_set_free(dest);
+		return;
+	}
+	uint32_t top = 0;
+	for (clistiter *it = dest ? clist_begin(dest->set_list) : NULL; it; it = clist_next(it)) {
+		struct mailimap_set_item *item = clist_content(it);
+		uint32_t hi = item->set_last > item->set_first ? item->set_last : item->set_first;
+		if (hi > top)
+			top = hi;
+	}
+	if (dest)
+		mailimap_set_free(dest);
+	if (!uv || !top || (s->pknown && uv != s->pmark_uv)) {
+		s->pknown = 0;
+		return;
+	}
+	if (!s->pknown || top > s->pmark) {
+		s->pmark_uv = uv;
+		s->pmark = top;
+		s->pknown = 1;
+	}
+}
+
 static int imap_position(void *state, struct store *st, char **err)
 {
 	struct imap_src *s = state;
-	uint32_t uv, next;
+	uint32_t uv, last;
 	if (s->replay_next && s->replay_next <= s->replay_end) {
 		/* what was read again so far is in this batch's transaction */
 		uv = s->replay_uv;
-		next = s->replay_next;
+		last = s->replay_next - 1;
 	} else if (ensure_connected(s, err) < 0 || ensure_folder(s, s->processed, err) < 0 ||
-		   status_of(s, s->processed, &uv, &next, err) < 0) {
+		   processed_mark(s, &uv, &last, err) < 0) {
 		return -1;
 	}
-	if (store_mark_set(st, s->pkey, uv, (int64_t)next - 1) != STORE_OK) {
+	if (store_mark_set(st, s->pkey, uv, (int64_t)last) != STORE_OK) {
 		*err = xasprintf("%s: store: %s", s->label, store_errmsg(st));
 		return -1;
 	}
@@ -980,12 +1035,12 @@ static int imap_position(void *state, struct store *st, char **err)
  * transaction; a failure only means they are read again after a restart). */
 static void mark_after_move(struct imap_src *s)
 {
-	uint32_t uv, next;
+	uint32_t uv, last;
 	char *e = NULL;
 	if (!s->st || (s->replay_next && s->replay_next <= s->replay_end))
 		return;
-	if (status_of(s, s->processed, &uv, &next, &e) < 0 ||
-	    store_mark_set(s->st, s->pkey, uv, (int64_t)next - 1) != STORE_OK) {
+	if (processed_mark(s, &uv, &last, &e) < 0 ||
+	    store_mark_set(s->st, s->pkey, uv, (int64_t)last) != STORE_OK) {
 		log_warn("%s: cannot record the position of %s: %s", s->label, s->processed,
 			 e ? e : store_errmsg(s->st));
 		free(e);
@@ -1159,21 +1214,26 @@ static int delete_set(struct imap_src *s, struct mailimap_set *set, char **err)
 static int move_set(struct imap_src *s, struct mailimap_set *set, const char *folder, char **err)
 {
 	int r, rc = -1;
-	if (mailimap_has_extension(s->imap, "MOVE")) {
-		r = mailimap_uid_move(s->imap, set, folder);
-		if (r != MAILIMAP_NO_ERROR) {
-			fail(s, err, "UID MOVE", r);
-			goto out;
-		}
-		rc = 0;
-		goto out;
-	}
-	r = mailimap_uid_copy(s->imap, set, folder);
+	int move = mailimap_has_extension(s->imap, "MOVE");
+	uint32_t uv = 0;
+	struct mailimap_set *src = NULL, *dest = NULL;
+	if (mailimap_has_extension(s->imap, "UIDPLUS"))
+		r = move ? mailimap_uidplus_uid_move(s->imap, set, folder, &uv, &src, &dest)
+			 : mailimap_uidplus_uid_copy(s->imap, set, folder, &uv, &src, &dest);
+	else
+		r = move ? mailimap_uid_move(s->imap, set, folder)
+			 : mailimap_uid_copy(s->imap, set, folder);
+	if (src)
+		mailimap_set_free(src);
 	if (r != MAILIMAP_NO_ERROR) {
-		fail(s, err, "UID COPY", r);
+		if (dest)
+			mailimap_set_free(dest);
+		s->pknown = 0;
+		fail(s, err, move ? "UID MOVE" : "UID COPY", r);
 		goto out;
 	}
-	rc = delete_set(s, set, err);
+	note_copyuid(s, folder, uv, dest);
+	rc = move ? 0 : delete_set(s, set, err);
 out:
 	mailimap_set_free(set);
 	if (rc < 0 && s->imap && !s->sweep_at)
@@ -1318,6 +1378,15 @@ static int sweep_to(struct imap_src *s, const uint32_t *uids, size_t n, const ch
 	return rc;
 }
 
+/* 1 when uid waits in the pending moves (move_pending). */
+static int is_pending(const struct imap_src *s, uint32_t uid)
+{
+	for (size_t i = 0; i < s->npending; i++)
+		if (s->pending[i] == uid)
+			return 1;
+	return 0;
+}
+
 /* After a connect: mails at or below last_uid still in the folder were
  * committed by the agent but their move never happened (the server went
  * away mid-MOVE, or cgend was killed between the store's commit and the
@@ -1353,7 +1422,7 @@ static int sweep_finished(struct imap_src *s, char **err)
 	size_t nd = 0, nq = 0;
 	for (clistiter *it = res ? clist_begin(res) : NULL; it; it = clist_next(it)) {
 		uint32_t u = *(uint32_t *)clist_content(it);
-		if (u == 0 || u > s->last_uid)
+		if (u == 0 || u > s->last_uid || is_pending(s, u))
 			continue;
 		char ref[32];
 		snprintf(ref, sizeof ref, "%u:%u", s->uidvalidity, u);
@@ -1408,10 +1477,34 @@ static int finish_ref(struct imap_src *s, const char *ref, const char *folder, c
 /* Every ref in one UID MOVE: Dovecot spends ~10 ms per MOVE command whatever
  * its size, so a batch of 200 costs what one mail did. A bad ref is reported
  * (the last error) and the others are still moved. */
+/* Moves the mails done_many left pending to processed_folder. 0, or -1 with
+ * *err set (the mails are then swept later: sweep_finished). */
+static int move_pending(struct imap_src *s, char **err)
+{
+	if (!s->npending)
+		return 0;
+	struct mailimap_set *set = uid_set(s->pending, s->npending);
+	s->npending = 0;
+	if (ensure_connected(s, err) < 0 || ensure_folder(s, s->processed, err) < 0) {
+		mailimap_set_free(set);
+		return -1;
+	}
+	if (move_set(s, set, s->processed, err) < 0)
+		return -1;
+	mark_after_move(s);
+	return 0;
+}
+
+/* Mails finished in a batch: recorded at once (the last UID), moved to
+ * processed_folder by move_pending when PENDING_MAX are waiting, or before
+ * the next wait for mail, or at close: after the round's replies went out,
+ * so that a slow MOVE (Dovecot scans a large Maildir folder: 0.24 s at
+ * 20,000 mails) never delays them. A bad ref is reported (the last error)
+ * and the others are still taken. */
+#define PENDING_MAX 100
 static int imap_done_many(void *state, const char *const *refs, size_t n, char **err)
 {
 	struct imap_src *s = state;
-	struct mailimap_set *set = mailimap_set_new_empty();
 	size_t k = 0;
 	int rc = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -1426,28 +1519,23 @@ static int imap_done_many(void *state, const char *const *refs, size_t n, char *
 			continue;
 		}
 		finish_uid(s, uid, 0);
-		mailimap_set_add_single(set, uid);
+		if (s->npending == s->cpending) {
+			s->cpending = s->cpending ? 2 * s->cpending : 64;
+			s->pending = xrealloc(s->pending, s->cpending * sizeof *s->pending);
+		}
+		s->pending[s->npending++] = uid;
 		k++;
 	}
 	if (k)
 		store_state(s);
-	if (k == 0) {
-		mailimap_set_free(set);
-		return rc;
+	if (s->npending >= PENDING_MAX) {
+		char *e = NULL;
+		if (move_pending(s, &e) < 0) {
+			free(*err);
+			*err = e;
+			return -1;
+		}
 	}
-	char *e = NULL;
-	if (ensure_connected(s, &e) < 0 || ensure_folder(s, s->processed, &e) < 0) {
-		mailimap_set_free(set);
-		free(*err);
-		*err = e;
-		return -1;
-	}
-	if (move_set(s, set, s->processed, &e) < 0) {
-		free(*err);
-		*err = e;
-		return -1;
-	}
-	mark_after_move(s);
 	return rc;
 }
 
@@ -1483,6 +1571,11 @@ static long long now_ms(void)
 static int imap_wait(void *state, int timeout, volatile sig_atomic_t *stop, char **err)
 {
 	struct imap_src *s = state;
+	char *e = NULL;
+	if (move_pending(s, &e) < 0) {
+		log_warn("%s", e);
+		free(e);
+	}
 	if (ensure_connected(s, err) < 0)
 		return -1;
 	if (!mailimap_has_idle(s->imap)) {
@@ -1523,7 +1616,13 @@ static void imap_close(void *state)
 	struct imap_src *s = state;
 	if (!s)
 		return;
+	char *e = NULL;
+	if (s->imap && move_pending(s, &e) < 0) {
+		log_warn("%s", e);
+		free(e);
+	}
 	disconnect(s, 0);
+	free(s->pending);
 	if (s->password) {
 		explicit_bzero(s->password, strlen(s->password));
 		free(s->password);

@@ -69,7 +69,7 @@ static void mkdir_owned(const char *p)
 }
 
 /* An empty INBOX for a Dovecot user. */
-/* The users t1..t10 are in the password file from the start (Dovecot would
+/* The users t1..t11 are in the password file from the start (Dovecot would
  * not see a change made within the same second). */
 static void add_user(const char *user)
 {
@@ -533,6 +533,76 @@ static void test_broken_move(void **st)
 	free(other);
 }
 
+/* done_many records at once but moves later: before the next wait for mail
+ * or at close (the round's replies go out first), or as soon as 100 wait. */
+static void test_done_many_later(void **st)
+{
+	(void)st;
+	struct fx f;
+	cfg_init(&f, "t11", 0, 0, 0);
+	add_user("t11");
+	for (int i = 1; i <= 3; i++)
+		deliver_n("t11", i);
+	open_ok(&f);
+	struct source_msg *msgs;
+	size_t n = fetch_ok(&f, 10, &msgs);
+	assert_int_equal(n, 3);
+	const char *refs[3] = {msgs[0].ref, msgs[1].ref, msgs[2].ref};
+	char *err = NULL;
+	assert_int_equal(source_imap.done_many(f.state, refs, 3, &err), 0);
+	uint32_t suv = 0, last = 0;
+	assert_int_equal(store_mailbox_get(store, f.url, &suv, &last), STORE_OK);
+	assert_int_equal(last, ref_uid(msgs[2].ref)); /* recorded at once */
+	source_msgs_free(msgs, n);
+	assert_int_equal(count_files("t11", NULL, NULL), 3); /* not moved yet */
+	assert_int_equal(fetch_ok(&f, 10, &msgs), 0);        /* nor read again */
+	source_msgs_free(msgs, 0);
+	volatile sig_atomic_t stop = 1;
+	assert_int_equal(source_imap.wait(f.state, 5, &stop, &err), 0);
+	assert_int_equal(count_files("t11", NULL, NULL), 0);
+	assert_int_equal(count_files("t11", "Processed", NULL), 3);
+	/* at close */
+	deliver_n("t11", 4);
+	n = fetch_ok(&f, 10, &msgs);
+	assert_int_equal(n, 1);
+	refs[0] = msgs[0].ref;
+	assert_int_equal(source_imap.done_many(f.state, refs, 1, &err), 0);
+	source_msgs_free(msgs, n);
+	assert_int_equal(source_imap.position(f.state, store, &err), 0);
+	close_fx(&f);
+	assert_int_equal(count_files("t11", NULL, NULL), 0);
+	assert_int_equal(count_files("t11", "Processed", NULL), 4);
+	/* the mark followed the moves (COPYUID): nothing taken for a restore */
+	open_ok(&f);
+	assert_int_equal(fetch_ok(&f, 10, &msgs), 0);
+	source_msgs_free(msgs, 0);
+	close_fx(&f);
+	/* 100 waiting are moved at once */
+	for (int i = 5; i <= 104; i++)
+		deliver_n("t11", i);
+	open_ok(&f);
+	const char *many[100];
+	size_t got = 0;
+	struct source_msg *all[100];
+	size_t nall[100], k = 0;
+	while (got < 100) {
+		n = fetch_ok(&f, 100, &msgs);
+		assert_true(n > 0);
+		for (size_t i = 0; i < n; i++)
+			many[got++] = msgs[i].ref;
+		all[k] = msgs;
+		nall[k++] = n;
+	}
+	assert_int_equal(source_imap.done_many(f.state, many, 99, &err), 0);
+	assert_int_equal(count_files("t11", NULL, NULL), 100);
+	assert_int_equal(source_imap.done_many(f.state, many + 99, 1, &err), 0);
+	assert_int_equal(count_files("t11", NULL, NULL), 0);
+	assert_int_equal(count_files("t11", "Processed", NULL), 104);
+	for (size_t i = 0; i < k; i++)
+		source_msgs_free(all[i], nall[i]);
+	close_fx(&f);
+}
+
 /* A new UIDVALIDITY (the index and UID list rebuilt) forgets the stored UID:
  * mails come back under new refs; an old ref is refused. */
 static void test_uidvalidity_change(void **st)
@@ -822,7 +892,7 @@ static int start_server(void)
 	free(pw);
 	if (!f)
 		return -1;
-	for (int i = 1; i <= 10; i++)
+	for (int i = 1; i <= 11; i++)
 		fprintf(f, "t%d:{PLAIN}secret::::::\n", i);
 	fclose(f);
 	if (dovecot_in(dir, "dovecot_start") != 0) {
@@ -875,6 +945,7 @@ int main(void)
 		cmocka_unit_test(test_oversize),
 		cmocka_unit_test(test_store_state),
 		cmocka_unit_test(test_broken_move),
+		cmocka_unit_test(test_done_many_later),
 		cmocka_unit_test(test_uidvalidity_change),
 		cmocka_unit_test(test_idle),
 		cmocka_unit_test(test_restart),
