@@ -603,16 +603,18 @@ static int uid_fetch(struct imap_src *s, const uint32_t *uids, size_t n,
 	return r;
 }
 
-/* The UID, RFC822.SIZE and body section of one FETCH response (0/NULL when
- * absent). */
+/* The UID, RFC822.SIZE, body section and envelope Message-ID of one FETCH
+ * response (0/NULL when absent or not asked for). */
 static void att_get(struct mailimap_msg_att *m, uint32_t *uid, uint32_t *size,
-		    const char **body, size_t *len)
+		    const char **body, size_t *len, const char **mid)
 {
 	*uid = 0;
 	if (size)
 		*size = 0;
 	if (body)
 		*body = NULL, *len = 0;
+	if (mid)
+		*mid = NULL;
 	for (clistiter *it = clist_begin(m->att_list); it; it = clist_next(it)) {
 		struct mailimap_msg_att_item *item = clist_content(it);
 		if (item->att_type != MAILIMAP_MSG_ATT_ITEM_STATIC)
@@ -626,6 +628,8 @@ static void att_get(struct mailimap_msg_att *m, uint32_t *uid, uint32_t *size,
 			 st->att_data.att_body_section) {
 			*body = st->att_data.att_body_section->sec_body_part;
 			*len = st->att_data.att_body_section->sec_length;
+		} else if (st->att_type == MAILIMAP_MSG_ATT_ENVELOPE && mid && st->att_data.att_env) {
+			*mid = st->att_data.att_env->env_message_id;
 		}
 	}
 }
@@ -656,7 +660,7 @@ static void take_bodies(struct pick *p, size_t n, clist *res)
 		uint32_t uid;
 		const char *body;
 		size_t len;
-		att_get(clist_content(it), &uid, NULL, &body, &len);
+		att_get(clist_content(it), &uid, NULL, &body, &len, NULL);
 		struct pick key = {.uid = uid};
 		struct pick *q = bsearch(&key, p, n, sizeof *p, cmp_pick);
 		if (!q || !body || q->have)
@@ -771,7 +775,7 @@ static int fetch_once(struct imap_src *s, size_t max, struct source_msg **msgs, 
 	p = xcalloc((res ? (size_t)clist_count(res) : 0) + 1, sizeof *p);
 	for (clistiter *it = res ? clist_begin(res) : NULL; it; it = clist_next(it)) {
 		uint32_t uid, size;
-		att_get(clist_content(it), &uid, &size, NULL, NULL);
+		att_get(clist_content(it), &uid, &size, NULL, NULL, NULL);
 		if (uid > s->last_uid)
 			p[np].uid = uid, p[np++].size = size;
 	}
@@ -819,6 +823,24 @@ static int is_replay_ref(const char *ref)
 	return ref[0] == 'P';
 }
 
+/* processed_folder's UIDVALIDITY and last UID: as the agent's last move
+ * there left them (its COPYUID), else from a STATUS, once a session. STATUS
+ * of a large Maildir folder costs Dovecot a scan (0.8 s at 20,000 mails),
+ * so it is kept out of every batch. 0, or -1 with *err set. */
+static int processed_mark(struct imap_src *s, uint32_t *uv, uint32_t *last, char **err)
+{
+	if (!s->pknown) {
+		uint32_t next;
+		if (status_of(s, s->processed, &s->pmark_uv, &next, err) < 0)
+			return -1;
+		s->pmark = next - 1;
+		s->pknown = 1;
+	}
+	*uv = s->pmark_uv;
+	*last = s->pmark;
+	return 0;
+}
+
 /* At open: when the store has a mark of processed_folder and the folder
  * holds mails past it, they are read again first. */
 static int find_replay(struct imap_src *s, char **err)
@@ -831,19 +853,19 @@ static int find_replay(struct imap_src *s, char **err)
 		*err = xasprintf("%s: store: %s", s->label, store_errmsg(s->st));
 		return -1;
 	}
-	uint32_t uv, next;
-	if (ensure_folder(s, s->processed, err) < 0 || status_of(s, s->processed, &uv, &next, err) < 0)
+	uint32_t uv, last; /* the session's one STATUS: kept for the marks after it */
+	if (ensure_folder(s, s->processed, err) < 0 || processed_mark(s, &uv, &last, err) < 0)
 		return -1;
 	if ((int64_t)uv != uv_m) {
 		log_warn("%s: UIDVALIDITY of %s changed since the store's mark: mails handled after "
 			 "it cannot be told apart and are not read again", s->label, s->processed);
 		return 0;
 	}
-	if ((int64_t)next - 1 <= mark)
+	if ((int64_t)last <= mark)
 		return 0;
 	s->replay_uv = uv;
 	s->replay_next = (uint32_t)mark + 1;
-	s->replay_end = next - 1;
+	s->replay_end = last;
 	log_warn("%s: %s holds mails moved there after the store's last mark (the store restored "
 		 "from a backup, or cgend stopped during a move): reading UIDs %u to %u again; "
 		 "mails already handled are skipped", s->label, s->processed, s->replay_next,
@@ -901,7 +923,7 @@ static int replay_fetch(struct imap_src *s, size_t max, struct source_msg **msgs
 	p = xcalloc((res ? (size_t)clist_count(res) : 0) + 1, sizeof *p);
 	for (clistiter *it = res ? clist_begin(res) : NULL; it; it = clist_next(it)) {
 		uint32_t uid, size;
-		att_get(clist_content(it), &uid, &size, NULL, NULL);
+		att_get(clist_content(it), &uid, &size, NULL, NULL, NULL);
 		if (uid >= s->replay_next && uid <= s->replay_end)
 			p[np].uid = uid, p[np++].size = size;
 	}
@@ -962,24 +984,6 @@ out:
 		rc = -1;
 	}
 	return rc;
-}
-
-/* processed_folder's UIDVALIDITY and last UID: as the agent's last move
- * there left them (its COPYUID), else from a STATUS, once a session. STATUS
- * of a large Maildir folder costs Dovecot a scan (0.8 s at 20,000 mails),
- * so it is kept out of every batch. 0, or -1 with *err set. */
-static int processed_mark(struct imap_src *s, uint32_t *uv, uint32_t *last, char **err)
-{
-	if (!s->pknown) {
-		uint32_t next;
-		if (status_of(s, s->processed, &s->pmark_uv, &next, err) < 0)
-			return -1;
-		s->pmark = next - 1;
-		s->pknown = 1;
-	}
-	*uv = s->pmark_uv;
-	*last = s->pmark;
-	return 0;
 }
 
 /* After a move or copy of mails to folder: the COPYUID the server gave (dest
@@ -1273,21 +1277,9 @@ static int copies_in(struct imap_src *s, const uint32_t *uids, size_t n, const c
 		goto out;
 	}
 	for (clistiter *it = res ? clist_begin(res) : NULL; it; it = clist_next(it)) {
-		struct mailimap_msg_att *m = clist_content(it);
-		uint32_t uid = 0, sz = 0;
-		const char *mid = NULL;
-		for (clistiter *a = clist_begin(m->att_list); a; a = clist_next(a)) {
-			struct mailimap_msg_att_item *item = clist_content(a);
-			if (item->att_type != MAILIMAP_MSG_ATT_ITEM_STATIC)
-				continue;
-			struct mailimap_msg_att_static *st = item->att_data.att_static;
-			if (st->att_type == MAILIMAP_MSG_ATT_UID)
-				uid = st->att_data.att_uid;
-			else if (st->att_type == MAILIMAP_MSG_ATT_RFC822_SIZE)
-				sz = st->att_data.att_rfc822_size;
-			else if (st->att_type == MAILIMAP_MSG_ATT_ENVELOPE && st->att_data.att_env)
-				mid = st->att_data.att_env->env_message_id;
-		}
+		uint32_t uid, sz;
+		const char *mid;
+		att_get(clist_content(it), &uid, &sz, NULL, NULL, &mid);
 		for (size_t i = 0; i < n; i++)
 			if (uids[i] == uid && mid && *mid && sz > 0 && !id[i]) {
 				id[i] = xstrdup(mid);
@@ -1474,9 +1466,6 @@ static int finish_ref(struct imap_src *s, const char *ref, const char *folder, c
 	return move_uid(s, uid, folder, err);
 }
 
-/* Every ref in one UID MOVE: Dovecot spends ~10 ms per MOVE command whatever
- * its size, so a batch of 200 costs what one mail did. A bad ref is reported
- * (the last error) and the others are still moved. */
 /* Moves the mails done_many left pending to processed_folder. 0, or -1 with
  * *err set (the mails are then swept later: sweep_finished). */
 static int move_pending(struct imap_src *s, char **err)
@@ -1496,7 +1485,8 @@ static int move_pending(struct imap_src *s, char **err)
 }
 
 /* Mails finished in a batch: recorded at once (the last UID), moved to
- * processed_folder by move_pending when PENDING_MAX are waiting, or before
+ * processed_folder in one UID MOVE (Dovecot spends ~10 ms per MOVE whatever
+ * its size) by move_pending when PENDING_MAX are waiting, or before
  * the next wait for mail, or at close: after the round's replies went out,
  * so that a slow MOVE (Dovecot scans a large Maildir folder: 0.24 s at
  * 20,000 mails) never delays them. A bad ref is reported (the last error)

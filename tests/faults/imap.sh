@@ -147,6 +147,36 @@ check "MOVE refused: cgend says so" grep -q 'were still in INBOX' "$T/cgend.log"
 daemon_stop
 is "MOVE refused: SIGTERM: cgend exits 0" "$?" 0
 invariants "$T" "end" --final
+
+# status_once: in each of the agent's sessions (Dovecot's rawlog), at most
+# one STATUS (processed_folder's mark; then the COPYUID of each move), and
+# one more after each move or copy the server refused
+status_once() {
+	"$PY3" - "$RAW" <<'PY'
+import glob, os, sys
+bad = []
+for fin in sorted(glob.glob(os.path.join(sys.argv[1], "*.in"))):
+    moves, status = set(), 0
+    for line in open(fin, errors="replace"):
+        p = line.split(None, 3)
+        if len(p) >= 3 and p[2].upper() == "STATUS":
+            status += 1
+        elif len(p) == 4 and p[2].upper() == "UID" and p[3][:4].upper() in ("MOVE", "COPY"):
+            moves.add(p[1])
+    refused = 0
+    fout = fin[:-3] + ".out"
+    for line in open(fout, errors="replace") if os.path.exists(fout) else []:
+        p = line.split(None, 3)
+        if len(p) >= 3 and p[1] in moves and p[2].upper() in ("NO", "BAD"):
+            refused += 1
+    if status > 1 + refused:
+        bad.append("%s: %d STATUS, %d moves refused" % (os.path.basename(fin), status, refused))
+print("\n".join(bad))
+sys.exit(1 if bad else 0)
+PY
+}
+sessions=$(ls "$RAW"/*.in 2>/dev/null | wc -l)
+check "STATUS of Processed at most once a session, and after a refused move ($sessions sessions)" status_once
 grep -c 'mailbox:' "$T/cgend.log" | sed 's/^/# mailbox errors logged by cgend: /'
 grep -c 'a move broken off after its copy' "$T/cgend.log" |
 	sed 's/^/# moves broken off after their copy, found and not copied twice: /'
